@@ -1,0 +1,89 @@
+# devprov - build, test and demo.
+#
+#   make          build build/mod_devprov.so and the patched build/mod_ssl.so
+#   make demo     (root, fresh Debian 12) install deps, build, run the demo
+#   make test     (root, fresh Debian 12) install deps, build, run all tests
+#   make unit     C unit tests only (cmocka)
+#   make check    integration tests only (pytest, needs a build)
+
+APXS     ?= apxs
+PYTHON   ?= /usr/bin/python3
+CC       ?= cc
+BUILD    ?= build
+
+AP_INC   := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+AP_CPP   := $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null)
+APR_INC  := $(shell apr-1-config --includes 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wconversion -Wno-sign-conversion -Werror
+OPT      ?= -O2 -g
+CFLAGS_CORE := -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN)
+# httpd's headers are not -Wconversion/-Wstrict-prototypes clean
+CFLAGS_GLUE := -std=c11 -fPIC $(OPT) -Wall -Wextra -Wshadow -Werror \
+               -Wno-unused-parameter -I$(AP_INC) $(AP_CPP) $(APR_INC) -I.
+
+CORE_SRC := src/dp_mac.c src/dp_macrule.c src/dp_trust.c src/dp_allowlist.c \
+            src/dp_identify.c
+CORE_HDR := $(wildcard src/*.h)
+CORE_OBJ := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+
+.PHONY: all module mod_ssl deps unit check test demo demo-stop clean
+
+all: module mod_ssl
+
+module: $(BUILD)/mod_devprov.so
+
+$(BUILD)/core/%.o: src/%.c $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) -c $< -o $@
+
+$(BUILD)/mod_devprov.o: mod_devprov.c $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_GLUE) -c $< -o $@
+
+# Only the module structure is exported from the shared object.
+$(BUILD)/mod_devprov.so: $(BUILD)/mod_devprov.o $(CORE_OBJ) src/exports.map
+	$(CC) -shared -o $@ $(BUILD)/mod_devprov.o $(CORE_OBJ) \
+	    -Wl,--version-script=src/exports.map -Wl,-z,relro,-z,now -lssl -lcrypto
+
+mod_ssl: $(BUILD)/mod_ssl.so
+
+$(BUILD)/mod_ssl.so: mod_ssl_expired.patch scripts/build-mod-ssl.sh
+	sh scripts/build-mod-ssl.sh $(BUILD)
+
+$(BUILD)/libdpcore.a: $(CORE_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdpcore.a $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -I. $< \
+	    $(BUILD)/libdpcore.a -lcmocka -lssl -lcrypto -o $@
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+check: all
+	$(PYTHON) -m pytest -q t
+
+deps:
+	sh scripts/install-deps.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) check
+
+demo: deps
+	$(MAKE) all
+	sh scripts/demo.sh
+
+demo-stop:
+	sh scripts/demo.sh stop
+
+clean:
+	rm -rf $(BUILD)/core $(BUILD)/unit $(BUILD)/*.o $(BUILD)/*.so \
+	    $(BUILD)/*.a $(BUILD)/pki

@@ -1,0 +1,722 @@
+/* mod_devprov.c - Apache glue for devprov: directives, hooks, variables.
+ *
+ * Licensed under the Apache License, Version 2.0.
+ *
+ * Per virtual host, devprov re-verifies the client certificate chain a desk
+ * phone presented against the configured vendor CAs without a time check,
+ * extracts the phone's MAC, looks it up in an allowlist and exports the
+ * result (DEVICE_MAC, DEVICE_VERIFIED, ...) to the request environment,
+ * where CGI/PHP handlers, "Require expr", mod_rewrite and log formats see
+ * it.  It can also refuse requests itself (DevprovDeny).
+ *
+ * The work is done by the pure-C core in src/ (no httpd headers); this file
+ * only reads configuration, caches one verdict per TLS connection and
+ * exports it.  No global state: configuration lives in the server config
+ * (pconf), verdicts in the connection config (c->pool).
+ */
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_ssl.h"
+#include "apr_strings.h"
+
+#include "src/dp_allowlist.h"
+#include "src/dp_identify.h"
+#include "src/dp_mac.h"
+#include "src/dp_macrule.h"
+#include "src/dp_trust.h"
+
+module AP_MODULE_DECLARE_DATA devprov_module;
+APLOG_USE_MODULE(devprov);
+
+#define UNSET (-1)
+
+typedef enum {
+    DENY_OFF = 0,               /* export only */
+    DENY_UNVERIFIED,            /* 403 unless a verified device */
+    DENY_UNLISTED               /* 403 unless a verified, allowlisted device */
+} deny_mode_t;
+
+/* One vendor as configured in one server: the core's dp_vendor_t plus
+ * where it was configured, for messages. */
+typedef struct {
+    dp_vendor_t v;
+    apr_array_header_t *rules;  /* dp_macrule_t * */
+    int custom_rules;           /* DevprovMacFrom seen: presets replaced */
+    const char *where;          /* "file:line" of its first directive */
+} vendor_conf_t;
+
+typedef struct {
+    int engine;                 /* UNSET, 0, 1 */
+    int deny;                   /* UNSET or deny_mode_t */
+    apr_array_header_t *vendors;        /* vendor_conf_t *, NULL = unset */
+    apr_array_header_t *vendor_ptrs;    /* const dp_vendor_t *, same order */
+    const char *allowlist_path;         /* NULL = unset */
+    dp_allowlist_t *allowlist;
+} devprov_srv_t;
+
+/* The verdict on one TLS connection, made once and reused by every request
+ * on it (re-made if a renegotiation changed the certificate, or if a
+ * request on it is served by a vhost with another configuration). */
+typedef struct {
+    const devprov_srv_t *conf;
+    const char *pem;            /* client certificate it was made for */
+    dp_identity_t id;
+    int listed;                 /* UNSET: no allowlist configured */
+    const char *label;
+    apr_table_t *attrs;         /* DEVICE_ATTR_* */
+    char mac[DP_MAC_STRLEN + 1];
+    char sha256[65];
+} devprov_conn_t;
+
+/* ------------------------------------------------------------------ */
+/* configuration                                                       */
+
+static void *create_srv(apr_pool_t *p, server_rec *s)
+{
+    devprov_srv_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    (void)s;
+    sc->engine = UNSET;
+    sc->deny = UNSET;
+    return sc;
+}
+
+static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    const devprov_srv_t *base = basev, *add = addv;
+    devprov_srv_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->engine = add->engine != UNSET ? add->engine : base->engine;
+    sc->deny = add->deny != UNSET ? add->deny : base->deny;
+    /* a vhost that configures any vendor defines its whole vendor set */
+    if (add->vendors != NULL) {
+        sc->vendors = add->vendors;
+        sc->vendor_ptrs = add->vendor_ptrs;
+    }
+    else {
+        sc->vendors = base->vendors;
+        sc->vendor_ptrs = base->vendor_ptrs;
+    }
+    if (add->allowlist_path != NULL) {
+        sc->allowlist_path = add->allowlist_path;
+        sc->allowlist = add->allowlist;
+    }
+    else {
+        sc->allowlist_path = base->allowlist_path;
+        sc->allowlist = base->allowlist;
+    }
+    return sc;
+}
+
+/* Defaults are applied where the values are read, never by zeroing. */
+static int engine_on(const devprov_srv_t *sc)
+{
+    return sc->engine == 1;
+}
+
+static deny_mode_t deny_mode(const devprov_srv_t *sc)
+{
+    return sc->deny == UNSET ? DENY_OFF : (deny_mode_t)sc->deny;
+}
+
+static const char *where(cmd_parms *cmd)
+{
+    if (cmd->directive && cmd->directive->filename)
+        return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                            cmd->directive->line_num);
+    return "(command line)";
+}
+
+static const char *check_context(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE | NOT_IN_LIMIT);
+}
+
+static apr_status_t cleanup_trust(void *data)
+{
+    dp_trust_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t cleanup_rule(void *data)
+{
+    dp_macrule_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t cleanup_allowlist(void *data)
+{
+    dp_allowlist_free(data);
+    return APR_SUCCESS;
+}
+
+static int valid_vendor_name(const char *name)
+{
+    size_t i, n = strlen(name);
+
+    if (n == 0 || n > 32)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static const char *add_rule(cmd_parms *cmd, vendor_conf_t *vc,
+                            const char *attr, const char *pattern)
+{
+    char err[512];
+    dp_macrule_t *rule = dp_macrule_new(attr, pattern, err, sizeof(err));
+
+    if (rule == NULL)
+        return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name,
+                            vc->v.name, err);
+    apr_pool_cleanup_register(cmd->pool, rule, cleanup_rule,
+                              apr_pool_cleanup_null);
+    APR_ARRAY_PUSH(vc->rules, dp_macrule_t *) = rule;
+    vc->v.rules = (dp_macrule_t **)vc->rules->elts;
+    vc->v.nrules = (size_t)vc->rules->nelts;
+    return NULL;
+}
+
+/* Find or create the vendor NAME in the server being configured. */
+static const char *get_vendor(cmd_parms *cmd, const char *name,
+                              vendor_conf_t **out)
+{
+    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &devprov_module);
+    const dp_rule_spec_t *preset;
+    vendor_conf_t *vc;
+    int i;
+
+    if (!valid_vendor_name(name))
+        return apr_psprintf(cmd->pool, "%s: invalid vendor name '%s': use "
+                            "1-32 characters of a-z, 0-9 and '-' (presets: "
+                            "%s)", cmd->cmd->name, name,
+                            dp_vendor_preset_names());
+    if (sc->vendors == NULL) {
+        sc->vendors = apr_array_make(cmd->pool, 4, sizeof(vendor_conf_t *));
+        sc->vendor_ptrs = apr_array_make(cmd->pool, 4,
+                                         sizeof(const dp_vendor_t *));
+    }
+    for (i = 0; i < sc->vendors->nelts; i++) {
+        vc = APR_ARRAY_IDX(sc->vendors, i, vendor_conf_t *);
+        if (strcmp(vc->v.name, name) == 0) {
+            *out = vc;
+            return NULL;
+        }
+    }
+    vc = apr_pcalloc(cmd->pool, sizeof(*vc));
+    vc->v.name = apr_pstrdup(cmd->pool, name);
+    vc->v.auth_level = DP_AUTH_LEVEL_DEFAULT;
+    vc->where = where(cmd);
+    vc->rules = apr_array_make(cmd->pool, 2, sizeof(dp_macrule_t *));
+    preset = dp_vendor_preset(name);
+    for (; preset != NULL && preset->attr != NULL; preset++) {
+        const char *msg = add_rule(cmd, vc, preset->attr, preset->pattern);
+        if (msg != NULL)
+            return msg;
+    }
+    APR_ARRAY_PUSH(sc->vendors, vendor_conf_t *) = vc;
+    APR_ARRAY_PUSH(sc->vendor_ptrs, const dp_vendor_t *) = &vc->v;
+    *out = vc;
+    return NULL;
+}
+
+static const char *cmd_engine(cmd_parms *cmd, void *dc, int flag)
+{
+    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &devprov_module);
+    const char *err = check_context(cmd);
+
+    (void)dc;
+    if (err)
+        return err;
+    sc->engine = flag ? 1 : 0;
+    return NULL;
+}
+
+static const char *cmd_trust(cmd_parms *cmd, void *dc, const char *vendor,
+                             const char *path)
+{
+    const char *msg = check_context(cmd);
+    vendor_conf_t *vc;
+    char err[1024];
+    const char *file;
+
+    (void)dc;
+    if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
+        return msg;
+    file = ap_server_root_relative(cmd->pool, path);
+    if (file == NULL)
+        return apr_psprintf(cmd->pool, "%s %s: invalid path '%s'",
+                            cmd->cmd->name, vendor, path);
+    if (vc->v.trust == NULL) {
+        vc->v.trust = dp_trust_new();
+        if (vc->v.trust == NULL)
+            return apr_psprintf(cmd->pool, "%s: out of memory",
+                                cmd->cmd->name);
+        apr_pool_cleanup_register(cmd->pool, vc->v.trust, cleanup_trust,
+                                  apr_pool_cleanup_null);
+    }
+    if (dp_trust_add_path(vc->v.trust, file, err, sizeof(err)) < 0)
+        return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name, vendor,
+                            err);
+    return NULL;
+}
+
+static const char *cmd_macfrom(cmd_parms *cmd, void *dc, const char *vendor,
+                               const char *attr, const char *pattern)
+{
+    const char *msg = check_context(cmd);
+    vendor_conf_t *vc;
+
+    (void)dc;
+    if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
+        return msg;
+    if (!vc->custom_rules) {            /* the first one replaces presets */
+        vc->custom_rules = 1;
+        apr_array_clear(vc->rules);
+        vc->v.nrules = 0;
+    }
+    return add_rule(cmd, vc, attr, pattern);
+}
+
+static const char *cmd_seclevel(cmd_parms *cmd, void *dc, const char *vendor,
+                                const char *level)
+{
+    const char *msg = check_context(cmd);
+    vendor_conf_t *vc;
+
+    (void)dc;
+    if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
+        return msg;
+    if (strlen(level) != 1 || level[0] < '0' || level[0] > '5')
+        return apr_psprintf(cmd->pool, "%s %s: invalid level '%s', use 0-5 "
+                            "(OpenSSL security level; default %d)",
+                            cmd->cmd->name, vendor, level,
+                            DP_AUTH_LEVEL_DEFAULT);
+    vc->v.auth_level = level[0] - '0';
+    return NULL;
+}
+
+static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path)
+{
+    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &devprov_module);
+    const char *msg = check_context(cmd);
+    const char *file;
+    char err[1024];
+
+    (void)dc;
+    if (msg)
+        return msg;
+    if (sc->allowlist_path != NULL)
+        return apr_psprintf(cmd->pool, "%s: given twice in this server "
+                            "(already %s)", cmd->cmd->name,
+                            sc->allowlist_path);
+    file = ap_server_root_relative(cmd->pool, path);
+    if (file == NULL)
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+                            cmd->cmd->name, path);
+    sc->allowlist = dp_allowlist_load(file, err, sizeof(err));
+    if (sc->allowlist == NULL)
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    apr_pool_cleanup_register(cmd->pool, sc->allowlist, cleanup_allowlist,
+                              apr_pool_cleanup_null);
+    sc->allowlist_path = file;
+    return NULL;
+}
+
+static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
+{
+    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &devprov_module);
+    const char *msg = check_context(cmd);
+
+    (void)dc;
+    if (msg)
+        return msg;
+    if (!strcasecmp(arg, "off"))
+        sc->deny = DENY_OFF;
+    else if (!strcasecmp(arg, "unverified"))
+        sc->deny = DENY_UNVERIFIED;
+    else if (!strcasecmp(arg, "unlisted"))
+        sc->deny = DENY_UNLISTED;
+    else
+        return apr_psprintf(cmd->pool, "%s: unknown value '%s', use off, "
+                            "unverified or unlisted", cmd->cmd->name, arg);
+    return NULL;
+}
+
+static const command_rec devprov_cmds[] = {
+    AP_INIT_FLAG("DevprovEngine", cmd_engine, NULL, RSRC_CONF,
+                 "on|off: identify phones by their client certificate"),
+    AP_INIT_ITERATE2("DevprovTrust", cmd_trust, NULL, RSRC_CONF,
+                     "<vendor> <file-or-directory> ...: the vendor's CA "
+                     "certificates (PEM or DER)"),
+    AP_INIT_TAKE23("DevprovMacFrom", cmd_macfrom, NULL, RSRC_CONF,
+                   "<vendor> <attribute> [<regex>]: where the vendor's "
+                   "certificates carry the MAC"),
+    AP_INIT_TAKE2("DevprovSecurityLevel", cmd_seclevel, NULL, RSRC_CONF,
+                  "<vendor> <0-5>: OpenSSL security level for the vendor's "
+                  "chains"),
+    AP_INIT_TAKE1("DevprovAllowlist", cmd_allowlist, NULL, RSRC_CONF,
+                  "<file>: the phones this server provisions"),
+    AP_INIT_TAKE1("DevprovDeny", cmd_deny, NULL, RSRC_CONF,
+                  "off|unverified|unlisted: refuse such requests with 403"),
+    { NULL }
+};
+
+/* Cross-directive checks, run by "apache2 -t" too. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s)
+{
+    int rc = OK;
+
+    (void)pconf; (void)plog;
+    for (; s != NULL; s = s->next) {
+        const devprov_srv_t *sc = ap_get_module_config(s->module_config,
+                                                       &devprov_module);
+        const char *vhost = apr_psprintf(ptemp, "%s:%u (%s:%d)",
+                                         s->server_hostname, s->port,
+                                         s->defn_name ? s->defn_name : "?",
+                                         s->defn_line_number);
+        int i;
+
+        if (sc->vendors != NULL) {
+            for (i = 0; i < sc->vendors->nelts; i++) {
+                const vendor_conf_t *vc =
+                    APR_ARRAY_IDX(sc->vendors, i, vendor_conf_t *);
+                if (vc->v.trust == NULL
+                    || dp_trust_anchor_count(vc->v.trust) == 0) {
+                    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0,
+                                 NULL, "devprov: vendor '%s' (%s): "
+                                 "DevprovTrust gives no self-signed root CA "
+                                 "for it: add the vendor's root certificate",
+                                 vc->v.name, vc->where);
+                    rc = !OK;
+                }
+                if (vc->v.nrules == 0) {
+                    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0,
+                                 NULL, "devprov: vendor '%s' (%s) is not a "
+                                 "preset (%s): say where its MAC is with "
+                                 "DevprovMacFrom %s <attribute> [<regex>]",
+                                 vc->v.name, vc->where,
+                                 dp_vendor_preset_names(), vc->v.name);
+                    rc = !OK;
+                }
+            }
+        }
+        if (!engine_on(sc))
+            continue;
+        if (sc->vendors == NULL || sc->vendors->nelts == 0) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "devprov: DevprovEngine on in virtual host %s but "
+                         "no DevprovTrust for it or the main server", vhost);
+            rc = !OK;
+        }
+        if (deny_mode(sc) == DENY_UNLISTED && sc->allowlist == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "devprov: DevprovDeny unlisted in virtual host %s "
+                         "needs a DevprovAllowlist", vhost);
+            rc = !OK;
+        }
+    }
+    return rc;
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                       apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    for (; s != NULL; s = s->next) {
+        const devprov_srv_t *sc = ap_get_module_config(s->module_config,
+                                                       &devprov_module);
+        if (!engine_on(sc))
+            continue;
+        if (sc->allowlist != NULL)
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                         "devprov: %s:%u: %d vendor(s), allowlist %s with "
+                         "%lu phone(s)", s->server_hostname, s->port,
+                         sc->vendors->nelts, sc->allowlist_path,
+                         (unsigned long)dp_allowlist_count(sc->allowlist));
+        else
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                         "devprov: %s:%u: %d vendor(s), no allowlist",
+                         s->server_hostname, s->port, sc->vendors->nelts);
+    }
+    return OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* per connection                                                      */
+
+static X509 *pem_to_x509(const char *pem)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    X509 *x;
+
+    if (bio == NULL)
+        return NULL;
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    return x;
+}
+
+static const char *ssl_var(request_rec *r, const char *name)
+{
+    return ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
+}
+
+/* The certificates the phone sent after its own (SSL_CLIENT_CERT_CHAIN_n). */
+static STACK_OF(X509) *sent_chain(request_rec *r)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    int n;
+
+    if (sk == NULL)
+        return NULL;
+    for (n = 0; n < 16; n++) {
+        const char *pem = ssl_var(r, apr_psprintf(r->pool,
+                                                  "SSL_CLIENT_CERT_CHAIN_%d",
+                                                  n));
+        X509 *x;
+        if (pem == NULL || *pem == '\0')
+            break;
+        x = pem_to_x509(pem);
+        if (x == NULL || sk_X509_push(sk, x) <= 0) {
+            X509_free(x);
+            break;
+        }
+    }
+    return sk;
+}
+
+static void make_verdict(request_rec *r, const devprov_srv_t *sc,
+                         const char *pem, devprov_conn_t *dc)
+{
+    conn_rec *c = r->connection;
+    X509 *leaf = NULL;
+    STACK_OF(X509) *chain = NULL;
+    dp_entry_t entry;
+
+    memset(dc, 0, sizeof(*dc));
+    dc->conf = sc;
+    dc->pem = apr_pstrdup(c->pool, pem);
+    dc->listed = UNSET;
+    dc->attrs = apr_table_make(c->pool, 2);
+
+    if (*pem != '\0') {
+        leaf = pem_to_x509(pem);
+        chain = sent_chain(r);
+        if (leaf == NULL) {
+            dc->id.status = DP_ST_UNVERIFIED;
+            apr_cpystrn(dc->id.reason, "unreadable client certificate",
+                        sizeof(dc->id.reason));
+        }
+    }
+    if (leaf != NULL || *pem == '\0') {
+        if (dp_identify((const dp_vendor_t *const *)sc->vendor_ptrs->elts,
+                        (size_t)sc->vendor_ptrs->nelts, leaf, chain,
+                        time(NULL), &dc->id) != 0) {
+            dc->id.status = DP_ST_UNVERIFIED;
+            apr_cpystrn(dc->id.reason, "internal error while verifying",
+                        sizeof(dc->id.reason));
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "devprov: out of memory verifying a client "
+                          "certificate");
+        }
+    }
+    if (leaf != NULL)
+        dp_hex_sha256(dc->id.sha256, dc->sha256);
+    X509_free(leaf);
+    sk_X509_pop_free(chain, X509_free);
+
+    if (dc->id.status == DP_ST_DEVICE)
+        dp_mac_format(&dc->id.mac, dc->mac);
+    if (sc->allowlist != NULL) {
+        dc->listed = 0;
+        if (dc->id.status == DP_ST_DEVICE
+            && dp_allowlist_lookup(sc->allowlist, &dc->id.mac, &entry)) {
+            const char *cur = entry.attrs, *k, *v;
+            size_t klen;
+
+            dc->listed = 1;
+            dc->label = apr_pstrdup(c->pool, entry.label);
+            while (dp_entry_next_attr(&cur, &k, &klen, &v)) {
+                char *name = apr_pstrcat(c->pool, "DEVICE_ATTR_",
+                                         apr_pstrmemdup(c->pool, k, klen),
+                                         NULL);
+                ap_str_toupper(name);
+                apr_table_setn(dc->attrs, name, apr_pstrdup(c->pool, v));
+            }
+        }
+        else if (dc->id.status == DP_ST_DEVICE) {
+            apr_cpystrn(dc->id.reason, "not in allowlist",
+                        sizeof(dc->id.reason));
+        }
+    }
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "devprov: connection verdict: %s%s, vendor %s, chain %s, "
+                  "allowlist %s, sha256 %s%s%s",
+                  dc->id.status == DP_ST_DEVICE ? "device " : "not a device",
+                  dc->mac, dc->id.vendor ? dc->id.vendor->name : "-",
+                  dc->id.vendor ? dp_time_status_string(dc->id.time) : "-",
+                  dc->listed == UNSET ? "-" : dc->listed ? "listed"
+                                                         : "unlisted",
+                  dc->sha256[0] ? dc->sha256 : "-",
+                  dc->id.reason[0] ? ": " : "", dc->id.reason);
+}
+
+static const devprov_conn_t *get_verdict(request_rec *r,
+                                         const devprov_srv_t *sc)
+{
+    conn_rec *c = r->connection;
+    devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                              &devprov_module);
+    const char *pem = "";
+
+    if (ap_ssl_conn_is_ssl(c)) {
+        pem = ssl_var(r, "SSL_CLIENT_CERT");
+        if (pem == NULL)
+            pem = "";
+    }
+    if (dc != NULL && dc->conf == sc && strcmp(dc->pem, pem) == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "devprov: reusing this connection's verdict");
+        return dc;
+    }
+    if (dc == NULL) {
+        dc = apr_palloc(c->pool, sizeof(*dc));
+        ap_set_module_config(c->conn_config, &devprov_module, dc);
+    }
+    make_verdict(r, sc, pem, dc);
+    if (!ap_ssl_conn_is_ssl(c))
+        apr_cpystrn(dc->id.reason, "not a TLS connection",
+                    sizeof(dc->id.reason));
+    return dc;
+}
+
+/* ------------------------------------------------------------------ */
+/* per request                                                         */
+
+static void export_verdict(request_rec *r, const devprov_conn_t *dc)
+{
+    apr_table_t *e = r->subprocess_env;
+    const dp_identity_t *id = &dc->id;
+    int device = id->status == DP_ST_DEVICE;
+    int genuine = device || id->status == DP_ST_NO_MAC;
+
+    apr_table_setn(e, "DEVICE_VERIFIED", device ? "1" : "0");
+    if (device) {
+        apr_table_setn(e, "DEVICE_MAC", dc->mac);
+    }
+    else {
+        apr_table_unset(e, "DEVICE_MAC");
+    }
+    if (genuine) {
+        apr_table_setn(e, "DEVICE_VENDOR", id->vendor->name);
+        apr_table_setn(e, "DEVICE_CERT_VALIDITY",
+                       dp_time_status_string(id->time));
+        apr_table_setn(e, "DEVICE_CERT_EXPIRED",
+                       id->time == DP_TIME_EXPIRED ? "1" : "0");
+    }
+    if (dc->sha256[0])
+        apr_table_setn(e, "DEVICE_CERT_SHA256", dc->sha256);
+    if (dc->listed != UNSET)
+        apr_table_setn(e, "DEVICE_ALLOWLISTED", dc->listed ? "1" : "0");
+    if (dc->listed == 1) {
+        if (dc->label[0])
+            apr_table_setn(e, "DEVICE_LABEL", dc->label);
+        apr_table_overlap(e, dc->attrs, APR_OVERLAP_TABLES_SET);
+    }
+    if (id->reason[0])
+        apr_table_setn(e, "DEVICE_REASON", id->reason);
+}
+
+static int denied(const devprov_srv_t *sc, const devprov_conn_t *dc)
+{
+    switch (deny_mode(sc)) {
+    case DENY_OFF:
+        return 0;
+    case DENY_UNVERIFIED:
+        return dc->id.status != DP_ST_DEVICE;
+    case DENY_UNLISTED:
+        return dc->id.status != DP_ST_DEVICE || dc->listed != 1;
+    }
+    return 1;
+}
+
+/* Initial requests: identify, export, and refuse if configured.  Running
+ * this early lets mod_rewrite, "Require expr" and mod_setenvif see the
+ * variables. */
+static int post_read_request(request_rec *r)
+{
+    const devprov_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                                   &devprov_module);
+    const devprov_conn_t *dc;
+
+    if (!engine_on(sc))
+        return DECLINED;
+    dc = get_verdict(r, sc);
+    export_verdict(r, dc);
+    if (denied(sc, dc)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "devprov: denied (DevprovDeny %s): %s%s%s%s%s",
+                      deny_mode(sc) == DENY_UNLISTED ? "unlisted"
+                                                     : "unverified",
+                      dc->id.reason[0] ? dc->id.reason : "not a device",
+                      dc->mac[0] ? ", mac " : "", dc->mac,
+                      dc->sha256[0] ? ", sha256 " : "", dc->sha256);
+        return HTTP_FORBIDDEN;
+    }
+    return DECLINED;
+}
+
+/* Internal redirects (mod_actions, ErrorDocument, DirectoryIndex) and
+ * subrequests start with a fresh environment: export again, from the same
+ * connection verdict. */
+static int fixups(request_rec *r)
+{
+    const devprov_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                                   &devprov_module);
+
+    if (!engine_on(sc) || (r->main == NULL && r->prev == NULL))
+        return DECLINED;
+    export_verdict(r, get_verdict(r, sc));
+    return DECLINED;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(post_read_request, NULL, NULL,
+                              APR_HOOK_MIDDLE);
+    ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+module AP_MODULE_DECLARE_DATA devprov_module = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                       /* per-directory config: none */
+    NULL,
+    create_srv,
+    merge_srv,
+    devprov_cmds,
+    register_hooks,
+    AP_MODULE_FLAG_NONE
+};

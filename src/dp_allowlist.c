@@ -1,0 +1,407 @@
+/* dp_allowlist.c - allowlist parsing and O(1) lookup. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_allowlist.h"
+
+#define EMPTY_SLOT UINT64_MAX     /* MACs are 48-bit: never equal */
+
+typedef struct slot {
+    uint64_t mac;
+    uint32_t off;                 /* entry text in the arena */
+    uint32_t line;                /* for duplicate reports */
+} slot_t;
+
+struct dp_allowlist {
+    slot_t *slots;
+    size_t mask;                  /* capacity - 1, capacity a power of 2 */
+    size_t count;
+    char *arena;
+    size_t arena_len, arena_cap;
+};
+
+static uint64_t mix(uint64_t x)
+{
+    /* splitmix64 finaliser: vendor OUIs share high bits */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+static int grow_table(dp_allowlist_t *al)
+{
+    size_t cap = al->slots ? 2 * (al->mask + 1) : 1024, i;
+    slot_t *ns = malloc(cap * sizeof(*ns));
+
+    if (ns == NULL)
+        return -1;
+    for (i = 0; i < cap; i++)
+        ns[i].mac = EMPTY_SLOT;
+    if (al->slots) {
+        for (i = 0; i <= al->mask; i++) {
+            size_t j;
+            if (al->slots[i].mac == EMPTY_SLOT)
+                continue;
+            j = (size_t)mix(al->slots[i].mac) & (cap - 1);
+            while (ns[j].mac != EMPTY_SLOT)
+                j = (j + 1) & (cap - 1);
+            ns[j] = al->slots[i];
+        }
+        free(al->slots);
+    }
+    al->slots = ns;
+    al->mask = cap - 1;
+    return 0;
+}
+
+static slot_t *find_slot(const dp_allowlist_t *al, uint64_t mac)
+{
+    size_t j = (size_t)mix(mac) & al->mask;
+
+    while (al->slots[j].mac != EMPTY_SLOT && al->slots[j].mac != mac)
+        j = (j + 1) & al->mask;
+    return &al->slots[j];
+}
+
+static int arena_put(dp_allowlist_t *al, const char *s, size_t n)
+{
+    if (al->arena_len + n > al->arena_cap) {
+        size_t cap = al->arena_cap ? al->arena_cap : 4096;
+        char *na;
+        while (cap < al->arena_len + n)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return -1;
+        na = realloc(al->arena, cap);
+        if (na == NULL)
+            return -1;
+        al->arena = na;
+        al->arena_cap = cap;
+    }
+    memcpy(al->arena + al->arena_len, s, n);
+    al->arena_len += n;
+    return 0;
+}
+
+static int is_value_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':'
+        || c == '@' || c == '/' || c == '+' || c == '-';
+}
+
+static int is_key_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Parse one line (without its newline) into the list.  Returns 0, or -1
+ * with a reason in WHY. */
+static int parse_line(dp_allowlist_t *al, const char *p, size_t len,
+                      uint32_t lineno, char *why, size_t whylen)
+{
+    const char *end = p + len, *tok;
+    size_t tlen, i;
+    dp_mac_t mac;
+    uint64_t key;
+    slot_t *slot;
+    uint32_t off;
+    int have_label = 0, fields = 0;
+    char keys[32][DP_AL_KEY_MAX + 1];
+    size_t nkeys = 0;
+
+    /* a record is "label\0k=v\0k=v\0\0": label first, then attributes */
+    size_t start = al->arena_len;
+
+    while (p < end) {
+        while (p < end && is_blank(*p))
+            p++;
+        if (p == end || *p == '#')
+            break;
+        tok = p;
+        while (p < end && !is_blank(*p))
+            p++;
+        tlen = (size_t)(p - tok);
+
+        if (fields == 0) {
+            if (dp_mac_parse(tok, tlen, &mac) != 0) {
+                snprintf(why, whylen, "'%.*s' is not a MAC address",
+                         (int)(tlen > 40 ? 40 : tlen), tok);
+                return -1;
+            }
+            if (!dp_mac_is_unicast(&mac)) {
+                snprintf(why, whylen, "'%.*s' is not a device MAC "
+                         "(all-zero, broadcast or multicast)", (int)tlen, tok);
+                return -1;
+            }
+            fields++;
+            continue;
+        }
+        if (tlen > DP_AL_KEY_MAX + 1 + DP_AL_VALUE_MAX) {
+            snprintf(why, whylen, "field %d too long", fields + 1);
+            return -1;
+        }
+        {
+            const char *eq = memchr(tok, '=', tlen);
+            if (eq == NULL) {
+                if (fields != 1 || have_label) {
+                    snprintf(why, whylen, "field %d ('%.*s'): the label must "
+                             "come right after the MAC; other fields are "
+                             "key=value", fields + 1, (int)tlen, tok);
+                    return -1;
+                }
+                if (tlen > DP_AL_VALUE_MAX) {
+                    snprintf(why, whylen, "label longer than %d characters",
+                             DP_AL_VALUE_MAX);
+                    return -1;
+                }
+                for (i = 0; i < tlen; i++)
+                    if (!is_value_char(tok[i])) {
+                        snprintf(why, whylen, "label: character 0x%02x not "
+                                 "allowed (use A-Z a-z 0-9 . _ : @ / + -)",
+                                 (unsigned char)tok[i]);
+                        return -1;
+                    }
+                if (arena_put(al, tok, tlen) != 0)
+                    goto oom;
+                have_label = 1;
+            }
+            else {
+                size_t klen = (size_t)(eq - tok), vlen = tlen - klen - 1;
+                if (fields == 1 && !have_label) {
+                    have_label = 1;            /* empty label */
+                }
+                if (klen == 0 || klen > DP_AL_KEY_MAX
+                    || !(tok[0] >= 'a' && tok[0] <= 'z')) {
+                    snprintf(why, whylen, "attribute name '%.*s' must be 1-%d "
+                             "characters of a-z 0-9 _ starting with a letter",
+                             (int)(klen > 40 ? 40 : klen), tok, DP_AL_KEY_MAX);
+                    return -1;
+                }
+                for (i = 0; i < klen; i++)
+                    if (!is_key_char(tok[i])) {
+                        snprintf(why, whylen, "attribute name '%.*s' must be "
+                                 "1-%d characters of a-z 0-9 _ starting with a "
+                                 "letter", (int)klen, tok, DP_AL_KEY_MAX);
+                        return -1;
+                    }
+                if (vlen == 0 || vlen > DP_AL_VALUE_MAX) {
+                    snprintf(why, whylen, "attribute '%.*s': value must be "
+                             "1-%d characters", (int)klen, tok,
+                             DP_AL_VALUE_MAX);
+                    return -1;
+                }
+                for (i = 0; i < vlen; i++)
+                    if (!is_value_char(eq[1 + i])) {
+                        snprintf(why, whylen, "attribute '%.*s': character "
+                                 "0x%02x not allowed (use A-Z a-z 0-9 . _ : @ "
+                                 "/ + -)", (int)klen, tok,
+                                 (unsigned char)eq[1 + i]);
+                        return -1;
+                    }
+                for (i = 0; i < nkeys; i++)
+                    if (strlen(keys[i]) == klen
+                        && memcmp(keys[i], tok, klen) == 0) {
+                        snprintf(why, whylen, "attribute '%.*s' given twice",
+                                 (int)klen, tok);
+                        return -1;
+                    }
+                if (nkeys == sizeof(keys) / sizeof(keys[0])) {
+                    snprintf(why, whylen, "more than %d attributes",
+                             (int)(sizeof(keys) / sizeof(keys[0])));
+                    return -1;
+                }
+                memcpy(keys[nkeys], tok, klen);
+                keys[nkeys++][klen] = '\0';
+                if (nkeys == 1 && arena_put(al, "", 1) != 0)  /* end label */
+                    goto oom;
+                if (arena_put(al, tok, tlen) != 0 || arena_put(al, "", 1) != 0)
+                    goto oom;
+            }
+        }
+        fields++;
+    }
+    if (fields == 0)
+        return 0;                               /* blank or comment */
+
+    /* terminate the record: label NUL (unless attributes did), attrs NUL */
+    if (nkeys == 0 && arena_put(al, "", 1) != 0)
+        goto oom;
+    if (arena_put(al, "", 1) != 0)
+        goto oom;
+    off = (uint32_t)start;
+
+    key = dp_mac_to_u64(&mac);
+    if ((al->count + 1) * 10 > (al->mask + 1) * 7 && grow_table(al) != 0)
+        goto oom;
+    slot = find_slot(al, key);
+    if (slot->mac == key) {
+        char m[DP_MAC_STRLEN + 1];
+        dp_mac_format(&mac, m);
+        snprintf(why, whylen, "%s listed twice (first on line %u)", m,
+                 slot->line);
+        return -1;
+    }
+    slot->mac = key;
+    slot->off = off;
+    slot->line = lineno;
+    al->count++;
+    return 0;
+oom:
+    snprintf(why, whylen, "out of memory");
+    return -1;
+}
+
+dp_allowlist_t *dp_allowlist_parse(const char *buf, size_t len,
+                                   const char *name, char *err,
+                                   size_t errlen)
+{
+    dp_allowlist_t *al = calloc(1, sizeof(*al));
+    const char *p = buf, *end = buf + len;
+    uint32_t lineno = 0;
+    char why[256];
+
+    if (al == NULL || grow_table(al) != 0) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        dp_allowlist_free(al);
+        return NULL;
+    }
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+        lineno++;
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        if (n > DP_AL_LINE_MAX) {
+            snprintf(err, errlen, "%s:%u: line longer than %d characters",
+                     name, lineno, DP_AL_LINE_MAX);
+            dp_allowlist_free(al);
+            return NULL;
+        }
+        if (memchr(p, '\0', n) != NULL || memchr(p, '\r', n) != NULL) {
+            snprintf(err, errlen, "%s:%u: control character in line", name,
+                     lineno);
+            dp_allowlist_free(al);
+            return NULL;
+        }
+        if (parse_line(al, p, n, lineno, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
+            dp_allowlist_free(al);
+            return NULL;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return al;
+}
+
+dp_allowlist_t *dp_allowlist_load(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, got;
+    dp_allowlist_t *al;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        if (cap - len < 65536) {
+            char *nb;
+            cap = cap ? 2 * cap : 1 << 20;
+            nb = realloc(buf, cap);
+            if (nb == NULL) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: read error", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    al = dp_allowlist_parse(buf, len, path, err, errlen);
+    free(buf);
+    return al;
+}
+
+void dp_allowlist_free(dp_allowlist_t *al)
+{
+    if (al == NULL)
+        return;
+    free(al->slots);
+    free(al->arena);
+    free(al);
+}
+
+size_t dp_allowlist_count(const dp_allowlist_t *al)
+{
+    return al->count;
+}
+
+size_t dp_allowlist_memory(const dp_allowlist_t *al)
+{
+    return sizeof(*al) + (al->mask + 1) * sizeof(slot_t) + al->arena_cap;
+}
+
+int dp_allowlist_lookup(const dp_allowlist_t *al, const dp_mac_t *mac,
+                        dp_entry_t *out)
+{
+    const slot_t *slot = find_slot(al, dp_mac_to_u64(mac));
+
+    if (slot->mac == EMPTY_SLOT)
+        return 0;
+    if (out != NULL) {
+        out->label = al->arena + slot->off;
+        out->attrs = out->label + strlen(out->label) + 1;
+    }
+    return 1;
+}
+
+int dp_entry_next_attr(const char **cursor, const char **key, size_t *klen,
+                       const char **value)
+{
+    const char *p = *cursor, *eq;
+
+    if (*p == '\0')
+        return 0;
+    eq = strchr(p, '=');
+    *key = p;
+    *klen = (size_t)(eq - p);
+    *value = eq + 1;
+    *cursor = p + strlen(p) + 1;
+    return 1;
+}
+
+const char *dp_entry_attr(const dp_entry_t *entry, const char *key)
+{
+    const char *cur = entry->attrs, *k, *v;
+    size_t klen;
+
+    while (dp_entry_next_attr(&cur, &k, &klen, &v))
+        if (klen == strlen(key) && memcmp(k, key, klen) == 0)
+            return v;
+    return NULL;
+}

@@ -1,0 +1,67 @@
+/* dp_allowlist.h - the list of phones a provisioning server knows.
+ *
+ * File format, one phone per line:
+ *
+ *     # comment
+ *     <MAC> [<label>] [<key>=<value> ...]
+ *
+ * MAC in any form dp_mac_parse() accepts; label and values are 1-128
+ * characters of [A-Za-z0-9._:@/+-]; keys are 1-32 characters of
+ * [a-z0-9_] starting with a letter.  Fields are separated by blanks.  A
+ * MAC listed twice, an unknown character or an over-long line is an error
+ * reported as "file:line: reason".
+ *
+ * Lookups are O(1) (open addressing on the 48-bit MAC); labels and
+ * attributes live in one string arena, so an entry costs about 16 bytes
+ * plus its text.
+ *
+ * Part of devprov's pure-C core: libc only.  A loaded list is read-only
+ * and may be shared between threads.
+ */
+#ifndef DP_ALLOWLIST_H
+#define DP_ALLOWLIST_H
+
+#include <stddef.h>
+#include "dp_mac.h"
+
+#define DP_AL_LINE_MAX 4096
+#define DP_AL_VALUE_MAX 128
+#define DP_AL_KEY_MAX 32
+
+typedef struct dp_allowlist dp_allowlist_t;
+
+typedef struct dp_entry {
+    const char *label;          /* "" when the line has none */
+    const char *attrs;          /* "key=value\0key=value\0\0" */
+} dp_entry_t;
+
+/* Parse BUF (LEN bytes, need not be NUL-terminated).  NAME is used in
+ * error messages ("NAME:LINE: reason").  Returns NULL on error. */
+dp_allowlist_t *dp_allowlist_parse(const char *buf, size_t len,
+                                   const char *name, char *err,
+                                   size_t errlen);
+
+/* Read and parse the file at PATH. */
+dp_allowlist_t *dp_allowlist_load(const char *path, char *err,
+                                  size_t errlen);
+
+void dp_allowlist_free(dp_allowlist_t *al);
+
+size_t dp_allowlist_count(const dp_allowlist_t *al);
+
+/* Bytes of memory held by the list (table and arena). */
+size_t dp_allowlist_memory(const dp_allowlist_t *al);
+
+/* Find MAC; returns 1 and fills OUT (pointers into the list) if listed. */
+int dp_allowlist_lookup(const dp_allowlist_t *al, const dp_mac_t *mac,
+                        dp_entry_t *out);
+
+/* Iterate over an entry's attributes: *CURSOR starts at entry->attrs.
+ * Returns 0 at the end, else 1 with KEY/KLEN and VALUE set. */
+int dp_entry_next_attr(const char **cursor, const char **key, size_t *klen,
+                       const char **value);
+
+/* Value of attribute KEY of ENTRY, or NULL. */
+const char *dp_entry_attr(const dp_entry_t *entry, const char *key);
+
+#endif

@@ -1,0 +1,74 @@
+/* dp_identify.c - certificate chain to device identity. */
+#include <stdio.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "dp_identify.h"
+
+void dp_hex_sha256(const unsigned char *md, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 0x0f];
+    }
+    out[64] = '\0';
+}
+
+int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
+                X509 *leaf, STACK_OF(X509) *sent, time_t now,
+                dp_identity_t *id)
+{
+    size_t i;
+    unsigned int mdlen = 0;
+    int first_err = X509_V_OK;
+    dp_chain_result_t res;
+    dp_mac_status_t ms;
+
+    memset(id, 0, sizeof(*id));
+    id->time = DP_TIME_VALID;
+    id->time_depth = -1;
+    if (leaf == NULL) {
+        id->status = DP_ST_NO_CERT;
+        snprintf(id->reason, sizeof(id->reason), "no client certificate");
+        return 0;
+    }
+    if (X509_digest(leaf, EVP_sha256(), id->sha256, &mdlen) != 1)
+        return -1;
+
+    for (i = 0; i < nvendors; i++) {
+        const dp_vendor_t *v = vendors[i];
+        if (dp_trust_verify(v->trust, leaf, sent, v->auth_level, now,
+                            &res) != 0)
+            return -1;
+        if (res.verified) {
+            id->vendor = v;
+            id->time = res.time;
+            id->time_depth = res.time_depth;
+            break;
+        }
+        if (first_err == X509_V_OK)
+            first_err = res.x509_err;
+    }
+    if (id->vendor == NULL) {
+        id->status = DP_ST_UNVERIFIED;
+        id->x509_err = first_err;
+        snprintf(id->reason, sizeof(id->reason), "certificate not verified: %s",
+                 nvendors ? X509_verify_cert_error_string(first_err)
+                          : "no vendor trust store configured");
+        return 0;
+    }
+    ms = dp_mac_extract(id->vendor->rules, id->vendor->nrules,
+                        X509_get_subject_name(leaf), &id->mac);
+    if (ms != DP_MAC_FOUND) {
+        id->status = DP_ST_NO_MAC;
+        memset(&id->mac, 0, sizeof(id->mac));
+        snprintf(id->reason, sizeof(id->reason), "%s",
+                 dp_mac_status_string(ms));
+        return 0;
+    }
+    id->status = DP_ST_DEVICE;
+    return 0;
+}

@@ -1,0 +1,62 @@
+/* dp_identify.h - from a client certificate chain to a device identity.
+ *
+ * A vendor is a trust store plus the rules saying where its MAC is.  A
+ * certificate is a device of vendor V only if its chain verifies against
+ * V's own trust store (time ignored) and V's rules find exactly one unicast
+ * MAC in its subject.  Vendors are tried in configuration order and never
+ * mixed: vendor A's CA cannot vouch for a certificate read with vendor B's
+ * rules.
+ *
+ * Part of devprov's pure-C core: OpenSSL and libc only.
+ */
+#ifndef DP_IDENTIFY_H
+#define DP_IDENTIFY_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#include "dp_mac.h"
+#include "dp_macrule.h"
+#include "dp_trust.h"
+
+#define DP_AUTH_LEVEL_DEFAULT 1
+
+typedef struct dp_vendor {
+    const char *name;
+    dp_trust_t *trust;
+    dp_macrule_t **rules;
+    size_t nrules;
+    int auth_level;             /* OpenSSL security level for the chain */
+} dp_vendor_t;
+
+typedef enum {
+    DP_ST_NO_CERT = 0,          /* no client certificate */
+    DP_ST_UNVERIFIED,           /* chain does not verify against any vendor */
+    DP_ST_NO_MAC,               /* genuine, but no usable MAC in the subject */
+    DP_ST_DEVICE                /* genuine device with a MAC */
+} dp_status_t;
+
+#define DP_REASON_MAX 160
+
+typedef struct dp_identity {
+    dp_status_t status;
+    const dp_vendor_t *vendor;          /* set for NO_MAC and DEVICE */
+    dp_mac_t mac;                       /* set for DEVICE */
+    dp_time_status_t time;              /* of the verified chain */
+    int time_depth;
+    int x509_err;                       /* for UNVERIFIED */
+    unsigned char sha256[32];           /* leaf fingerprint (if a cert) */
+    char reason[DP_REASON_MAX];         /* why not a device, "" if one */
+} dp_identity_t;
+
+/* Identify LEAF (may be NULL: no certificate) sent with chain SENT.
+ * Returns 0, or -1 on an internal error (out of memory). */
+int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
+                X509 *leaf, STACK_OF(X509) *sent, time_t now,
+                dp_identity_t *id);
+
+/* Lower-case hex of the fingerprint into OUT (65 bytes). */
+void dp_hex_sha256(const unsigned char *md, char *out);
+
+#endif

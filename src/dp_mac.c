@@ -1,0 +1,96 @@
+/* dp_mac.c - MAC address parsing and normal form. */
+#include "dp_mac.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Parse 2*n hex digits at S into n bytes; -1 on a non-hex character. */
+static int hex_bytes(const char *s, size_t n, unsigned char *out)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)((hi << 4) | lo);
+    }
+    return 0;
+}
+
+int dp_mac_parse(const char *s, size_t len, dp_mac_t *out)
+{
+    char digits[DP_MAC_STRLEN];
+    size_t i, group, nd = 0;
+    char sep;
+
+    if (s == NULL || out == NULL)
+        return -1;
+    switch (len) {
+    case 12:                        /* 0004f2abcdef */
+        return hex_bytes(s, DP_MAC_LEN, out->b);
+    case 17:                        /* 00:04:f2:ab:cd:ef or 00-04-... */
+        sep = s[2];
+        group = 2;
+        if (sep != ':' && sep != '-')
+            return -1;
+        break;
+    case 14:                        /* 0004.f2ab.cdef */
+        sep = '.';
+        group = 4;
+        break;
+    default:
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        if ((i + 1) % (group + 1) == 0) {
+            if (s[i] != sep)
+                return -1;
+        }
+        else {
+            digits[nd++] = s[i];
+        }
+    }
+    if (nd != DP_MAC_STRLEN)
+        return -1;
+    return hex_bytes(digits, DP_MAC_LEN, out->b);
+}
+
+int dp_mac_is_unicast(const dp_mac_t *mac)
+{
+    size_t i;
+    int zero = 1;
+
+    for (i = 0; i < DP_MAC_LEN; i++)
+        if (mac->b[i] != 0)
+            zero = 0;
+    if (zero)
+        return 0;
+    return (mac->b[0] & 0x01) == 0;   /* group bit clear (also excludes broadcast) */
+}
+
+void dp_mac_format(const dp_mac_t *mac, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < DP_MAC_LEN; i++) {
+        out[2 * i] = hex[mac->b[i] >> 4];
+        out[2 * i + 1] = hex[mac->b[i] & 0x0f];
+    }
+    out[DP_MAC_STRLEN] = '\0';
+}
+
+uint64_t dp_mac_to_u64(const dp_mac_t *mac)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    for (i = 0; i < DP_MAC_LEN; i++)
+        v = (v << 8) | mac->b[i];
+    return v;
+}

@@ -1,0 +1,209 @@
+/* dp_macrule.c - MAC extraction rules and vendor presets. */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/asn1.h>
+#include <openssl/objects.h>
+
+#include "dp_macrule.h"
+
+struct dp_macrule {
+    int nid;
+    int has_re;
+    regex_t re;
+    char desc[DP_ATTR_MAX + 64];
+};
+
+/* Presets follow the vendors' published certificate layouts (see
+ * certs/vendors/README.md). */
+static const dp_rule_spec_t preset_polycom[] = {
+    { "CN", NULL },                               /* CN=0004F2ABCDEF */
+    { NULL, NULL }
+};
+static const dp_rule_spec_t preset_cisco_spa[] = {
+    /* CN="SPA-962, MAC: 000e08abcdef, Serial: ...", ST=000e08abcdef */
+    { "CN", "^[^,]*, *MAC: *([0-9A-Fa-f]{12})(,.*)?$" },
+    { "ST", NULL },
+    { NULL, NULL }
+};
+static const dp_rule_spec_t preset_yealink[] = {
+    /* serialNumber=ffffffff-ffff-ffff-fff0-001565000062 */
+    { "serialNumber", "^[0-9A-Fa-f-]*-([0-9A-Fa-f]{12})$" },
+    { NULL, NULL }
+};
+
+static const struct {
+    const char *name;
+    const dp_rule_spec_t *rules;
+} presets[] = {
+    { "polycom", preset_polycom },
+    { "cisco-spa", preset_cisco_spa },
+    { "yealink", preset_yealink },
+};
+
+const dp_rule_spec_t *dp_vendor_preset(const char *vendor)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+        if (strcmp(presets[i].name, vendor) == 0)
+            return presets[i].rules;
+    return NULL;
+}
+
+const char *dp_vendor_preset_names(void)
+{
+    return "polycom, cisco-spa, yealink";
+}
+
+dp_macrule_t *dp_macrule_new(const char *attr, const char *pattern,
+                             char *err, size_t errlen)
+{
+    dp_macrule_t *rule;
+    int nid, rc;
+
+    nid = OBJ_txt2nid(attr);
+    if (nid == NID_undef) {
+        snprintf(err, errlen, "unknown certificate attribute '%s' "
+                 "(use e.g. CN, ST, L, O, OU, serialNumber)", attr);
+        return NULL;
+    }
+    rule = calloc(1, sizeof(*rule));
+    if (rule == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    rule->nid = nid;
+    if (pattern != NULL) {
+        rc = regcomp(&rule->re, pattern, REG_EXTENDED);
+        if (rc != 0) {
+            char msg[128];
+            regerror(rc, &rule->re, msg, sizeof(msg));
+            snprintf(err, errlen, "bad regular expression '%s': %s",
+                     pattern, msg);
+            free(rule);
+            return NULL;
+        }
+        rule->has_re = 1;
+        if (rule->re.re_nsub < 1) {
+            snprintf(err, errlen, "regular expression '%s' needs a capture "
+                     "group around the MAC", pattern);
+            dp_macrule_free(rule);
+            return NULL;
+        }
+        snprintf(rule->desc, sizeof(rule->desc), "%s ~ /%s/",
+                 OBJ_nid2sn(nid), pattern);
+    }
+    else {
+        snprintf(rule->desc, sizeof(rule->desc), "%s is a MAC",
+                 OBJ_nid2sn(nid));
+    }
+    return rule;
+}
+
+void dp_macrule_free(dp_macrule_t *rule)
+{
+    if (rule == NULL)
+        return;
+    if (rule->has_re)
+        regfree(&rule->re);
+    free(rule);
+}
+
+const char *dp_macrule_describe(const dp_macrule_t *rule)
+{
+    return rule->desc;
+}
+
+typedef enum { R_ABSENT, R_NOMATCH, R_MATCH, R_AMBIGUOUS, R_BAD } rule_result_t;
+
+static rule_result_t apply_rule(const dp_macrule_t *rule,
+                                const X509_NAME *subject, dp_mac_t *mac)
+{
+    int idx, again, len, i;
+    const X509_NAME_ENTRY *ne;
+    unsigned char *utf8 = NULL;
+    rule_result_t res = R_NOMATCH;
+
+    idx = X509_NAME_get_index_by_NID(subject, rule->nid, -1);
+    if (idx < 0)
+        return R_ABSENT;
+    again = X509_NAME_get_index_by_NID(subject, rule->nid, idx);
+    if (again >= 0)
+        return R_AMBIGUOUS;        /* two CNs: which one is the phone? */
+
+    ne = X509_NAME_get_entry(subject, idx);
+    len = ASN1_STRING_to_UTF8(&utf8,
+                              X509_NAME_ENTRY_get_data(ne));
+    if (len < 0)
+        return R_BAD;
+    if (len > DP_ATTR_MAX) {
+        res = R_BAD;
+        goto out;
+    }
+    for (i = 0; i < len; i++) {
+        if (utf8[i] < 0x20 || utf8[i] == 0x7f) {     /* NUL, CR, LF, ... */
+            res = R_BAD;
+            goto out;
+        }
+    }
+
+    if (!rule->has_re) {
+        if (dp_mac_parse((const char *)utf8, (size_t)len, mac) == 0)
+            res = R_MATCH;
+    }
+    else {
+        regmatch_t m[2];
+        if (regexec(&rule->re, (const char *)utf8, 2, m, 0) == 0
+            && m[1].rm_so >= 0
+            && dp_mac_parse((const char *)utf8 + m[1].rm_so,
+                            (size_t)(m[1].rm_eo - m[1].rm_so), mac) == 0)
+            res = R_MATCH;
+    }
+out:
+    OPENSSL_free(utf8);
+    return res;
+}
+
+dp_mac_status_t dp_mac_extract(dp_macrule_t *const *rules, size_t nrules,
+                               const X509_NAME *subject, dp_mac_t *out)
+{
+    size_t i;
+    int found = 0;
+    dp_mac_t mac;
+
+    if (subject == NULL)
+        return DP_MAC_NONE;
+    for (i = 0; i < nrules; i++) {
+        switch (apply_rule(rules[i], subject, &mac)) {
+        case R_ABSENT:
+        case R_NOMATCH:
+            break;
+        case R_AMBIGUOUS:
+            return DP_MAC_AMBIGUOUS;
+        case R_BAD:
+            return DP_MAC_BADVALUE;
+        case R_MATCH:
+            if (found && memcmp(out->b, mac.b, DP_MAC_LEN) != 0)
+                return DP_MAC_AMBIGUOUS;
+            *out = mac;
+            found = 1;
+            break;
+        }
+    }
+    if (!found || !dp_mac_is_unicast(out))
+        return DP_MAC_NONE;
+    return DP_MAC_FOUND;
+}
+
+const char *dp_mac_status_string(dp_mac_status_t st)
+{
+    switch (st) {
+    case DP_MAC_FOUND:     return "MAC found";
+    case DP_MAC_NONE:      return "no MAC in certificate subject";
+    case DP_MAC_AMBIGUOUS: return "ambiguous MAC in certificate subject";
+    case DP_MAC_BADVALUE:  return "malformed certificate subject";
+    }
+    return "unknown";
+}
