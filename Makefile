@@ -58,7 +58,8 @@ $(BUILD)/mod_ssl.so: mod_ssl_expired.patch scripts/build-mod-ssl.sh
 $(BUILD)/libdpcore.a: $(CORE_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdpcore.a $(CORE_HDR)
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdpcore.a $(CORE_HDR) \
+                 $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -I. $< \
 	    $(BUILD)/libdpcore.a -lcmocka -lssl -lcrypto -o $@

@@ -11,9 +11,10 @@
  * MAC listed twice, an unknown character or an over-long line is an error
  * reported as "file:line: reason".
  *
- * Lookups are O(1) (open addressing on the 48-bit MAC); labels and
- * attributes live in one string arena, so an entry costs about 16 bytes
- * plus its text.
+ * Lookups are O(1) (open addressing on the 48-bit MAC, load factor at
+ * most 0.7); labels and attributes live in one string arena.  An entry
+ * costs 16 bytes per table slot (about 23-45 bytes per entry, depending
+ * on where the table's doubling falls) plus its text.
  *
  * Part of devprov's pure-C core: libc only.  A loaded list is read-only
  * and may be shared between threads.

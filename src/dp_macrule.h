@@ -1,8 +1,8 @@
 /* dp_macrule.h - where a vendor puts the MAC in its device certificates.
  *
  * A rule names one subject attribute (CN, ST, serialNumber, ...) and an
- * optional POSIX extended regular expression with exactly one capture group
- * that must capture a MAC.  Without a pattern the whole attribute value must
+ * optional POSIX extended regular expression whose first capture group
+ * must capture a MAC.  Without a pattern the whole attribute value must
  * be a MAC.  A vendor has an ordered list of rules; vendor presets exist for
  * Polycom, Cisco SPA and Yealink.
  *

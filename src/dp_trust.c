@@ -19,7 +19,6 @@
 struct dp_trust {
     X509_STORE *store;              /* anchors only */
     STACK_OF(X509) *intermediates;  /* chain-building helpers */
-    size_t anchors;
 };
 
 dp_trust_t *dp_trust_new(void)
@@ -46,9 +45,10 @@ void dp_trust_free(dp_trust_t *t)
     free(t);
 }
 
+/* The store holds anchors only, each once. */
 size_t dp_trust_anchor_count(const dp_trust_t *t)
 {
-    return t->anchors;
+    return (size_t)sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store));
 }
 
 size_t dp_trust_intermediate_count(const dp_trust_t *t)
@@ -75,18 +75,15 @@ static int add_cert(dp_trust_t *t, X509 *x, const char *name, char *err,
         return -1;
     }
     if (X509_self_signed(x, 1) == 1) {
-        if (X509_STORE_add_cert(t->store, x) != 1) {
-            unsigned long e = ERR_peek_last_error();
-            /* the same anchor twice (e.g. file and directory) is harmless */
-            if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
-                snprintf(err, errlen, "%s: cannot add certificate to store",
-                         name);
-                X509_free(x);
-                return -1;
-            }
-        }
-        else {
-            t->anchors++;
+        /* the same anchor twice (e.g. file and directory) is harmless:
+         * OpenSSL 3 ignores it, older versions report it */
+        if (X509_STORE_add_cert(t->store, x) != 1
+            && ERR_GET_REASON(ERR_peek_last_error())
+               != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+            snprintf(err, errlen, "%s: cannot add certificate to store",
+                     name);
+            X509_free(x);
+            return -1;
         }
         ERR_clear_error();
         X509_free(x);                       /* the store holds a reference */
@@ -319,11 +316,21 @@ int dp_trust_add_path(dp_trust_t *t, const char *path, char *err,
     return add_file(t, path, err, errlen);
 }
 
-static dp_time_status_t time_status(X509 *x, time_t now)
+/* The time status of X, or -X509_V_ERR_* when a validity field cannot be
+ * parsed (X509_cmp_time() returns 0 then, which must not read as "in
+ * range"). */
+static int time_status(X509 *x, time_t now)
 {
-    if (X509_cmp_time(X509_get0_notBefore(x), &now) > 0)
+    int nb = X509_cmp_time(X509_get0_notBefore(x), &now);
+    int na = X509_cmp_time(X509_get0_notAfter(x), &now);
+
+    if (nb == 0)
+        return -X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD;
+    if (na == 0)
+        return -X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD;
+    if (nb > 0)
         return DP_TIME_NOT_YET_VALID;
-    if (X509_cmp_time(X509_get0_notAfter(x), &now) < 0)
+    if (na < 0)
         return DP_TIME_EXPIRED;
     return DP_TIME_VALID;
 }
@@ -362,10 +369,18 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, STACK_OF(X509) *sent,
         res->x509_err = X509_V_OK;
         chain = X509_STORE_CTX_get0_chain(ctx);
         for (i = 0; i < sk_X509_num(chain); i++) {
-            dp_time_status_t ts = time_status(sk_X509_value(chain, i), now);
+            int ts = time_status(sk_X509_value(chain, i), now);
+            if (ts < 0) {                       /* unreadable validity */
+                res->verified = 0;
+                res->x509_err = -ts;
+                res->err_depth = i;
+                res->time = DP_TIME_VALID;
+                res->time_depth = -1;
+                break;
+            }
             /* expired outranks not-yet-valid; report the leaf-most one */
-            if (ts > res->time) {
-                res->time = ts;
+            if (ts > (int)res->time) {
+                res->time = (dp_time_status_t)ts;
                 res->time_depth = i;
             }
         }
