@@ -390,7 +390,9 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
         const devprov_srv_t *sc = ap_get_module_config(s->module_config,
                                                        &devprov_module);
         const char *vhost = apr_psprintf(ptemp, "%s:%u (%s:%d)",
-                                         s->server_hostname, s->port,
+                                         s->server_hostname,
+                                         s->addrs ? s->addrs->host_port
+                                                  : s->port,
                                          s->defn_name ? s->defn_name : "?",
                                          s->defn_line_number);
         int i;
@@ -449,13 +451,16 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (sc->allowlist != NULL)
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                          "devprov: %s:%u: %d vendor(s), allowlist %s with "
-                         "%lu phone(s)", s->server_hostname, s->port,
+                         "%lu phone(s)", s->server_hostname,
+                         s->addrs ? s->addrs->host_port : s->port,
                          sc->vendors->nelts, sc->allowlist_path,
                          (unsigned long)dp_allowlist_count(sc->allowlist));
         else
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                          "devprov: %s:%u: %d vendor(s), no allowlist",
-                         s->server_hostname, s->port, sc->vendors->nelts);
+                         s->server_hostname,
+                         s->addrs ? s->addrs->host_port : s->port,
+                         sc->vendors->nelts);
     }
     return OK;
 }
