@@ -1,0 +1,366 @@
+"""Integration test harness: real apache2 instances on 127.0.0.1 with the
+freshly built mod_ssl.so (patched) and mod_devprov.so, a test PKI generated
+per run, and real clients (curl, openssl s_client).
+
+Every test gets its server's error log checked afterwards: a line at
+[warn] or worse that the test did not declare with ``expect_log`` fails it.
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("DEVPROV_BUILD", ROOT / "build"))
+MODDIR = Path("/usr/lib/apache2/modules")
+PATCHED_SSL = Path(os.environ.get("DEVPROV_MOD_SSL", BUILD / "mod_ssl.so"))
+STOCK_SSL = MODDIR / "mod_ssl.so"
+DEVPROV = BUILD / "mod_devprov.so"
+WWW = ROOT / "t" / "www"
+PHP_CGI = shutil.which("php-cgi") or "/usr/bin/php-cgi"
+
+BASE_MODULES = ["mpm_event", "authz_core", "authz_host", "mime", "alias",
+                "rewrite", "actions", "cgid", "env", "setenvif",
+                "socache_shmcb", "dir"]
+
+# log lines at these levels fail a test unless it expects them
+BAD_LEVEL = re.compile(r"\[[a-z_0-9]*:(warn|error|crit|alert|emerg)\]")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    # apache's children and php-cgi run as www-data: the tree must be
+    # readable by them (pytest's tmp dirs are 0700)
+    d = Path(tempfile.mkdtemp(prefix="devprov-t-"))
+    d.chmod(0o755)
+    yield d
+    if not os.environ.get("DEVPROV_KEEP"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pki(workdir):
+    out = workdir / "pki"
+    subprocess.run(["/usr/bin/python3", str(ROOT / "certs" / "mkpki.py"),
+                    str(out)], check=True)
+    for p in out.rglob("*"):
+        if p.is_dir():
+            p.chmod(0o755)
+    return Pki(out)
+
+
+class Pki:
+    def __init__(self, root):
+        self.root = Path(root)
+        self.manifest = json.loads((self.root / "manifest.json").read_text())
+
+    def __truediv__(self, rel):
+        return self.root / rel
+
+    def cert(self, name):
+        return self.root / "devices" / f"{name}.pem"
+
+    def key(self, name):
+        return self.root / "devices" / f"{name}.key"
+
+    def chain(self, name):
+        return self.root / "devices" / f"{name}.chain.pem"
+
+    def mac(self, name):
+        return self.manifest["devices"][name]["mac"]
+
+
+class Result:
+    def __init__(self, rc, status, body, stderr):
+        self.rc, self.status, self.body, self.stderr = rc, status, body, stderr
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def handshake_failed(self):
+        return self.status == 0
+
+    def __repr__(self):
+        return (f"Result(rc={self.rc}, status={self.status}, "
+                f"body={self.body[:300]!r}, stderr={self.stderr[-300:]!r})")
+
+
+class Httpd:
+    """One apache2 instance of our own, started in the foreground."""
+
+    def __init__(self, workdir, name, pki, ssl_module=PATCHED_SSL,
+                 devprov=True):
+        self.dir = workdir / name
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        (self.dir / "logs").mkdir(parents=True)
+        self.dir.chmod(0o755)
+        self.pki = pki
+        self.ssl_module = ssl_module
+        self.devprov = devprov
+        self.proc = None
+        self.ports = {}
+        self.log_pos = 0
+        self.expected = []
+
+    # -- configuration -------------------------------------------------
+    def port(self, name):
+        if name not in self.ports:
+            self.ports[name] = free_port()
+        return self.ports[name]
+
+    @property
+    def error_log(self):
+        return self.dir / "logs" / "error.log"
+
+    @property
+    def access_log(self):
+        return self.dir / "logs" / "access.log"
+
+    def head(self):
+        mods = "\n".join(
+            f"LoadModule {m}_module {MODDIR}/mod_{m}.so" for m in BASE_MODULES)
+        lines = [
+            f"ServerRoot {self.dir}",
+            "ServerName localhost",
+            f"PidFile {self.dir}/httpd.pid",
+            f"ErrorLog {self.dir}/logs/error.log",
+            "LogLevel info ssl:info" + (" devprov:debug" if self.devprov
+                                        else ""),
+            mods,
+            f"LoadModule ssl_module {self.ssl_module}",
+        ]
+        if self.devprov:
+            lines.append(f"LoadModule devprov_module {DEVPROV}")
+        lines += [
+            "User www-data",
+            "Group www-data",
+            f"Mutex file:{self.dir} default",
+            f"ScriptSock {self.dir}/cgid.sock",
+            "StartServers 1",
+            "ServerLimit 4",
+            "MinSpareThreads 4",
+            "MaxSpareThreads 16",
+            "ThreadsPerChild 8",
+            "MaxRequestWorkers 32",
+            "TypesConfig /etc/mime.types",
+            f"SSLSessionCache shmcb:{self.dir}/scache(512000)",
+            'LogFormat "%h %>s %U mac=%{DEVICE_MAC}e verified='
+            '%{DEVICE_VERIFIED}e validity=%{DEVICE_CERT_VALIDITY}e '
+            'ssl=%{SSL_CLIENT_VERIFY}x" devprov',
+            f"CustomLog {self.dir}/logs/access.log devprov",
+            # php-cgi behind mod_actions, as Debian's php-cgi configuration
+            f"ScriptAlias /php-cgi-bin/php-cgi {PHP_CGI}",
+            "<Location /php-cgi-bin>",
+            "    Require env REDIRECT_STATUS",
+            "</Location>",
+            "AddHandler application/x-httpd-php .php",
+            "Action application/x-httpd-php /php-cgi-bin/php-cgi virtual",
+            f"<Directory {WWW}>",
+            "    Options +ExecCGI",
+            "    Require all granted",
+            "</Directory>",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def tls_vhost(self, port_name, body, verify="optional_no_ca",
+                  cafile="polycom/cafile.pem"):
+        ca = f"SSLCACertificateFile {self.pki / cafile}\n" if cafile else ""
+        return (
+            f"Listen 127.0.0.1:{self.port(port_name)}\n"
+            f"<VirtualHost 127.0.0.1:{self.port(port_name)}>\n"
+            f"ServerName localhost\n"
+            f"DocumentRoot {WWW}\n"
+            f"SSLEngine on\n"
+            f"SSLCertificateFile {self.pki / 'server/server.pem'}\n"
+            f"SSLCertificateKeyFile {self.pki / 'server/server.key'}\n"
+            f"SSLVerifyClient {verify}\n"
+            f"SSLVerifyDepth 3\n"
+            f"{ca}"
+            f"SSLOptions +StdEnvVars\n"
+            f"{body}\n"
+            f"</VirtualHost>\n")
+
+    def write(self, body):
+        conf = self.dir / "httpd.conf"
+        conf.write_text(self.head() + body)
+        return conf
+
+    def configtest(self, body):
+        conf = self.write(body)
+        return subprocess.run(["apache2", "-t", "-f", str(conf)],
+                              capture_output=True, text=True, timeout=60)
+
+    # -- lifecycle -----------------------------------------------------
+    def start(self, body):
+        res = self.configtest(body)
+        assert res.returncode == 0, res.stderr
+        self.proc = subprocess.Popen(
+            ["apache2", "-f", str(self.dir / "httpd.conf"), "-DFOREGROUND"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 20
+        for port in self.ports.values():
+            while True:
+                assert self.proc.poll() is None, (
+                    "apache2 exited: " + self.proc.stderr.read().decode()
+                    + self.error_log.read_text())
+                try:
+                    socket.create_connection(("127.0.0.1", port), 1).close()
+                    break
+                except OSError:
+                    assert time.time() < deadline, f"port {port} not up"
+                    time.sleep(0.05)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    # -- error log -----------------------------------------------------
+    def mark(self):
+        self.log_pos = self.error_log.stat().st_size if \
+            self.error_log.exists() else 0
+        self.expected = []
+
+    def new_log(self):
+        if not self.error_log.exists():
+            return ""
+        with open(self.error_log, "rb") as f:
+            f.seek(self.log_pos)
+            return f.read().decode(errors="replace")
+
+    def unexpected_log_lines(self):
+        bad = []
+        for line in self.new_log().splitlines():
+            if BAD_LEVEL.search(line) and not any(
+                    re.search(p, line) for p in self.expected):
+                bad.append(line)
+        return bad
+
+    # -- clients -------------------------------------------------------
+    def curl(self, port_name, path="/", device=None, chain=False,
+             tls=None, extra=(), host="localhost", key=None):
+        url = f"https://{host}:{self.port(port_name)}{path}"
+        return curl(url, self.pki, device=device, chain=chain, tls=tls,
+                    extra=extra, port=self.port(port_name), key=key)
+
+    def http(self, port_name, path="/"):
+        return curl(f"http://localhost:{self.port(port_name)}{path}", None,
+                    port=self.port(port_name))
+
+
+def curl(url, pki, device=None, chain=False, tls=None, extra=(), port=None,
+         key=None):
+    cmd = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}",
+           "--max-time", "20"]
+    if port is not None:
+        cmd += ["--resolve", f"localhost:{port}:127.0.0.1"]
+    if pki is not None:
+        cmd += ["--cacert", str(pki / "server/ca.pem")]
+    if device:
+        cert = pki.chain(device) if chain else pki.cert(device)
+        cmd += ["--cert", str(cert), "--key", str(key or pki.key(device))]
+    if tls == "1.2":
+        cmd += ["--tlsv1.2", "--tls-max", "1.2"]
+    elif tls == "1.3":
+        cmd += ["--tlsv1.3"]
+    cmd += list(extra) + [url]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    body, _, code = p.stdout.rpartition("\n")
+    return Result(p.returncode, int(code or 0), body, p.stderr)
+
+
+def s_client_get(port, pki, device, path="/", tls="-tls1_2", extra=()):
+    """An HTTP/1.0 request over `openssl s_client`, as a phone would send.
+    Returns (status, headers+body text)."""
+    cmd = ["openssl", "s_client", "-quiet", "-ign_eof",
+           "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
+           "-CAfile", str(pki / "server/ca.pem"), tls,
+           "-cert", str(pki.cert(device)), "-key", str(pki.key(device))]
+    cmd += list(extra)
+    req = f"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"
+    p = subprocess.run(cmd, input=req, capture_output=True, text=True,
+                       timeout=30)
+    m = re.match(r"HTTP/1\.\d (\d{3})", p.stdout)
+    return (int(m.group(1)) if m else 0), p.stdout, p.stderr
+
+
+@pytest.fixture(scope="session", autouse=True)
+def built():
+    missing = [str(p) for p in (PATCHED_SSL, DEVPROV) if not p.exists()]
+    if missing:
+        pytest.exit("not built: " + ", ".join(missing) + " (run make)", 2)
+
+
+def check_log(server):
+    bad = server.unexpected_log_lines()
+    assert not bad, "unexpected error log lines:\n" + "\n".join(bad)
+
+
+def _servers(request):
+    return [request.getfixturevalue(n) for n in request.fixturenames
+            if n.startswith("srv_")]
+
+
+@pytest.fixture
+def expect_log(request):
+    """Declare error-log lines (regexes) a test is expected to cause."""
+    def add(patterns):
+        for s in _servers(request):
+            s.expected.extend(patterns)
+    return add
+
+
+def make_server_fixture(name, build_body, **kw):
+    """A module-scoped server fixture (its name must start with srv_) whose
+    error log is checked after each test."""
+    assert name.startswith("srv_")
+
+    @pytest.fixture(scope="module", name=name)
+    def _server(workdir, pki):
+        srv = Httpd(workdir, name, pki, **kw)
+        srv.start(build_body(srv, pki))
+        yield srv
+        srv.stop()
+
+    return _server
+
+
+@pytest.fixture(autouse=True)
+def _log_check(request):
+    servers = _servers(request)
+    for s in servers:
+        s.mark()
+    yield
+    for s in servers:
+        if s.proc is not None:
+            # let the server flush lines of the last request
+            time.sleep(0.05)
+            check_log(s)
+
+
+def write_allowlist(path, lines):
+    Path(path).write_text("\n".join(lines) + "\n")
+    Path(path).chmod(0o644)
+    return path

@@ -1,0 +1,310 @@
+"""mod_devprov end to end: a real apache2 with the patched mod_ssl and
+mod_devprov, phones simulated with curl and openssl s_client, variables
+read back through php-cgi and a plain CGI."""
+import re
+
+import pytest
+
+from conftest import (WWW, Httpd, check_log, make_server_fixture,
+                      s_client_get, write_allowlist)
+
+ALLOW = [
+    "# test allowlist",
+    "0004F2000001 lobby site=hq",
+    "00:04:f2:00:00:02 expired-desk site=branch floor=2",
+    "0004f2000003 not-yet",
+    "0004f2000004",
+]
+
+
+def trust(pki):
+    # root as PEM, the issuing CA as DER (as Polycom publishes it), the
+    # expired second issuing CA as PEM
+    return (f"DevprovTrust polycom {pki / 'polycom/root.pem'} "
+            f"{pki / 'polycom/issuing.der'} "
+            f"{pki / 'polycom/issuing-expired.pem'}\n")
+
+
+def main_body(srv, pki):
+    allow = write_allowlist(srv.dir / "allowlist", ALLOW)
+    common = (f"DevprovEngine on\n{trust(pki)}"
+              f"DevprovAllowlist {allow}\n"
+              "AddHandler cgi-script .cgi\n")
+    rewrite = ("RewriteEngine on\n"
+               "RewriteRule ^/whoami$ /env.php "
+               "[PT,E=DEVICE_REWRITE_SAW:%{ENV:DEVICE_MAC}]\n"
+               "<Location /verified-only>\n"
+               "  Require expr \"%{ENV:DEVICE_VERIFIED} == '1'\"\n"
+               "</Location>\n"
+               "Alias /verified-only " + str(WWW / "env.php") + "\n")
+    http_port = srv.port("http")
+    return (
+        # mod_ssl checks against the vendor CA (as in production)
+        srv.tls_vhost("export", common + rewrite)
+        # no CA at all in mod_ssl: everything reaches devprov, which must
+        # then refuse rogue, look-alike, forged and self-signed certs itself
+        + srv.tls_vhost("open", common, cafile=None)
+        + srv.tls_vhost("deny_unverified",
+                        common + "DevprovDeny unverified\n", cafile=None)
+        + srv.tls_vhost("deny_unlisted",
+                        common + "DevprovDeny unlisted\n", cafile=None)
+        # a Yealink-only port: Polycom phones are nobody here
+        + srv.tls_vhost("yealink",
+                        f"DevprovEngine on\nDevprovTrust yealink "
+                        f"{pki / 'yealink/root.pem'}\n", cafile=None)
+        + f"Listen 127.0.0.1:{http_port}\n"
+          f"<VirtualHost 127.0.0.1:{http_port}>\n"
+          f"DocumentRoot {WWW}\nDevprovEngine on\n{trust(pki)}"
+          "</VirtualHost>\n")
+
+
+srv_main = make_server_fixture("srv_main", main_body)
+
+DENIAL = [r"devprov: denied"]
+
+
+def env(res):
+    assert res.status == 200, res
+    return res.json
+
+
+# -- genuine phones ---------------------------------------------------------
+
+def test_expired_genuine_phone_is_verified_and_flagged(srv_main):
+    e = env(srv_main.curl("export", "/env.php", "polycom-expired"))
+    assert e["DEVICE_VERIFIED"] == "1"
+    assert e["DEVICE_MAC"] == "0004f2000002"
+    assert e["DEVICE_VENDOR"] == "polycom"
+    assert e["DEVICE_CERT_EXPIRED"] == "1"
+    assert e["DEVICE_CERT_VALIDITY"] == "expired"
+    assert e["DEVICE_ALLOWLISTED"] == "1"
+    assert e["DEVICE_LABEL"] == "expired-desk"
+    assert e["DEVICE_ATTR_SITE"] == "branch"
+    assert e["DEVICE_ATTR_FLOOR"] == "2"
+    assert "DEVICE_REASON" not in e
+    assert re.fullmatch(r"[0-9a-f]{64}", e["DEVICE_CERT_SHA256"])
+    assert e["SSL_CLIENT_VERIFY"] == "EXPIRED"
+
+
+def test_valid_phone(srv_main):
+    e = env(srv_main.curl("export", "/env.php", "polycom-valid"))
+    assert e["DEVICE_VERIFIED"] == "1"
+    assert e["DEVICE_MAC"] == "0004f2000001"
+    assert e["DEVICE_CERT_EXPIRED"] == "0"
+    assert e["DEVICE_CERT_VALIDITY"] == "valid"
+    assert e["DEVICE_LABEL"] == "lobby"
+    assert e["SSL_CLIENT_VERIFY"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("device,validity,mac,label", [
+    ("polycom-notyet", "not-yet-valid", "0004f2000003", "not-yet"),
+    ("polycom-under-expired-ca", "expired", "0004f2000004", None),
+])
+def test_time_errors_anywhere_in_chain(srv_main, device, validity, mac,
+                                       label):
+    e = env(srv_main.curl("export", "/env.php", device))
+    assert e["DEVICE_VERIFIED"] == "1"
+    assert e["DEVICE_MAC"] == mac
+    assert e["DEVICE_CERT_VALIDITY"] == validity
+    assert e["DEVICE_CERT_EXPIRED"] == ("1" if validity == "expired" else "0")
+    assert e["DEVICE_ALLOWLISTED"] == "1"
+    assert e.get("DEVICE_LABEL") == label   # a line without label has none
+
+
+def test_lowercase_mac_subject_is_normalised(srv_main):
+    e = env(srv_main.curl("open", "/env.php", "polycom-lowercase"))
+    assert e["DEVICE_MAC"] == "0004f2000006"
+    assert e["DEVICE_ALLOWLISTED"] == "0"
+
+
+def test_chain_sent_by_phone_is_used(srv_main):
+    e = env(srv_main.curl("open", "/env.php", "polycom-expired", chain=True))
+    assert e["DEVICE_VERIFIED"] == "1"
+    assert e["DEVICE_MAC"] == "0004f2000002"
+
+
+def test_plain_cgi_sees_the_variables(srv_main):
+    res = srv_main.curl("export", "/env.cgi", "polycom-expired")
+    assert res.status == 200
+    assert "DEVICE_MAC=0004f2000002" in res.body.splitlines()
+    assert "DEVICE_VERIFIED=1" in res.body.splitlines()
+
+
+def test_unlisted_genuine_phone(srv_main):
+    e = env(srv_main.curl("export", "/env.php", "polycom-unlisted"))
+    assert e["DEVICE_VERIFIED"] == "1"
+    assert e["DEVICE_MAC"] == "0004f2999999"
+    assert e["DEVICE_ALLOWLISTED"] == "0"
+    assert e["DEVICE_REASON"] == "not in allowlist"
+    assert "DEVICE_LABEL" not in e
+
+
+def test_genuine_cert_without_mac_is_not_a_device(srv_main):
+    e = env(srv_main.curl("export", "/env.php", "polycom-notmac"))
+    assert e["DEVICE_VERIFIED"] == "0"
+    assert "DEVICE_MAC" not in e
+    assert e["DEVICE_VENDOR"] == "polycom"
+    assert e["DEVICE_REASON"] == "no MAC in certificate subject"
+
+
+def test_no_certificate(srv_main):
+    e = env(srv_main.curl("export", "/env.php"))
+    assert e["DEVICE_VERIFIED"] == "0"
+    assert e["DEVICE_REASON"] == "no client certificate"
+    assert "DEVICE_MAC" not in e and "DEVICE_CERT_SHA256" not in e
+
+
+# -- certificates that must not make a device -------------------------------
+
+@pytest.mark.parametrize("device,reason", [
+    ("rogue-polycom", "unable to get local issuer certificate"),
+    ("rogue-expired", "unable to get local issuer certificate"),
+    # the look-alike's authority key id names its own issuing CA
+    ("lookalike-polycom", "unable to get local issuer certificate"),
+    ("polycom-forged", "certificate signature failure"),
+    ("polycom-selfsigned", "self-signed certificate"),
+])
+def test_devprov_refuses_what_mod_ssl_let_through(srv_main, device, reason):
+    e = env(srv_main.curl("open", "/env.php", device))
+    assert e["DEVICE_VERIFIED"] == "0"
+    assert "DEVICE_MAC" not in e
+    assert "DEVICE_VENDOR" not in e
+    assert e["DEVICE_REASON"] == "certificate not verified: " + reason
+
+
+@pytest.mark.parametrize("device", ["multi-cn", "evil-cn-newline",
+                                    "evil-cn-quote", "evil-cn-long"])
+def test_hostile_subjects_are_not_devices(srv_main, device):
+    e = env(srv_main.curl("open", "/env.php", device))
+    assert e["DEVICE_VERIFIED"] == "0"
+    assert "DEVICE_MAC" not in e
+
+
+def test_rogue_ca_under_vhost_ssl_check(srv_main):
+    """With mod_ssl checking the vendor CA, a rogue cert is GENEROUS/FAILED
+    there and unverified in devprov."""
+    e = env(srv_main.curl("export", "/env.php", "rogue-expired"))
+    assert e["DEVICE_VERIFIED"] == "0"
+    assert e["SSL_CLIENT_VERIFY"].startswith("FAILED:")
+    assert "DEVICE_MAC" not in e
+
+
+def test_vendors_are_kept_apart(srv_main):
+    e = env(srv_main.curl("yealink", "/env.php", "polycom-valid"))
+    assert e["DEVICE_VERIFIED"] == "0"
+    assert "DEVICE_MAC" not in e
+    y = env(srv_main.curl("yealink", "/env.php", "yealink-valid"))
+    assert y["DEVICE_VERIFIED"] == "1"
+    assert y["DEVICE_VENDOR"] == "yealink"
+    assert y["DEVICE_MAC"] == "001565000062"
+    assert "DEVICE_ALLOWLISTED" not in y     # no allowlist on that vhost
+
+
+def test_plain_http_is_never_a_device(srv_main):
+    res = srv_main.http("http", "/env.php")
+    e = env(res)
+    assert e["DEVICE_VERIFIED"] == "0"
+    assert e["DEVICE_REASON"] == "not a TLS connection"
+
+
+# -- refusing ---------------------------------------------------------------
+
+@pytest.mark.parametrize("device,status", [
+    ("polycom-expired", 200), ("polycom-valid", 200),
+    ("polycom-unlisted", 200), ("rogue-polycom", 403),
+    ("lookalike-polycom", 403), ("polycom-selfsigned", 403),
+    ("polycom-notmac", 403), (None, 403),
+])
+def test_deny_unverified(srv_main, device, status):
+    res = srv_main.curl("deny_unverified", "/env.php", device)
+    assert res.status == status, res
+
+
+@pytest.mark.parametrize("device,status", [
+    ("polycom-expired", 200), ("polycom-valid", 200),
+    ("polycom-unlisted", 403), ("rogue-polycom", 403),
+    ("lookalike-polycom", 403), (None, 403),
+])
+def test_deny_unlisted(srv_main, device, status):
+    res = srv_main.curl("deny_unlisted", "/env.php", device)
+    assert res.status == status, res
+
+
+def test_denial_is_logged_once_with_reason(srv_main):
+    res = srv_main.curl("deny_unlisted", "/env.php", "polycom-unlisted")
+    assert res.status == 403
+    lines = [l for l in srv_main.new_log().splitlines()
+             if "devprov: denied" in l]
+    assert len(lines) == 1, lines
+    assert "[devprov:info]" in lines[0]
+    assert "not in allowlist" in lines[0] and "0004f2999999" in lines[0]
+
+
+# -- once per connection; Require expr, mod_rewrite, log formats ------------
+
+def test_verified_once_per_connection(srv_main):
+    res = srv_main.curl("export", "/env.php", "polycom-expired",
+                        extra=["https://localhost:%d/env.cgi"
+                               % srv_main.port("export")])
+    assert res.rc == 0, res
+    assert '"DEVICE_MAC":"0004f2000002"' in res.body         # env.php
+    assert "\nDEVICE_MAC=0004f2000002\n" in res.body           # env.cgi
+    verdicts = [l for l in srv_main.new_log().splitlines()
+                if "connection verdict" in l]
+    assert len(verdicts) == 1, verdicts
+    assert "device 0004f2000002" in verdicts[0]
+    assert "chain expired" in verdicts[0]
+
+
+def test_require_expr_sees_the_variables(srv_main, expect_log):
+    expect_log([r"AH01630"])
+    assert srv_main.curl("export", "/verified-only",
+                         "polycom-expired").status == 200
+    assert srv_main.curl("export", "/verified-only",
+                         "rogue-expired").status == 403
+
+
+def test_mod_rewrite_sees_the_variables(srv_main):
+    e = env(srv_main.curl("export", "/whoami", "polycom-expired"))
+    # set by the rule on the first request, seen by php-cgi after
+    # mod_actions' internal redirect
+    assert e["REDIRECT_DEVICE_REWRITE_SAW"] == "0004f2000002"
+
+
+def test_log_format_shows_the_device(srv_main):
+    srv_main.curl("export", "/env.php", "polycom-expired")
+    last = srv_main.access_log.read_text().splitlines()[-1]
+    assert "mac=0004f2000002 verified=1 validity=expired ssl=EXPIRED" in last
+
+
+def test_s_client_phone(srv_main, pki):
+    status, out, err = s_client_get(srv_main.port("export"), pki,
+                                    "polycom-expired", "/env.php")
+    assert status == 200, err
+    assert '"DEVICE_MAC":"0004f2000002"' in out
+
+
+# -- reload: a graceful restart re-reads the allowlist ----------------------
+
+def test_graceful_restart_rereads_allowlist(workdir, pki):
+    import signal, time
+    srv = Httpd(workdir, "graceful", pki)
+    allow = write_allowlist(srv.dir / "allowlist", ["0004f2000001 a"])
+    srv.start(srv.tls_vhost(
+        "v", f"DevprovEngine on\n{trust(pki)}DevprovAllowlist {allow}\n"))
+    try:
+        srv.mark()
+        assert env(srv.curl("v", "/env.php", "polycom-expired"))[
+            "DEVICE_ALLOWLISTED"] == "0"
+        write_allowlist(allow, ["0004f2000001 a", "0004f2000002 b"])
+        srv.proc.send_signal(signal.SIGUSR1)       # apache2 -k graceful
+        deadline = time.time() + 20
+        while True:
+            e = env(srv.curl("v", "/env.php", "polycom-expired"))
+            if e["DEVICE_ALLOWLISTED"] == "1" or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert e["DEVICE_ALLOWLISTED"] == "1" and e["DEVICE_LABEL"] == "b"
+        check_log(srv)
+    finally:
+        srv.stop()
