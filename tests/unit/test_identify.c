@@ -488,6 +488,26 @@ static void test_verify_times(void **state)
     dp_trust_free(t);
 }
 
+/* X509_cmp_time() cannot parse this notAfter and answers 0: that must not
+ * read as "within the validity period" (OpenSSL's own check says 14). */
+static void test_verify_unparseable_validity(void **state)
+{
+    dp_trust_t *t = store_pem(P.rootA, P.intA);
+    X509 *x = leaf("/O=Acme Phones/CN=0004f2000099", P.intA, P.k_intA,
+                   -PKI_DAY, PKI_YEAR, NULL);
+    dp_chain_result_t r;
+
+    (void)state;
+    assert_int_equal(ASN1_STRING_set(X509_getm_notAfter(x),
+                                     "991231235959Zjunk", -1), 1);
+    assert_true(X509_sign(x, P.k_intA, EVP_sha256()) > 0);
+    r = verify(t, x, NULL, 1);
+    assert_rejected(&r, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD);
+    assert_int_equal(r.err_depth, 0);
+    X509_free(x);
+    dp_trust_free(t);
+}
+
 static void test_verify_intermediate_from_store_or_peer(void **state)
 {
     dp_trust_t *root_only = store_der(P.rootA);
@@ -1059,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_add_mem_not_a_ca),
         cmocka_unit_test(test_add_same_anchor_twice),
         cmocka_unit_test(test_verify_times),
+        cmocka_unit_test(test_verify_unparseable_validity),
         cmocka_unit_test(test_verify_intermediate_from_store_or_peer),
         cmocka_unit_test(test_verify_attackers),
         cmocka_unit_test(test_verify_auth_level),
