@@ -31,6 +31,7 @@
 
 #include "src/dp_allowlist.h"
 #include "src/dp_identify.h"
+#include "src/dp_keyset.h"
 #include "src/dp_mac.h"
 #include "src/dp_macrule.h"
 #include "src/dp_trust.h"
@@ -62,6 +63,7 @@ typedef struct {
     apr_array_header_t *vendor_ptrs;    /* const dp_vendor_t *, same order */
     const char *allowlist_path;         /* NULL = unset */
     dp_allowlist_t *allowlist;
+    dp_keyset_t *deny_keys;             /* NULL = unset (built-ins only) */
 } devprov_srv_t;
 
 /* The verdict on one TLS connection, made once and reused by every request
@@ -107,6 +109,8 @@ static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
         sc->vendors = base->vendors;
         sc->vendor_ptrs = base->vendor_ptrs;
     }
+    sc->deny_keys = add->deny_keys != NULL ? add->deny_keys
+                                           : base->deny_keys;
     if (add->allowlist_path != NULL) {
         sc->allowlist_path = add->allowlist_path;
         sc->allowlist = add->allowlist;
@@ -151,6 +155,12 @@ static apr_status_t cleanup_trust(void *data)
 static apr_status_t cleanup_rule(void *data)
 {
     dp_macrule_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t cleanup_keyset(void *data)
+{
+    dp_keyset_free(data);
     return APR_SUCCESS;
 }
 
@@ -339,6 +349,35 @@ static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path)
     return NULL;
 }
 
+static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
+{
+    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &devprov_module);
+    const char *msg = check_context(cmd);
+    char err[1024];
+
+    (void)dc;
+    if (msg)
+        return msg;
+    if (sc->deny_keys == NULL) {
+        sc->deny_keys = dp_keyset_new();
+        if (sc->deny_keys == NULL)
+            return apr_psprintf(cmd->pool, "%s: out of memory",
+                                cmd->cmd->name);
+        apr_pool_cleanup_register(cmd->pool, sc->deny_keys, cleanup_keyset,
+                                  apr_pool_cleanup_null);
+    }
+    if (strncmp(arg, "sha256:", 7) != 0) {
+        arg = ap_server_root_relative(cmd->pool, arg);
+        if (arg == NULL)
+            return apr_psprintf(cmd->pool, "%s: invalid path",
+                                cmd->cmd->name);
+    }
+    if (dp_keyset_add(sc->deny_keys, arg, err, sizeof(err)) < 0)
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    return NULL;
+}
+
 static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
 {
     devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
@@ -374,6 +413,9 @@ static const command_rec devprov_cmds[] = {
                   "chains"),
     AP_INIT_TAKE1("DevprovAllowlist", cmd_allowlist, NULL, RSRC_CONF,
                   "<file>: the phones this server provisions"),
+    AP_INIT_ITERATE("DevprovDenyKey", cmd_denykey, NULL, RSRC_CONF,
+                    "<file-or-dir>|sha256:<hex> ...: public keys that never "
+                    "identify a phone (besides the built-in generic ones)"),
     AP_INIT_TAKE1("DevprovDeny", cmd_deny, NULL, RSRC_CONF,
                   "off|unverified|unlisted: refuse such requests with 403"),
     { NULL }
@@ -534,7 +576,8 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     }
     if (leaf != NULL || *pem == '\0') {
         if (dp_identify((const dp_vendor_t *const *)sc->vendor_ptrs->elts,
-                        (size_t)sc->vendor_ptrs->nelts, leaf, chain,
+                        (size_t)sc->vendor_ptrs->nelts, sc->deny_keys,
+                        leaf, chain,
                         time(NULL), &dc->id) != 0) {
             dc->id.status = DP_ST_UNVERIFIED;
             apr_cpystrn(dc->id.reason, "internal error while verifying",

@@ -18,14 +18,15 @@ void dp_hex_sha256(const unsigned char *md, char *out)
 }
 
 int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
-                X509 *leaf, STACK_OF(X509) *sent, time_t now,
-                dp_identity_t *id)
+                const dp_keyset_t *deny, X509 *leaf, STACK_OF(X509) *sent,
+                time_t now, dp_identity_t *id)
 {
     size_t i;
     unsigned int mdlen = 0;
     int first_err = X509_V_OK;
     dp_chain_result_t res;
     dp_mac_status_t ms;
+    unsigned char spki[DP_SHA256_LEN];
 
     memset(id, 0, sizeof(*id));
     id->time = DP_TIME_VALID;
@@ -35,8 +36,15 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
         snprintf(id->reason, sizeof(id->reason), "no client certificate");
         return 0;
     }
-    if (X509_digest(leaf, EVP_sha256(), id->sha256, &mdlen) != 1)
+    if (X509_digest(leaf, EVP_sha256(), id->sha256, &mdlen) != 1
+        || dp_spki_sha256(leaf, spki) != 0)
         return -1;
+    if (dp_keyset_match(deny, spki)) {
+        id->status = DP_ST_GENERIC;
+        snprintf(id->reason, sizeof(id->reason), "generic certificate: its "
+                 "private key is public (DevprovDenyKey)");
+        return 0;
+    }
 
     for (i = 0; i < nvendors; i++) {
         const dp_vendor_t *v = vendors[i];

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 
+#include "dp_keyset.h"
 #include "dp_mac.h"
 #include "dp_macrule.h"
 #include "dp_trust.h"
@@ -33,6 +34,7 @@ typedef struct dp_vendor {
 typedef enum {
     DP_ST_NO_CERT = 0,          /* no client certificate */
     DP_ST_UNVERIFIED,           /* chain does not verify against any vendor */
+    DP_ST_GENERIC,              /* a key shared by every unit: proves nothing */
     DP_ST_NO_MAC,               /* genuine, but no usable MAC in the subject */
     DP_ST_DEVICE                /* genuine device with a MAC */
 } dp_status_t;
@@ -50,11 +52,13 @@ typedef struct dp_identity {
     char reason[DP_REASON_MAX];         /* why not a device, "" if one */
 } dp_identity_t;
 
-/* Identify LEAF (may be NULL: no certificate) sent with chain SENT.
- * Returns 0, or -1 on an internal error (out of memory). */
+/* Identify LEAF (may be NULL: no certificate) sent with chain SENT.  A
+ * leaf whose public key is in DENY (may be NULL) or in the built-in list
+ * of generic firmware keys is never a device.  Returns 0, or -1 on an
+ * internal error (out of memory). */
 int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
-                X509 *leaf, STACK_OF(X509) *sent, time_t now,
-                dp_identity_t *id);
+                const dp_keyset_t *deny, X509 *leaf, STACK_OF(X509) *sent,
+                time_t now, dp_identity_t *id);
 
 /* Lower-case hex of the fingerprint into OUT (65 bytes). */
 void dp_hex_sha256(const unsigned char *md, char *out);

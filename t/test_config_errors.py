@@ -119,6 +119,15 @@ def test_bad_deny_value(srv):
                  "or unlisted")
 
 
+@pytest.mark.parametrize("arg,needle", [
+    ("sha256:1234", "DevprovDenyKey: 'sha256:1234': expected sha256: and 64 "
+                    "hex digits"),
+    ("/nonexistent.pem", "DevprovDenyKey: /nonexistent.pem: No such file"),
+])
+def test_bad_deny_key(srv, arg, needle):
+    assert_fails(srv, vhost(srv, f"DevprovDenyKey {arg}"), needle)
+
+
 def test_deny_unlisted_needs_allowlist(srv, pki):
     assert_fails(srv, vhost(srv, "DevprovEngine on\nDevprovTrust polycom "
                             f"{pki / 'polycom'}\nDevprovDeny unlisted"),

@@ -48,6 +48,9 @@ def main_body(srv, pki):
                         common + "DevprovDeny unverified\n", cafile=None)
         + srv.tls_vhost("deny_unlisted",
                         common + "DevprovDeny unlisted\n", cafile=None)
+        # an admin-extended generic-key list: this phone's key is public
+        + srv.tls_vhost("denykey", common + "DevprovDenyKey "
+                        f"{pki.cert('polycom-valid')}\n", cafile=None)
         # a Yealink-only port: Polycom phones are nobody here
         + srv.tls_vhost("yealink",
                         f"DevprovEngine on\nDevprovTrust yealink "
@@ -178,6 +181,20 @@ def test_hostile_subjects_are_not_devices(srv_main, device):
     e = env(srv_main.curl("open", "/env.php", device))
     assert e["DEVICE_VERIFIED"] == "0"
     assert "DEVICE_MAC" not in e
+
+
+def test_generic_key_is_never_a_device(srv_main):
+    """A certificate whose private key is public proves nothing, even when
+    it chains to the vendor CA and carries a listed MAC."""
+    e = env(srv_main.curl("denykey", "/env.php", "polycom-valid"))
+    assert e["DEVICE_VERIFIED"] == "0"
+    assert "DEVICE_MAC" not in e
+    assert e["DEVICE_REASON"].startswith("generic certificate")
+    other = env(srv_main.curl("denykey", "/env.php", "polycom-expired"))
+    assert other["DEVICE_VERIFIED"] == "1"
+    # the other vhosts do not inherit that vhost's list
+    assert env(srv_main.curl("open", "/env.php", "polycom-valid"))[
+        "DEVICE_VERIFIED"] == "1"
 
 
 def test_rogue_ca_under_vhost_ssl_check(srv_main):

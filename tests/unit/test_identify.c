@@ -848,7 +848,7 @@ static dp_identity_t identify(const dp_vendor_t *const *list, size_t n,
     dp_identity_t id;
 
     memset(&id, 0x5a, sizeof(id));
-    assert_int_equal(dp_identify(list, n, cert, sent, pki_now, &id), 0);
+    assert_int_equal(dp_identify(list, n, NULL, cert, sent, pki_now, &id), 0);
     return id;
 }
 
