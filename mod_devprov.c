@@ -6,8 +6,9 @@
  * phone presented against the configured vendor CAs without a time check,
  * extracts the phone's MAC, looks it up in an allowlist and exports the
  * result (DEVICE_MAC, DEVICE_VERIFIED, ...) to the request environment,
- * where CGI/PHP handlers, "Require expr", mod_rewrite and log formats see
- * it.  It can also refuse requests itself (DevprovDeny).
+ * where CGI/PHP handlers, "Require expr", mod_rewrite, per-directory
+ * SetEnvIf and log formats see it.  It can also refuse requests itself
+ * (DevprovDeny).
  *
  * The work is done by the pure-C core in src/ (no httpd headers); this file
  * only reads configuration, caches one verdict per TLS connection and
@@ -83,6 +84,8 @@ typedef struct {
 /* ------------------------------------------------------------------ */
 /* configuration                                                       */
 
+static apr_status_t cleanup_keyset(void *data);
+
 static void *create_srv(apr_pool_t *p, server_rec *s)
 {
     devprov_srv_t *sc = apr_pcalloc(p, sizeof(*sc));
@@ -109,8 +112,19 @@ static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
         sc->vendors = base->vendors;
         sc->vendor_ptrs = base->vendor_ptrs;
     }
-    sc->deny_keys = add->deny_keys != NULL ? add->deny_keys
-                                           : base->deny_keys;
+    /* deny lists add up: a vhost's keys never re-admit the server's */
+    if (add->deny_keys != NULL && base->deny_keys != NULL) {
+        sc->deny_keys = dp_keyset_union(base->deny_keys, add->deny_keys);
+        if (sc->deny_keys != NULL)
+            apr_pool_cleanup_register(p, sc->deny_keys, cleanup_keyset,
+                                      apr_pool_cleanup_null);
+        else                    /* out of memory: keep the stricter half */
+            sc->deny_keys = add->deny_keys;
+    }
+    else {
+        sc->deny_keys = add->deny_keys != NULL ? add->deny_keys
+                                               : base->deny_keys;
+    }
     if (add->allowlist_path != NULL) {
         sc->allowlist_path = add->allowlist_path;
         sc->allowlist = add->allowlist;
@@ -463,6 +477,14 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                 }
             }
         }
+        if (sc->engine == UNSET && deny_mode(sc) != DENY_OFF) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "devprov: DevprovDeny in virtual host %s has no "
+                         "effect without DevprovEngine on (say "
+                         "DevprovEngine off to disable it explicitly)",
+                         vhost);
+            rc = !OK;
+        }
         if (!engine_on(sc))
             continue;
         if (sc->vendors == NULL || sc->vendors->nelts == 0) {
@@ -601,6 +623,17 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
             const char *cur = entry.attrs, *k, *v;
             size_t klen;
 
+            const char *bound = dp_entry_attr(&entry, "vendor");
+
+            if (bound != NULL && strcmp(bound, dc->id.vendor->name) != 0) {
+                /* listed for another vendor: a certificate from this
+                 * vendor's CA cannot claim that phone */
+                dc->listed = 0;
+                apr_snprintf(dc->id.reason, sizeof(dc->id.reason),
+                             "allowlisted for vendor %s, certificate from %s",
+                             bound, dc->id.vendor->name);
+                goto logged;
+            }
             dc->listed = 1;
             dc->label = apr_pstrdup(c->pool, entry.label);
             while (dp_entry_next_attr(&cur, &k, &klen, &v)) {
@@ -617,6 +650,7 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         }
     }
 
+logged:
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "devprov: connection verdict: %s%s, vendor %s, chain %s, "
                   "allowlist %s, sha256 %s%s%s",
@@ -661,38 +695,51 @@ static const devprov_conn_t *get_verdict(request_rec *r,
 /* ------------------------------------------------------------------ */
 /* per request                                                         */
 
+static int drop_device_var(void *data, const char *key, const char *val)
+{
+    (void)val;
+    if (strncasecmp(key, "DEVICE_", 7) == 0)
+        APR_ARRAY_PUSH((apr_array_header_t *)data, const char *) = key;
+    return 1;
+}
+
+/* Export the verdict, replacing whatever DEVICE_* an earlier verdict (or
+ * an inherited environment) left; values are copied into r->pool. */
 static void export_verdict(request_rec *r, const devprov_conn_t *dc)
 {
     apr_table_t *e = r->subprocess_env;
     const dp_identity_t *id = &dc->id;
     int device = id->status == DP_ST_DEVICE;
     int genuine = device || id->status == DP_ST_NO_MAC;
+    apr_array_header_t *old = apr_array_make(r->pool, 8, sizeof(char *));
+    int i;
+
+    apr_table_do(drop_device_var, old, e, NULL);
+    for (i = 0; i < old->nelts; i++)
+        apr_table_unset(e, APR_ARRAY_IDX(old, i, const char *));
 
     apr_table_setn(e, "DEVICE_VERIFIED", device ? "1" : "0");
-    if (device) {
-        apr_table_setn(e, "DEVICE_MAC", dc->mac);
-    }
-    else {
-        apr_table_unset(e, "DEVICE_MAC");
-    }
+    if (device)
+        apr_table_set(e, "DEVICE_MAC", dc->mac);
     if (genuine) {
-        apr_table_setn(e, "DEVICE_VENDOR", id->vendor->name);
+        apr_table_set(e, "DEVICE_VENDOR", id->vendor->name);
         apr_table_setn(e, "DEVICE_CERT_VALIDITY",
                        dp_time_status_string(id->time));
         apr_table_setn(e, "DEVICE_CERT_EXPIRED",
                        id->time == DP_TIME_EXPIRED ? "1" : "0");
     }
     if (dc->sha256[0])
-        apr_table_setn(e, "DEVICE_CERT_SHA256", dc->sha256);
+        apr_table_set(e, "DEVICE_CERT_SHA256", dc->sha256);
     if (dc->listed != UNSET)
         apr_table_setn(e, "DEVICE_ALLOWLISTED", dc->listed ? "1" : "0");
     if (dc->listed == 1) {
         if (dc->label[0])
-            apr_table_setn(e, "DEVICE_LABEL", dc->label);
-        apr_table_overlap(e, dc->attrs, APR_OVERLAP_TABLES_SET);
+            apr_table_set(e, "DEVICE_LABEL", dc->label);
+        apr_table_overlap(e, apr_table_copy(r->pool, dc->attrs),
+                          APR_OVERLAP_TABLES_SET);
     }
     if (id->reason[0])
-        apr_table_setn(e, "DEVICE_REASON", id->reason);
+        apr_table_set(e, "DEVICE_REASON", id->reason);
 }
 
 static int denied(const devprov_srv_t *sc, const devprov_conn_t *dc)
@@ -709,8 +756,8 @@ static int denied(const devprov_srv_t *sc, const devprov_conn_t *dc)
 }
 
 /* Initial requests: identify, export, and refuse if configured.  Running
- * this early lets mod_rewrite, "Require expr" and mod_setenvif see the
- * variables. */
+ * this early lets mod_rewrite, "Require expr" and per-directory SetEnvIf
+ * see the variables. */
 static int post_read_request(request_rec *r)
 {
     const devprov_srv_t *sc = ap_get_module_config(r->server->module_config,
@@ -750,10 +797,15 @@ static int fixups(request_rec *r)
 
 static void register_hooks(apr_pool_t *p)
 {
+    /* after mod_ssl's own checks (SNI/Host, plain HTTP on a TLS port).
+     * mod_ssl itself runs after mod_setenvif's server-context SetEnvIf,
+     * so only per-directory SetEnvIf (header_parser) sees DEVICE_*. */
+    static const char *const pre[] = { "mod_ssl.c", NULL };
+
     (void)p;
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_read_request(post_read_request, NULL, NULL,
+    ap_hook_post_read_request(post_read_request, pre, NULL,
                               APR_HOOK_MIDDLE);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
 }

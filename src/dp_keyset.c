@@ -81,6 +81,23 @@ static int add_hash(dp_keyset_t *ks, const unsigned char *md)
     return 0;
 }
 
+dp_keyset_t *dp_keyset_union(const dp_keyset_t *a, const dp_keyset_t *b)
+{
+    dp_keyset_t *u = dp_keyset_new();
+    const dp_keyset_t *src[2] = { a, b };
+    size_t i, j;
+
+    if (u == NULL)
+        return NULL;
+    for (i = 0; i < 2; i++)
+        for (j = 0; src[i] != NULL && j < src[i]->n; j++)
+            if (add_hash(u, src[i]->keys[j]) != 0) {
+                dp_keyset_free(u);
+                return NULL;
+            }
+    return u;
+}
+
 static int add_cert_key(X509 *x, const char *name, void *arg, char *err,
                         size_t errlen)
 {

@@ -32,6 +32,10 @@ int dp_keyset_add(dp_keyset_t *ks, const char *arg, char *err,
 
 size_t dp_keyset_count(const dp_keyset_t *ks);
 
+/* A new set holding the keys of A and B (either may be NULL); NULL when
+ * out of memory. */
+dp_keyset_t *dp_keyset_union(const dp_keyset_t *a, const dp_keyset_t *b);
+
 /* SHA-256 of X's SubjectPublicKeyInfo; 0 on success. */
 int dp_spki_sha256(X509 *x, unsigned char *md);
 

@@ -128,6 +128,16 @@ def test_bad_deny_key(srv, arg, needle):
     assert_fails(srv, vhost(srv, f"DevprovDenyKey {arg}"), needle)
 
 
+def test_deny_without_engine(srv, pki):
+    allow = write_allowlist(srv.dir / "allow", ["0004f2000001 a"])
+    assert_fails(srv, vhost(srv, f"DevprovAllowlist {allow}\n"
+                            "DevprovDeny unlisted"),
+                 "DevprovDeny in virtual host", "without DevprovEngine on")
+    ok = srv.configtest(vhost(srv, f"DevprovAllowlist {allow}\n"
+                              "DevprovEngine off\nDevprovDeny unlisted"))
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_deny_unlisted_needs_allowlist(srv, pki):
     assert_fails(srv, vhost(srv, "DevprovEngine on\nDevprovTrust polycom "
                             f"{pki / 'polycom'}\nDevprovDeny unlisted"),

@@ -10,10 +10,12 @@ from conftest import (WWW, Httpd, check_log, make_server_fixture,
 
 ALLOW = [
     "# test allowlist",
-    "0004F2000001 lobby site=hq",
+    "0004F2000001 lobby site=hq vendor=polycom",
     "00:04:f2:00:00:02 expired-desk site=branch floor=2",
     "0004f2000003 not-yet",
     "0004f2000004",
+    # listed for another vendor: a Polycom certificate cannot claim it
+    "0004f2000006 yealink-only vendor=yealink",
 ]
 
 
@@ -117,7 +119,21 @@ def test_time_errors_anywhere_in_chain(srv_main, device, validity, mac,
 def test_lowercase_mac_subject_is_normalised(srv_main):
     e = env(srv_main.curl("open", "/env.php", "polycom-lowercase"))
     assert e["DEVICE_MAC"] == "0004f2000006"
+
+
+def test_allowlist_vendor_binding(srv_main):
+    """A line with vendor=X is only that vendor's phone."""
+    e = env(srv_main.curl("open", "/env.php", "polycom-lowercase"))
+    assert e["DEVICE_VERIFIED"] == "1"
     assert e["DEVICE_ALLOWLISTED"] == "0"
+    assert e["DEVICE_REASON"] == ("allowlisted for vendor yealink, "
+                                  "certificate from polycom")
+    assert "DEVICE_LABEL" not in e
+    assert srv_main.curl("deny_unlisted", "/env.php",
+                         "polycom-lowercase").status == 403
+    ok = env(srv_main.curl("open", "/env.php", "polycom-valid"))
+    assert ok["DEVICE_ALLOWLISTED"] == "1"
+    assert ok["DEVICE_ATTR_VENDOR"] == "polycom"
 
 
 def test_chain_sent_by_phone_is_used(srv_main):
@@ -299,6 +315,24 @@ def test_s_client_phone(srv_main, pki):
                                     "polycom-expired", "/env.php")
     assert status == 200, err
     assert '"DEVICE_MAC":"0004f2000002"' in out
+
+
+def test_deny_keys_add_up_across_server_and_vhost(workdir, pki):
+    srv = Httpd(workdir, "denykeys", pki)
+    srv.start(f"DevprovDenyKey {pki.cert('polycom-valid')}\n"
+              + srv.tls_vhost("v", f"DevprovEngine on\n{trust(pki)}"
+                              f"DevprovDenyKey {pki.cert('polycom-expired')}\n"))
+    try:
+        srv.mark()
+        for device in ("polycom-valid", "polycom-expired"):
+            e = env(srv.curl("v", "/env.php", device))
+            assert e["DEVICE_VERIFIED"] == "0", device
+            assert e["DEVICE_REASON"].startswith("generic certificate")
+        assert env(srv.curl("v", "/env.php", "polycom-notyet"))[
+            "DEVICE_VERIFIED"] == "1"
+        check_log(srv)
+    finally:
+        srv.stop()
 
 
 # -- reload: a graceful restart re-reads the allowlist ----------------------
