@@ -609,8 +609,13 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
                           "certificate");
         }
     }
-    if (leaf != NULL)
+    if (leaf != NULL) {
         dp_hex_sha256(dc->id.sha256, dc->sha256);
+        /* a self-signed built-in certificate pinned in the allowlist */
+        dp_identify_pinned((const dp_vendor_t *const *)sc->vendor_ptrs->elts,
+                           (size_t)sc->vendor_ptrs->nelts, sc->allowlist,
+                           leaf, time(NULL), &dc->id);
+    }
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
 
@@ -621,10 +626,15 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         if (dc->id.status == DP_ST_DEVICE
             && dp_allowlist_lookup(sc->allowlist, &dc->id.mac, &entry)) {
             const char *cur = entry.attrs, *k, *v;
+            const char *bound = dp_entry_attr(&entry, "vendor");
             size_t klen;
 
-            const char *bound = dp_entry_attr(&entry, "vendor");
-
+            if (dp_pin_mismatch(&entry, dc->id.sha256)) {
+                /* the line pins another certificate for this MAC */
+                apr_cpystrn(dc->id.reason, "certificate does not match the "
+                            "allowlist pin", sizeof(dc->id.reason));
+                goto logged;
+            }
             if (bound != NULL && strcmp(bound, dc->id.vendor->name) != 0) {
                 /* listed for another vendor: a certificate from this
                  * vendor's CA cannot claim that phone */
@@ -710,7 +720,8 @@ static void export_verdict(request_rec *r, const devprov_conn_t *dc)
     apr_table_t *e = r->subprocess_env;
     const dp_identity_t *id = &dc->id;
     int device = id->status == DP_ST_DEVICE;
-    int genuine = device || id->status == DP_ST_NO_MAC;
+    /* verified by a vendor CA (a pinned certificate is not) */
+    int genuine = (device && !id->pinned) || id->status == DP_ST_NO_MAC;
     apr_array_header_t *old = apr_array_make(r->pool, 8, sizeof(char *));
     int i;
 
@@ -721,6 +732,13 @@ static void export_verdict(request_rec *r, const devprov_conn_t *dc)
     apr_table_setn(e, "DEVICE_VERIFIED", device ? "1" : "0");
     if (device)
         apr_table_set(e, "DEVICE_MAC", dc->mac);
+    if (device && id->pinned) {
+        apr_table_setn(e, "DEVICE_PINNED", "1");
+        apr_table_setn(e, "DEVICE_CERT_VALIDITY",
+                       dp_time_status_string(id->time));
+        apr_table_setn(e, "DEVICE_CERT_EXPIRED",
+                       id->time == DP_TIME_EXPIRED ? "1" : "0");
+    }
     if (genuine) {
         apr_table_set(e, "DEVICE_VENDOR", id->vendor->name);
         apr_table_setn(e, "DEVICE_CERT_VALIDITY",

@@ -101,6 +101,19 @@ static int is_key_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+int dp_pin_valid(const char *v, size_t len)
+{
+    size_t i;
+
+    if (len != 7 + 64 || memcmp(v, "sha256:", 7) != 0)
+        return 0;
+    for (i = 7; i < len; i++)
+        if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')
+              || (v[i] >= 'A' && v[i] <= 'F')))
+            return 0;
+    return 1;
+}
+
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -210,6 +223,13 @@ static int parse_line(dp_allowlist_t *al, const char *p, size_t len,
                                  (unsigned char)eq[1 + i]);
                         return -1;
                     }
+                if (klen == 3 && memcmp(tok, "pin", 3) == 0
+                    && !dp_pin_valid(eq + 1, vlen)) {
+                    snprintf(why, whylen, "pin: expected sha256: and the 64 "
+                             "hex digits of the certificate's SHA-256 "
+                             "fingerprint");
+                    return -1;
+                }
                 for (i = 0; i < nkeys; i++)
                     if (strlen(keys[i]) == klen
                         && memcmp(keys[i], tok, klen) == 0) {

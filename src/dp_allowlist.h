@@ -62,6 +62,10 @@ int dp_allowlist_lookup(const dp_allowlist_t *al, const dp_mac_t *mac,
 int dp_entry_next_attr(const char **cursor, const char **key, size_t *klen,
                        const char **value);
 
+/* True if V (LEN bytes) is a certificate pin: "sha256:" and 64 hex
+ * digits (the attribute pin=... of an allowlist line). */
+int dp_pin_valid(const char *v, size_t len);
+
 /* Value of attribute KEY of ENTRY, or NULL. */
 const char *dp_entry_attr(const dp_entry_t *entry, const char *key);
 

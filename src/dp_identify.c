@@ -1,6 +1,7 @@
 /* dp_identify.c - certificate chain to device identity. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/evp.h>
 
 #include "dp_identify.h"
@@ -78,5 +79,64 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
         return 0;
     }
     id->status = DP_ST_DEVICE;
+    return 0;
+}
+
+int dp_pin_mismatch(const dp_entry_t *entry, const unsigned char *sha256)
+{
+    const char *pin = dp_entry_attr(entry, "pin");
+    char hex[65];
+
+    if (pin == NULL)
+        return 0;
+    dp_hex_sha256(sha256, hex);
+    /* dp_pin_valid() checked the form when the list was loaded */
+    return strcasecmp(pin + 7, hex) != 0;
+}
+
+static int leaf_time(X509 *x, time_t now, dp_time_status_t *ts)
+{
+    int nb = X509_cmp_time(X509_get0_notBefore(x), &now);
+    int na = X509_cmp_time(X509_get0_notAfter(x), &now);
+
+    if (nb == 0 || na == 0)
+        return -1;                      /* unparseable: not a device */
+    *ts = nb > 0 ? DP_TIME_NOT_YET_VALID
+                 : na < 0 ? DP_TIME_EXPIRED : DP_TIME_VALID;
+    return 0;
+}
+
+int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
+                       const dp_allowlist_t *al, X509 *leaf, time_t now,
+                       dp_identity_t *id)
+{
+    size_t i;
+    dp_mac_t mac;
+    dp_entry_t entry;
+    dp_time_status_t ts;
+
+    if (id->status != DP_ST_UNVERIFIED || al == NULL || leaf == NULL)
+        return 0;
+    for (i = 0; i < nvendors; i++) {
+        const dp_vendor_t *v = vendors[i];
+        if (dp_mac_extract(v->rules, v->nrules, X509_get_subject_name(leaf),
+                           &mac) != DP_MAC_FOUND)
+            continue;
+        if (!dp_allowlist_lookup(al, &mac, &entry)
+            || dp_entry_attr(&entry, "pin") == NULL
+            || dp_pin_mismatch(&entry, id->sha256))
+            continue;
+        if (leaf_time(leaf, now, &ts) != 0)
+            return 0;
+        id->status = DP_ST_DEVICE;
+        id->pinned = 1;
+        id->vendor = v;
+        id->mac = mac;
+        id->time = ts;
+        id->time_depth = ts == DP_TIME_VALID ? -1 : 0;
+        id->x509_err = X509_V_OK;
+        id->reason[0] = '\0';
+        return 1;
+    }
     return 0;
 }

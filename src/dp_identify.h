@@ -16,6 +16,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 
+#include "dp_allowlist.h"
 #include "dp_keyset.h"
 #include "dp_mac.h"
 #include "dp_macrule.h"
@@ -48,6 +49,7 @@ typedef struct dp_identity {
     dp_time_status_t time;              /* of the verified chain */
     int time_depth;
     int x509_err;                       /* for UNVERIFIED */
+    int pinned;                         /* DEVICE by allowlist pin, not CA */
     unsigned char sha256[32];           /* leaf fingerprint (if a cert) */
     char reason[DP_REASON_MAX];         /* why not a device, "" if one */
 } dp_identity_t;
@@ -59,6 +61,21 @@ typedef struct dp_identity {
 int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
                 const dp_keyset_t *deny, X509 *leaf, STACK_OF(X509) *sent,
                 time_t now, dp_identity_t *id);
+
+/* Phones without a factory certificate present a self-signed built-in
+ * one.  An allowlist line can pin it: pin=sha256:<its SHA-256
+ * fingerprint>.  For an identity that dp_identify() left UNVERIFIED, try
+ * each vendor's MAC rules on LEAF's subject; if the allowlist line for the
+ * MAC found pins exactly this certificate, the identity becomes a DEVICE
+ * with pinned set (vendor: the one whose rules read the MAC; time: the
+ * leaf's own validity).  Returns 1 if pinned, else 0 (ID unchanged). */
+int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
+                       const dp_allowlist_t *al, X509 *leaf, time_t now,
+                       dp_identity_t *id);
+
+/* 1 if ENTRY pins a certificate and it is not the one with fingerprint
+ * SHA256 (32 bytes); 0 if it pins none or this one. */
+int dp_pin_mismatch(const dp_entry_t *entry, const unsigned char *sha256);
 
 /* Lower-case hex of the fingerprint into OUT (65 bytes). */
 void dp_hex_sha256(const unsigned char *md, char *out);

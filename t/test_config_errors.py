@@ -153,6 +153,8 @@ def test_deny_unlisted_needs_allowlist(srv, pki):
     (["0004f2000001 a site=$(reboot)"],
      ":1: attribute 'site': character 0x24 not allowed"),
     (["000000000000 master"], ":1: '000000000000' is not a device MAC"),
+    (["0004f2000001 a pin=sha256:1234"], ":1: pin: expected sha256: and the "
+                                         "64 hex digits"),
 ])
 def test_malformed_allowlist(srv, lines, needle):
     allow = write_allowlist(srv.dir / "allow", lines)

@@ -335,6 +335,52 @@ def test_deny_keys_add_up_across_server_and_vhost(workdir, pki):
         srv.stop()
 
 
+def fingerprint(pki, device):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    cert = x509.load_pem_x509_certificate(pki.cert(device).read_bytes())
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def test_pinned_self_signed_phone(workdir, pki):
+    """A phone with a self-signed built-in certificate is a device only
+    when its allowlist line pins exactly that certificate; a pin also
+    binds a CA-verified phone to one certificate."""
+    srv = Httpd(workdir, "pinned", pki)
+    allow = write_allowlist(srv.dir / "allowlist", [
+        f"0004f2000005 builtin pin=sha256:{fingerprint(pki, 'polycom-selfsigned')}",
+        # pins another certificate than the one polycom-valid presents
+        f"0004f2000001 lobby pin=sha256:{fingerprint(pki, 'polycom-expired')}",
+        "0004f2000002 expired",
+    ])
+    srv.start(srv.tls_vhost(
+        "v", f"DevprovEngine on\n{trust(pki)}DevprovAllowlist {allow}\n",
+        cafile=None))
+    try:
+        srv.mark()
+        e = env(srv.curl("v", "/env.php", "polycom-selfsigned"))
+        assert e["DEVICE_VERIFIED"] == "1"
+        assert e["DEVICE_PINNED"] == "1"
+        assert e["DEVICE_MAC"] == "0004f2000005"
+        assert e["DEVICE_ALLOWLISTED"] == "1"
+        assert e["DEVICE_LABEL"] == "builtin"
+        assert e["DEVICE_CERT_VALIDITY"] == "valid"
+        assert "DEVICE_VENDOR" not in e          # pinned, not CA-verified
+        # a CA-verified phone whose line pins another certificate
+        v = env(srv.curl("v", "/env.php", "polycom-valid"))
+        assert v["DEVICE_VERIFIED"] == "1" and v["DEVICE_ALLOWLISTED"] == "0"
+        assert v["DEVICE_REASON"] == "certificate does not match the " \
+                                     "allowlist pin"
+        # an unpinned line does not admit an unverified certificate
+        r = env(srv.curl("v", "/env.php", "rogue-expired"))
+        assert r["DEVICE_VERIFIED"] == "0" and "DEVICE_PINNED" not in r
+        ok = env(srv.curl("v", "/env.php", "polycom-expired"))
+        assert ok["DEVICE_VERIFIED"] == "1" and "DEVICE_PINNED" not in ok
+        check_log(srv)
+    finally:
+        srv.stop()
+
+
 # -- reload: a graceful restart re-reads the allowlist ----------------------
 
 def test_graceful_restart_rereads_allowlist(workdir, pki):

@@ -408,6 +408,32 @@ static void test_error_duplicate_key(void **state)
     }
 }
 
+static void test_pin_form(void **state)
+{
+    const char *good = "sha256:00112233445566778899aabbccddeeff"
+                       "00112233445566778899AABBCCDDEEFF";
+    char buf[200], err[256];
+    dp_allowlist_t *al;
+
+    (void)state;
+    assert_true(dp_pin_valid(good, strlen(good)));
+    assert_false(dp_pin_valid(good, strlen(good) - 1));          /* short */
+    assert_false(dp_pin_valid(good + 1, strlen(good) - 1));      /* prefix */
+    assert_false(dp_pin_valid("sha256:zz112233445566778899aabbccddeeff"
+                              "00112233445566778899aabbccddeeff", 71));
+    assert_false(dp_pin_valid("sha1:00112233445566778899aabbccddeeff0011"
+                              "2233", 44));
+
+    snprintf(buf, sizeof(buf), "0004f2000001 a pin=%s\n", good);
+    al = dp_allowlist_parse(buf, strlen(buf), "pins", err, sizeof(err));
+    assert_non_null(al);
+    dp_allowlist_free(al);
+    snprintf(buf, sizeof(buf), "0004f2000001 a pin=sha256:1234\n");
+    al = dp_allowlist_parse(buf, strlen(buf), "pins", err, sizeof(err));
+    assert_null(al);
+    assert_non_null(strstr(err, "pins:1: pin: expected sha256:"));
+}
+
 static void test_error_values(void **state)
 {
     char line[400];
@@ -609,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_error_long_line),
         cmocka_unit_test(test_error_control_chars),
         cmocka_unit_test(test_big_table),
+        cmocka_unit_test(test_pin_form),
         cmocka_unit_test_teardown(test_load_file, rm_tmpfile),
         cmocka_unit_test(test_load_missing),
     };
