@@ -1,7 +1,10 @@
 /* dp_certs.h - read X.509 certificates from files, directories or memory.
  *
- * PEM (any number of certificates, text around them allowed) or DER (one
- * certificate).  A directory is read in name order, non-recursively,
+ * PEM (any number of CERTIFICATE or X509 CERTIFICATE blocks, text around
+ * them allowed) or DER (one certificate).  Any other PEM block - a private
+ * key, a TRUSTED CERTIFICATE with OpenSSL trust settings, a CRL, ... - is
+ * refused with an error naming it, never skipped.  The caller's entries in
+ * the thread's OpenSSL error queue are left as they were.  A directory is read in name order, non-recursively,
  * taking its *.pem, *.crt, *.cer and *.der files.  Each certificate is
  * handed to a callback, which takes ownership of it.
  *

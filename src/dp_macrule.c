@@ -4,12 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 
 #include "dp_macrule.h"
 
 struct dp_macrule {
-    int nid;
+    ASN1_OBJECT *obj;     /* subject attribute, possibly unknown to OpenSSL */
     int has_re;
     regex_t re;
     char desc[DP_ATTR_MAX + 64];
@@ -57,24 +58,73 @@ const char *dp_vendor_preset_names(void)
     return "polycom, cisco-spa, yealink";
 }
 
+/* A dotted OID in strict form: two or more arcs of digits, one dot between
+ * arcs, nothing else (OBJ_txt2obj() alone also takes "1.2." or "1..2"). */
+static int is_dotted_oid(const char *s)
+{
+    int arcs = 0;
+
+    for (;;) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+        arcs++;
+        if (*s == '\0')
+            return arcs >= 2;
+        if (*s != '.')
+            return 0;
+        s++;
+    }
+}
+
+/* The subject attribute ATTR names (short name, long name or dotted OID),
+ * or NULL.  Leaves the caller's OpenSSL error queue as it was. */
+static ASN1_OBJECT *attr_object(const char *attr)
+{
+    ASN1_OBJECT *obj = NULL;
+
+    ERR_set_mark();
+    if (OBJ_sn2nid(attr) != NID_undef || OBJ_ln2nid(attr) != NID_undef
+        || is_dotted_oid(attr))
+        obj = OBJ_txt2obj(attr, 0);
+    ERR_pop_to_mark();
+    return obj;
+}
+
+/* Short name of OBJ, or its dotted form if OpenSSL does not know it. */
+static void attr_name(const ASN1_OBJECT *obj, char *buf, size_t len)
+{
+    int nid = OBJ_obj2nid(obj);
+
+    if (nid != NID_undef && OBJ_nid2sn(nid) != NULL)
+        snprintf(buf, len, "%s", OBJ_nid2sn(nid));
+    else if (OBJ_obj2txt(buf, (int)len, obj, 1) <= 0)
+        snprintf(buf, len, "?");
+}
+
 dp_macrule_t *dp_macrule_new(const char *attr, const char *pattern,
                              char *err, size_t errlen)
 {
     dp_macrule_t *rule;
-    int nid, rc;
+    ASN1_OBJECT *obj;
+    char aname[DP_ATTR_MAX];
+    int rc;
 
-    nid = OBJ_txt2nid(attr);
-    if (nid == NID_undef) {
+    obj = attr_object(attr);
+    if (obj == NULL) {
         snprintf(err, errlen, "unknown certificate attribute '%s' "
                  "(use e.g. CN, ST, L, O, OU, serialNumber)", attr);
         return NULL;
     }
     rule = calloc(1, sizeof(*rule));
     if (rule == NULL) {
+        ASN1_OBJECT_free(obj);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    rule->nid = nid;
+    rule->obj = obj;
+    attr_name(obj, aname, sizeof(aname));
     if (pattern != NULL) {
         rc = regcomp(&rule->re, pattern, REG_EXTENDED);
         if (rc != 0) {
@@ -82,7 +132,7 @@ dp_macrule_t *dp_macrule_new(const char *attr, const char *pattern,
             regerror(rc, &rule->re, msg, sizeof(msg));
             snprintf(err, errlen, "bad regular expression '%s': %s",
                      pattern, msg);
-            free(rule);
+            dp_macrule_free(rule);
             return NULL;
         }
         rule->has_re = 1;
@@ -92,12 +142,11 @@ dp_macrule_t *dp_macrule_new(const char *attr, const char *pattern,
             dp_macrule_free(rule);
             return NULL;
         }
-        snprintf(rule->desc, sizeof(rule->desc), "%s ~ /%s/",
-                 OBJ_nid2sn(nid), pattern);
+        snprintf(rule->desc, sizeof(rule->desc), "%s ~ /%s/", aname,
+                 pattern);
     }
     else {
-        snprintf(rule->desc, sizeof(rule->desc), "%s is a MAC",
-                 OBJ_nid2sn(nid));
+        snprintf(rule->desc, sizeof(rule->desc), "%s is a MAC", aname);
     }
     return rule;
 }
@@ -108,6 +157,7 @@ void dp_macrule_free(dp_macrule_t *rule)
         return;
     if (rule->has_re)
         regfree(&rule->re);
+    ASN1_OBJECT_free(rule->obj);
     free(rule);
 }
 
@@ -126,16 +176,18 @@ static rule_result_t apply_rule(const dp_macrule_t *rule,
     unsigned char *utf8 = NULL;
     rule_result_t res = R_NOMATCH;
 
-    idx = X509_NAME_get_index_by_NID(subject, rule->nid, -1);
+    idx = X509_NAME_get_index_by_OBJ(subject, rule->obj, -1);
     if (idx < 0)
         return R_ABSENT;
-    again = X509_NAME_get_index_by_NID(subject, rule->nid, idx);
+    again = X509_NAME_get_index_by_OBJ(subject, rule->obj, idx);
     if (again >= 0)
         return R_AMBIGUOUS;        /* two CNs: which one is the phone? */
 
     ne = X509_NAME_get_entry(subject, idx);
+    ERR_set_mark();             /* bad encodings must not reach the caller */
     len = ASN1_STRING_to_UTF8(&utf8,
                               X509_NAME_ENTRY_get_data(ne));
+    ERR_pop_to_mark();
     if (len < 0)
         return R_BAD;
     if (len > DP_ATTR_MAX) {

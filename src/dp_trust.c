@@ -67,18 +67,21 @@ static int add_cert(dp_trust_t *t, X509 *x, const char *name, char *err,
         return -1;
     }
     if (X509_self_signed(x, 1) == 1) {
+        int ok;
+
         /* the same anchor twice (e.g. file and directory) is harmless:
          * OpenSSL 3 ignores it, older versions report it */
-        if (X509_STORE_add_cert(t->store, x) != 1
-            && ERR_GET_REASON(ERR_peek_last_error())
-               != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+        ERR_set_mark();
+        ok = X509_STORE_add_cert(t->store, x) == 1
+             || ERR_GET_REASON(ERR_peek_last_error())
+                == X509_R_CERT_ALREADY_IN_HASH_TABLE;
+        ERR_pop_to_mark();
+        X509_free(x);                       /* the store holds a reference */
+        if (!ok) {
             snprintf(err, errlen, "%s: cannot add certificate to store",
                      name);
-            X509_free(x);
             return -1;
         }
-        ERR_clear_error();
-        X509_free(x);                       /* the store holds a reference */
         return 0;
     }
     if (sk_X509_push(t->intermediates, x) <= 0) {
@@ -135,6 +138,9 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, STACK_OF(X509) *sent,
     STACK_OF(X509) *chain;
     int i, rc = -1;
 
+    /* the thread's error queue is shared with mod_ssl: leave the caller's
+     * entries alone and take our own away on every return */
+    ERR_set_mark();
     memset(res, 0, sizeof(*res));
     res->time = DP_TIME_VALID;
     res->time_depth = -1;
@@ -182,11 +188,11 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, STACK_OF(X509) *sent,
         if (res->x509_err == X509_V_OK)       /* should not happen */
             res->x509_err = X509_V_ERR_UNSPECIFIED;
     }
-    ERR_clear_error();
     rc = 0;
 out:
     X509_STORE_CTX_free(ctx);
     sk_X509_free(untrusted);
+    ERR_pop_to_mark();
     return rc;
 }
 

@@ -295,14 +295,38 @@ static void test_add_mem_der_root(void **state)
     dp_trust_free(t);
 }
 
-static void test_add_mem_pem_with_text_and_key(void **state)
+static void test_add_mem_pem_with_text(void **state)
 {
-    /* openssl x509 -text output and other PEM blocks around the cert */
+    /* openssl x509 -text output around the cert is fine */
     dp_trust_t *t = dp_trust_new();
     unsigned char *buf = NULL;
     size_t len = 0;
     char err[256] = "";
     static const char pre[] = "Certificate:\n    Subject: whatever\n";
+    static const char post[] = "trailing words\n";
+
+    (void)state;
+    buf = malloc(sizeof(pre) - 1);
+    memcpy(buf, pre, sizeof(pre) - 1);
+    len = sizeof(pre) - 1;
+    pki_pem_append(P.rootA, &buf, &len);
+    buf = realloc(buf, len + sizeof(post) - 1);
+    memcpy(buf + len, post, sizeof(post) - 1);
+    len += sizeof(post) - 1;
+    assert_int_equal(dp_trust_add_mem(t, buf, len, "mixed.pem", err,
+                                      sizeof(err)), 1);
+    assert_int_equal(dp_trust_anchor_count(t), 1);
+    free(buf);
+    dp_trust_free(t);
+}
+
+static void test_add_mem_pem_other_block_refused(void **state)
+{
+    /* a PUBLIC KEY block next to the cert is refused, not skipped */
+    dp_trust_t *t = dp_trust_new();
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char err[256] = "";
     BIO *b = BIO_new(BIO_s_mem());
     char *key;
     long klen;
@@ -311,15 +335,18 @@ static void test_add_mem_pem_with_text_and_key(void **state)
     assert_non_null(b);
     assert_int_equal(PEM_write_bio_PUBKEY(b, P.k_rootA), 1);
     klen = BIO_get_mem_data(b, &key);
-    buf = malloc(sizeof(pre) - 1 + (size_t)klen);
-    memcpy(buf, pre, sizeof(pre) - 1);
-    memcpy(buf + sizeof(pre) - 1, key, (size_t)klen);
-    len = sizeof(pre) - 1 + (size_t)klen;
+    buf = malloc((size_t)klen);
+    memcpy(buf, key, (size_t)klen);
+    len = (size_t)klen;
     BIO_free(b);
     pki_pem_append(P.rootA, &buf, &len);
     assert_int_equal(dp_trust_add_mem(t, buf, len, "mixed.pem", err,
-                                      sizeof(err)), 1);
-    assert_int_equal(dp_trust_anchor_count(t), 1);
+                                      sizeof(err)), -1);
+    if (strstr(err, "mixed.pem: ") != err || strstr(err, "'PUBLIC KEY'")
+        == NULL)
+        fail_msg("unexpected error '%s'", err);
+    assert_int_equal(dp_trust_anchor_count(t), 0);
+    assert_int_equal(ERR_peek_error(), 0);
     free(buf);
     dp_trust_free(t);
 }
@@ -345,16 +372,20 @@ static void test_add_mem_garbage(void **state)
     static const char badpem[] = "-----BEGIN CERTIFICATE-----\n"
                                  "!!!! not base64 !!!!\n"
                                  "-----END CERTIFICATE-----\n";
-    static const char nocert[] = "-----BEGIN FOO-----\n"
-                                 "aGVsbG8=\n"
-                                 "-----END FOO-----\n";
+    static const char foo[] = "-----BEGIN FOO-----\n"
+                              "aGVsbG8=\n"
+                              "-----END FOO-----\n";
+    static const char nocert[] = "see -----BEGIN CERTIFICATE----- below\n"
+                                 "(there is nothing below)\n";
     unsigned char *der, *buf;
     size_t len;
 
     (void)state;
     assert_add_mem_fails(text, sizeof(text) - 1, "neither a PEM nor a DER");
     assert_add_mem_fails(badpem, sizeof(badpem) - 1, "malformed PEM");
-    assert_add_mem_fails(nocert, sizeof(nocert) - 1, "no certificate");
+    assert_add_mem_fails(foo, sizeof(foo) - 1, "unsupported PEM block 'FOO'");
+    assert_add_mem_fails(nocert, sizeof(nocert) - 1,
+                         "contains no certificate");
     assert_add_mem_fails("", 0, "empty");
 
     /* DER with trailing bytes, and truncated DER */
@@ -430,6 +461,72 @@ static void test_add_same_anchor_twice(void **state)
     free(buf);
     assert_int_equal(dp_trust_anchor_count(t), 1);
     assert_int_equal(ERR_peek_error(), 0);
+    dp_trust_free(t);
+}
+
+/* The thread's error queue is shared with mod_ssl: the trust code takes
+ * its own errors away and leaves the caller's alone. */
+static void assert_only_callers_error(void)
+{
+    unsigned long e = ERR_get_error();
+
+    assert_int_equal(ERR_GET_LIB(e), ERR_LIB_USER);
+    assert_int_equal(ERR_GET_REASON(e), 42);
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
+static void test_trust_keeps_callers_errors(void **state)
+{
+    static const char badpem[] = "-----BEGIN CERTIFICATE-----\n"
+                                 "!!!! not base64 !!!!\n"
+                                 "-----END CERTIFICATE-----\n";
+    dp_trust_t *t;
+    dp_chain_result_t r;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char err[256];
+
+    (void)state;
+    ERR_clear_error();
+    /* adding: good, damaged, the same anchor again, DER junk */
+    t = dp_trust_new();
+    pki_pem_append(P.rootA, &buf, &len);
+    pki_pem_append(P.intA, &buf, &len);
+    ERR_raise(ERR_LIB_USER, 42);
+    assert_int_equal(dp_trust_add_mem(t, buf, len, "ok.pem", err,
+                                      sizeof(err)), 2);
+    assert_only_callers_error();
+    ERR_raise(ERR_LIB_USER, 42);
+    assert_int_equal(dp_trust_add_mem(t, buf, len, "again.pem", err,
+                                      sizeof(err)), 2);
+    assert_only_callers_error();
+    ERR_raise(ERR_LIB_USER, 42);
+    assert_int_equal(dp_trust_add_mem(t, (const unsigned char *)badpem,
+                                      sizeof(badpem) - 1,
+                                      "bad.pem", err, sizeof(err)), -1);
+    assert_only_callers_error();
+    ERR_raise(ERR_LIB_USER, 42);
+    assert_int_equal(dp_trust_add_mem(t, (const unsigned char *)"junk", 4,
+                                      "bad.der", err,
+                                      sizeof(err)), -1);
+    assert_only_callers_error();
+    free(buf);
+
+    /* verifying: success and failure */
+    ERR_raise(ERR_LIB_USER, 42);
+    assert_int_equal(dp_trust_verify(t, P.valid, NULL, 1, pki_now, &r), 0);
+    assert_int_equal(r.verified, 1);
+    assert_only_callers_error();
+    ERR_raise(ERR_LIB_USER, 42);
+    assert_int_equal(dp_trust_verify(t, P.rogue_leaf, NULL, 1, pki_now, &r),
+                     0);
+    assert_int_equal(r.verified, 0);
+    assert_only_callers_error();
+    ERR_raise(ERR_LIB_USER, 42);
+    assert_int_equal(dp_trust_verify(t, P.selfsigned, NULL, 1, pki_now, &r),
+                     0);
+    assert_int_equal(r.verified, 0);
+    assert_only_callers_error();
     dp_trust_free(t);
 }
 
@@ -1074,7 +1171,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_mem_pem_bundle),
         cmocka_unit_test(test_add_mem_der_root),
-        cmocka_unit_test(test_add_mem_pem_with_text_and_key),
+        cmocka_unit_test(test_add_mem_pem_with_text),
+        cmocka_unit_test(test_add_mem_pem_other_block_refused),
+        cmocka_unit_test(test_trust_keeps_callers_errors),
         cmocka_unit_test(test_add_mem_garbage),
         cmocka_unit_test(test_add_mem_not_a_ca),
         cmocka_unit_test(test_add_same_anchor_twice),

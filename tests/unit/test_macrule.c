@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
@@ -396,6 +397,11 @@ static void test_badvalue(void **state)
     /* UTF-8 above ASCII is not a control character */
     assert_int_equal(polycom_raw_cn(V_ASN1_UTF8STRING, "T\xc3\xa9l\xc3\xa9phone",
                                     11), DP_MAC_NONE);
+    /* invalid UTF-8 is bad, and OpenSSL's complaint is not left behind */
+    ERR_clear_error();
+    assert_int_equal(polycom_raw_cn(V_ASN1_UTF8STRING, "0004F2ABCDE\xff",
+                                    12), DP_MAC_BADVALUE);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void test_not_unicast_is_none(void **state)
@@ -501,6 +507,61 @@ static void test_capture_not_a_mac(void **state)
     dp_macrule_free(r);
 }
 
+/* A dotted OID OpenSSL has no name for (README promises dotted OIDs). */
+static void test_unknown_dotted_oid(void **state)
+{
+    static const char oid[] = "1.3.6.1.4.1.99999.7";
+    char err[256] = "";
+    dp_macrule_t *r;
+    ASN1_OBJECT *o;
+    X509_NAME *n;
+    dp_mac_t m;
+    char mac[DP_MAC_STRLEN + 1];
+
+    (void)state;
+    r = dp_macrule_new(oid, "^mac=([0-9a-f]{12})$", err, sizeof(err));
+    if (r == NULL)
+        fail_msg("%s", err);
+    assert_string_equal(dp_macrule_describe(r),
+                        "1.3.6.1.4.1.99999.7 ~ /^mac=([0-9a-f]{12})$/");
+
+    o = OBJ_txt2obj(oid, 1);
+    assert_non_null(o);
+    n = X509_NAME_new();
+    add_txt(n, "CN", "not this one");
+    assert_int_equal(X509_NAME_add_entry_by_OBJ(n, o, MBSTRING_UTF8,
+                         (const unsigned char *)"mac=0004f2abcdef", -1, -1,
+                         0), 1);
+    assert_int_equal(dp_mac_extract(&r, 1, n, &m), DP_MAC_FOUND);
+    dp_mac_format(&m, mac);
+    assert_string_equal(mac, "0004f2abcdef");
+    /* repeated, it is ambiguous like any attribute */
+    assert_int_equal(X509_NAME_add_entry_by_OBJ(n, o, MBSTRING_UTF8,
+                         (const unsigned char *)"mac=0004f2abcdef", -1, -1,
+                         0), 1);
+    assert_int_equal(dp_mac_extract(&r, 1, n, &m), DP_MAC_AMBIGUOUS);
+    X509_NAME_free(n);
+
+    /* absent: a subject with only a CN has no MAC for this rule */
+    n = X509_NAME_new();
+    add_txt(n, "CN", "0004f2abcdef");
+    assert_int_equal(dp_mac_extract(&r, 1, n, &m), DP_MAC_NONE);
+    X509_NAME_free(n);
+    ASN1_OBJECT_free(o);
+    dp_macrule_free(r);
+
+    /* long names still work; no pattern, unknown OID */
+    r = dp_macrule_new("commonName", NULL, err, sizeof(err));
+    assert_non_null(r);
+    assert_string_equal(dp_macrule_describe(r), "CN is a MAC");
+    dp_macrule_free(r);
+    r = dp_macrule_new("2.25.1", NULL, err, sizeof(err));
+    assert_non_null(r);
+    assert_string_equal(dp_macrule_describe(r), "2.25.1 is a MAC");
+    dp_macrule_free(r);
+    assert_int_equal(ERR_peek_error(), 0);
+}
+
 static void test_macrule_new_errors(void **state)
 {
     char err[256];
@@ -510,6 +571,29 @@ static void test_macrule_new_errors(void **state)
     assert_null(dp_macrule_new("bogusAttribute", NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "unknown certificate attribute"));
     assert_non_null(strstr(err, "bogusAttribute"));
+
+    /* not names, not dotted OIDs (OBJ_txt2obj alone takes some of them) */
+    {
+        static const char *const bad[] = {
+            "no such", "1.2.", "1..2", ".1.2", "1", "1.2.3 ", " 1.2.3",
+            "3.5", "1.2.x", "", "CN "
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            memset(err, 0, sizeof(err));
+            if (dp_macrule_new(bad[i], NULL, err, sizeof(err)) != NULL)
+                fail_msg("'%s' accepted", bad[i]);
+            assert_non_null(strstr(err, "unknown certificate attribute '"));
+            assert_non_null(strstr(err, bad[i]));
+        }
+        /* and the caller's error queue is untouched */
+        ERR_raise(ERR_LIB_USER, 42);
+        assert_null(dp_macrule_new("no such", NULL, err, sizeof(err)));
+        assert_int_equal(ERR_GET_LIB(ERR_peek_last_error()), ERR_LIB_USER);
+        assert_int_equal(ERR_GET_REASON(ERR_get_error()), 42);
+        assert_int_equal(ERR_peek_error(), 0);
+    }
 
     memset(err, 0, sizeof(err));
     assert_null(dp_macrule_new("CN", "([0-9a-f]{12}", err, sizeof(err)));
@@ -551,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_null_subject),
         cmocka_unit_test(test_custom_rules),
         cmocka_unit_test(test_capture_not_a_mac),
+        cmocka_unit_test(test_unknown_dotted_oid),
         cmocka_unit_test(test_macrule_new_errors),
     };
     return cmocka_run_group_tests_name("dp_macrule", tests, NULL, NULL);
