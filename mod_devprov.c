@@ -29,12 +29,15 @@
 #include "http_request.h"
 #include "http_ssl.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 #include "src/dp_allowlist.h"
 #include "src/dp_identify.h"
 #include "src/dp_keyset.h"
 #include "src/dp_mac.h"
 #include "src/dp_macrule.h"
+#include "src/dp_path.h"
+#include "src/dp_revoked.h"
 #include "src/dp_trust.h"
 
 module AP_MODULE_DECLARE_DATA devprov_module;
@@ -57,6 +60,22 @@ typedef struct {
     const char *where;          /* "file:line" of its first directive */
 } vendor_conf_t;
 
+/* The revocation list of one server: re-read by each child process when
+ * the file changes (checked at most every INTERVAL), so that a stolen
+ * phone is shut out without a restart.  A malformed new file leaves the
+ * previous list in force and is reported once. */
+typedef struct {
+    const char *path;
+    apr_interval_time_t interval;
+    apr_thread_mutex_t *mutex;          /* guards everything below */
+    dp_revoked_t *list;
+    apr_time_t checked;
+    apr_time_t mtime;
+    apr_off_t size;
+    apr_ino_t inode;
+    apr_time_t bad_mtime;               /* a rejected version, logged */
+} revoked_conf_t;
+
 typedef struct {
     int engine;                 /* UNSET, 0, 1 */
     int deny;                   /* UNSET or deny_mode_t */
@@ -65,6 +84,10 @@ typedef struct {
     const char *allowlist_path;         /* NULL = unset */
     dp_allowlist_t *allowlist;
     dp_keyset_t *deny_keys;             /* NULL = unset (built-ins only) */
+    revoked_conf_t *revoked;            /* NULL = unset */
+    int bind_path;              /* UNSET, 0, 1: DevprovBindPath */
+    int policy_here;            /* DevprovDeny/BindPath said in this very
+                                 * server (not inherited), for checks */
 } devprov_srv_t;
 
 /* The verdict on one TLS connection, made once and reused by every request
@@ -93,6 +116,7 @@ static void *create_srv(apr_pool_t *p, server_rec *s)
     (void)s;
     sc->engine = UNSET;
     sc->deny = UNSET;
+    sc->bind_path = UNSET;
     return sc;
 }
 
@@ -103,6 +127,9 @@ static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
 
     sc->engine = add->engine != UNSET ? add->engine : base->engine;
     sc->deny = add->deny != UNSET ? add->deny : base->deny;
+    sc->policy_here = add->policy_here;
+    sc->bind_path = add->bind_path != UNSET ? add->bind_path
+                                            : base->bind_path;
     /* a vhost that configures any vendor defines its whole vendor set */
     if (add->vendors != NULL) {
         sc->vendors = add->vendors;
@@ -112,6 +139,7 @@ static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
         sc->vendors = base->vendors;
         sc->vendor_ptrs = base->vendor_ptrs;
     }
+    sc->revoked = add->revoked != NULL ? add->revoked : base->revoked;
     /* deny lists add up: a vhost's keys never re-admit the server's */
     if (add->deny_keys != NULL && base->deny_keys != NULL) {
         sc->deny_keys = dp_keyset_union(base->deny_keys, add->deny_keys);
@@ -392,6 +420,67 @@ static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static apr_status_t cleanup_revoked(void *data)
+{
+    revoked_conf_t *rc = data;
+
+    dp_revoked_free(rc->list);
+    rc->list = NULL;
+    return APR_SUCCESS;
+}
+
+static const char *cmd_revoked(cmd_parms *cmd, void *dc, const char *path,
+                               const char *secs)
+{
+    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &devprov_module);
+    const char *msg = check_context(cmd);
+    revoked_conf_t *rc;
+    apr_finfo_t fi;
+    char err[1024];
+    long interval = 5;
+
+    (void)dc;
+    if (msg)
+        return msg;
+    if (sc->revoked != NULL)
+        return apr_psprintf(cmd->pool, "%s: given twice in this server",
+                            cmd->cmd->name);
+    if (secs != NULL) {
+        char *end;
+        interval = strtol(secs, &end, 10);
+        if (*secs == '\0' || *end != '\0' || interval < 1 || interval > 3600)
+            return apr_psprintf(cmd->pool, "%s: invalid check interval '%s', "
+                                "use 1-3600 seconds (default 5)",
+                                cmd->cmd->name, secs);
+    }
+    rc = apr_pcalloc(cmd->pool, sizeof(*rc));
+    rc->path = ap_server_root_relative(cmd->pool, path);
+    if (rc->path == NULL)
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+                            cmd->cmd->name, path);
+    rc->interval = apr_time_from_sec(interval);
+    if (apr_stat(&fi, rc->path, APR_FINFO_MTIME | APR_FINFO_SIZE
+                 | APR_FINFO_INODE, cmd->temp_pool) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: %s: cannot stat the file",
+                            cmd->cmd->name, rc->path);
+    rc->list = dp_revoked_load(rc->path, err, sizeof(err));
+    if (rc->list == NULL)
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    apr_pool_cleanup_register(cmd->pool, rc, cleanup_revoked,
+                              apr_pool_cleanup_null);
+    if (apr_thread_mutex_create(&rc->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                cmd->pool) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot create a mutex",
+                            cmd->cmd->name);
+    rc->mtime = fi.mtime;
+    rc->size = fi.size;
+    rc->inode = fi.inode;
+    rc->checked = apr_time_now();
+    sc->revoked = rc;
+    return NULL;
+}
+
 static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
 {
     devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
@@ -410,6 +499,29 @@ static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
     else
         return apr_psprintf(cmd->pool, "%s: unknown value '%s', use off, "
                             "unverified or unlisted", cmd->cmd->name, arg);
+    if (sc->deny != DENY_OFF)
+        sc->policy_here = 1;
+    return NULL;
+}
+
+static const char *cmd_bindpath(cmd_parms *cmd, void *dc, const char *arg)
+{
+    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &devprov_module);
+    const char *msg = check_context(cmd);
+
+    (void)dc;
+    if (msg)
+        return msg;
+    if (!strcasecmp(arg, "on"))
+        sc->bind_path = 1;
+    else if (!strcasecmp(arg, "off"))
+        sc->bind_path = 0;
+    else
+        return apr_psprintf(cmd->pool, "%s: unknown value '%s', use on or "
+                            "off", cmd->cmd->name, arg);
+    if (sc->bind_path == 1)
+        sc->policy_here = 1;
     return NULL;
 }
 
@@ -430,8 +542,14 @@ static const command_rec devprov_cmds[] = {
     AP_INIT_ITERATE("DevprovDenyKey", cmd_denykey, NULL, RSRC_CONF,
                     "<file-or-dir>|sha256:<hex> ...: public keys that never "
                     "identify a phone (besides the built-in generic ones)"),
+    AP_INIT_TAKE12("DevprovRevoked", cmd_revoked, NULL, RSRC_CONF,
+                   "<file> [<seconds>]: MACs and sha256: fingerprints shut "
+                   "out, re-read when the file changes"),
     AP_INIT_TAKE1("DevprovDeny", cmd_deny, NULL, RSRC_CONF,
                   "off|unverified|unlisted: refuse such requests with 403"),
+    AP_INIT_TAKE1("DevprovBindPath", cmd_bindpath, NULL, RSRC_CONF,
+                  "on|off: refuse a request whose path names another "
+                  "phone's MAC"),
     { NULL }
 };
 
@@ -477,7 +595,18 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                 }
             }
         }
-        if (sc->engine == UNSET && deny_mode(sc) != DENY_OFF) {
+        /* a virtual host that asks for a policy but never enables the
+         * engine would silently enforce nothing (the main server may set
+         * defaults for the vhosts that enable it) */
+        if (s->is_virtual && sc->policy_here && sc->engine == UNSET
+            && sc->bind_path == 1) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "devprov: DevprovBindPath on in virtual host %s has "
+                         "no effect without DevprovEngine on", vhost);
+            rc = !OK;
+        }
+        if (s->is_virtual && sc->policy_here && sc->engine == UNSET
+            && deny_mode(sc) != DENY_OFF) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                          "devprov: DevprovDeny in virtual host %s has no "
                          "effect without DevprovEngine on (say "
@@ -715,13 +844,15 @@ static int drop_device_var(void *data, const char *key, const char *val)
 
 /* Export the verdict, replacing whatever DEVICE_* an earlier verdict (or
  * an inherited environment) left; values are copied into r->pool. */
-static void export_verdict(request_rec *r, const devprov_conn_t *dc)
+static void export_verdict(request_rec *r, const devprov_conn_t *dc,
+                           int revoked)
 {
     apr_table_t *e = r->subprocess_env;
     const dp_identity_t *id = &dc->id;
-    int device = id->status == DP_ST_DEVICE;
+    int device = id->status == DP_ST_DEVICE && !revoked;
     /* verified by a vendor CA (a pinned certificate is not) */
-    int genuine = (device && !id->pinned) || id->status == DP_ST_NO_MAC;
+    int genuine = (id->status == DP_ST_DEVICE && !id->pinned)
+                  || id->status == DP_ST_NO_MAC;
     apr_array_header_t *old = apr_array_make(r->pool, 8, sizeof(char *));
     int i;
 
@@ -748,6 +879,13 @@ static void export_verdict(request_rec *r, const devprov_conn_t *dc)
     }
     if (dc->sha256[0])
         apr_table_set(e, "DEVICE_CERT_SHA256", dc->sha256);
+    if (revoked) {
+        apr_table_setn(e, "DEVICE_REVOKED", "1");
+        apr_table_setn(e, "DEVICE_REASON", "revoked (DevprovRevoked)");
+        if (dc->listed != UNSET)
+            apr_table_setn(e, "DEVICE_ALLOWLISTED", "0");
+        return;
+    }
     if (dc->listed != UNSET)
         apr_table_setn(e, "DEVICE_ALLOWLISTED", dc->listed ? "1" : "0");
     if (dc->listed == 1) {
@@ -760,17 +898,125 @@ static void export_verdict(request_rec *r, const devprov_conn_t *dc)
         apr_table_set(e, "DEVICE_REASON", id->reason);
 }
 
-static int denied(const devprov_srv_t *sc, const devprov_conn_t *dc)
+/* Re-read the revocation list if the file changed (at most once per
+ * interval, per process); call with the mutex held. */
+static void revoked_refresh(request_rec *r, revoked_conf_t *rc)
+{
+    apr_time_t now = apr_time_now();
+    apr_finfo_t fi;
+    dp_revoked_t *fresh;
+    char err[1024];
+
+    if (now - rc->checked < rc->interval)
+        return;
+    rc->checked = now;
+    if (apr_stat(&fi, rc->path, APR_FINFO_MTIME | APR_FINFO_SIZE
+                 | APR_FINFO_INODE, r->pool) != APR_SUCCESS) {
+        if (rc->bad_mtime != -1)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "devprov: DevprovRevoked %s: cannot stat the file; "
+                          "keeping the %lu entries read before", rc->path,
+                          (unsigned long)dp_revoked_count(rc->list));
+        rc->bad_mtime = -1;
+        return;
+    }
+    if (fi.mtime == rc->mtime && fi.size == rc->size
+        && fi.inode == rc->inode)
+        return;
+    fresh = dp_revoked_load(rc->path, err, sizeof(err));
+    if (fresh == NULL) {
+        if (rc->bad_mtime != fi.mtime)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "devprov: DevprovRevoked: %s; keeping the %lu "
+                          "entries read before", err,
+                          (unsigned long)dp_revoked_count(rc->list));
+        rc->bad_mtime = fi.mtime;
+        return;
+    }
+    dp_revoked_free(rc->list);
+    rc->list = fresh;
+    rc->mtime = fi.mtime;
+    rc->size = fi.size;
+    rc->inode = fi.inode;
+    rc->bad_mtime = 0;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "devprov: DevprovRevoked %s re-read: %lu entries",
+                  rc->path, (unsigned long)dp_revoked_count(rc->list));
+}
+
+/* Is this request's client revoked?  Checked per request (not cached per
+ * connection), so a revocation also ends a kept-alive connection's
+ * access. */
+static int is_revoked(request_rec *r, const devprov_srv_t *sc,
+                      const devprov_conn_t *dc)
+{
+    revoked_conf_t *rc = sc->revoked;
+    int hit;
+
+    if (rc == NULL || dc->sha256[0] == '\0')
+        return 0;
+    apr_thread_mutex_lock(rc->mutex);
+    revoked_refresh(r, rc);
+    hit = dp_revoked_cert(rc->list, dc->id.sha256)
+          || (dc->id.status == DP_ST_DEVICE
+              && dp_revoked_mac(rc->list, &dc->id.mac));
+    apr_thread_mutex_unlock(rc->mutex);
+    return hit;
+}
+
+static int denied(const devprov_srv_t *sc, const devprov_conn_t *dc,
+                  int revoked)
 {
     switch (deny_mode(sc)) {
     case DENY_OFF:
         return 0;
     case DENY_UNVERIFIED:
-        return dc->id.status != DP_ST_DEVICE;
+        return revoked || dc->id.status != DP_ST_DEVICE;
     case DENY_UNLISTED:
-        return dc->id.status != DP_ST_DEVICE || dc->listed != 1;
+        return revoked || dc->id.status != DP_ST_DEVICE || dc->listed != 1;
     }
     return 1;
+}
+
+/* DevprovBindPath: a request whose path names a per-MAC file of another
+ * phone (or, from a client that is not a device, of any phone) is refused,
+ * whatever its method (GET, PUT log uploads, POST, DELETE).  Runs in
+ * post_read_request, before mod_rewrite, <Location>, aliases and any
+ * handler, on the path exactly as the client sent it (r->unparsed_uri;
+ * httpd has not yet decoded or normalised r->uri at this point).
+ * dp_path_check does not rely on that normalisation: it finds MACs in
+ * every segment, also in ones ".." would remove, and decodes %XX itself,
+ * repeatedly.  A revoked phone owns no file. */
+static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
+                           const devprov_conn_t *dc, int revoked)
+{
+    const dp_mac_t *own;
+    dp_mac_t found;
+    char mac[DP_MAC_STRLEN + 1];
+    int rc = 0;
+
+    if (sc->bind_path != 1)
+        return DECLINED;
+    own = !revoked && dc->id.status == DP_ST_DEVICE ? &dc->id.mac : NULL;
+    if (r->unparsed_uri != NULL)
+        rc = dp_path_check(r->unparsed_uri, strlen(r->unparsed_uri), own,
+                           &found);
+    if (rc == 0 && r->uri != NULL)
+        rc = dp_path_check(r->uri, strlen(r->uri), own, &found);
+    if (rc == 0)
+        return DECLINED;
+    if (rc < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "devprov: denied (DevprovBindPath): out of memory "
+                      "checking the path");
+        return HTTP_FORBIDDEN;
+    }
+    dp_mac_format(&found, mac);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "devprov: denied (DevprovBindPath): path names MAC %s, "
+                  "%s%s", mac, own ? "device is " : "not a device",
+                  own ? dc->mac : "");
+    return HTTP_FORBIDDEN;
 }
 
 /* Initial requests: identify, export, and refuse if configured.  Running
@@ -781,22 +1027,25 @@ static int post_read_request(request_rec *r)
     const devprov_srv_t *sc = ap_get_module_config(r->server->module_config,
                                                    &devprov_module);
     const devprov_conn_t *dc;
+    int revoked;
 
     if (!engine_on(sc))
         return DECLINED;
     dc = get_verdict(r, sc);
-    export_verdict(r, dc);
-    if (denied(sc, dc)) {
+    revoked = is_revoked(r, sc, dc);
+    export_verdict(r, dc, revoked);
+    if (denied(sc, dc, revoked)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "devprov: denied (DevprovDeny %s): %s%s%s%s%s",
                       deny_mode(sc) == DENY_UNLISTED ? "unlisted"
                                                      : "unverified",
-                      dc->id.reason[0] ? dc->id.reason : "not a device",
+                      revoked ? "revoked (DevprovRevoked)"
+                      : dc->id.reason[0] ? dc->id.reason : "not a device",
                       dc->mac[0] ? ", mac " : "", dc->mac,
                       dc->sha256[0] ? ", sha256 " : "", dc->sha256);
         return HTTP_FORBIDDEN;
     }
-    return DECLINED;
+    return bind_path_check(r, sc, dc, revoked);
 }
 
 /* Internal redirects (mod_actions, ErrorDocument, DirectoryIndex) and
@@ -809,7 +1058,10 @@ static int fixups(request_rec *r)
 
     if (!engine_on(sc) || (r->main == NULL && r->prev == NULL))
         return DECLINED;
-    export_verdict(r, get_verdict(r, sc));
+    {
+        const devprov_conn_t *dc = get_verdict(r, sc);
+        export_verdict(r, dc, is_revoked(r, sc, dc));
+    }
     return DECLINED;
 }
 

@@ -138,6 +138,24 @@ def test_deny_without_engine(srv, pki):
     assert ok.returncode == 0, ok.stderr
 
 
+@pytest.mark.parametrize("args,needle", [
+    ("/nonexistent-revoked", "DevprovRevoked: /nonexistent-revoked: cannot "
+                             "stat"),
+    ("{bad}", ":2: 'not-a-mac' is neither a MAC nor sha256:<fingerprint>"),
+    ("{bad} 0", "DevprovRevoked: invalid check interval '0', use 1-3600"),
+])
+def test_bad_revoked(srv, args, needle):
+    bad = write_allowlist(srv.dir / "revoked", ["0004f2000001", "not-a-mac"])
+    assert_fails(srv, vhost(srv, "DevprovRevoked " + args.format(bad=bad)),
+                 needle)
+
+
+def test_bindpath_without_engine(srv):
+    assert_fails(srv, vhost(srv, "DevprovBindPath on"),
+                 "DevprovBindPath on in virtual host",
+                 "without DevprovEngine on")
+
+
 def test_deny_unlisted_needs_allowlist(srv, pki):
     assert_fails(srv, vhost(srv, "DevprovEngine on\nDevprovTrust polycom "
                             f"{pki / 'polycom'}\nDevprovDeny unlisted"),

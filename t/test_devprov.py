@@ -381,6 +381,61 @@ def test_pinned_self_signed_phone(workdir, pki):
         srv.stop()
 
 
+def test_revocation_without_restart(workdir, pki):
+    import time
+    srv = Httpd(workdir, "revoked", pki)
+    revoked = srv.dir / "revoked"
+    revoked.write_text("# nobody yet\n")
+    common = (f"DevprovEngine on\n{trust(pki)}"
+              f"DevprovRevoked {revoked} 1\n")
+    srv.start(srv.tls_vhost("v", common, cafile=None)
+              + srv.tls_vhost("d", common + "DevprovDeny unverified\n",
+                              cafile=None))
+
+    def wait_for(device, verified):
+        deadline = time.time() + 10
+        while True:
+            e = env(srv.curl("v", "/env.php", device))
+            if e["DEVICE_VERIFIED"] == verified or time.time() > deadline:
+                return e
+            time.sleep(0.3)
+
+    try:
+        srv.mark()
+        assert env(srv.curl("v", "/env.php", "polycom-valid"))[
+            "DEVICE_VERIFIED"] == "1"
+        # by MAC, in another spelling
+        revoked.write_text("00:04:F2:00:00:01   # stolen 2026-11-23\n")
+        e = wait_for("polycom-valid", "0")
+        assert e["DEVICE_VERIFIED"] == "0" and e["DEVICE_REVOKED"] == "1"
+        assert e["DEVICE_REASON"] == "revoked (DevprovRevoked)"
+        assert "DEVICE_MAC" not in e
+        assert srv.curl("d", "/env.php", "polycom-valid").status == 403
+        assert "revoked (DevprovRevoked)" in srv.new_log()
+        assert env(srv.curl("v", "/env.php", "polycom-expired"))[
+            "DEVICE_VERIFIED"] == "1"
+        # by certificate fingerprint; the MAC line is gone
+        fp = fingerprint(pki, "polycom-expired")
+        revoked.write_text(f"sha256:{fp}\n")
+        assert wait_for("polycom-valid", "1")["DEVICE_VERIFIED"] == "1"
+        assert env(srv.curl("v", "/env.php", "polycom-expired"))[
+            "DEVICE_REVOKED"] == "1"
+        # a malformed new file keeps the old list and is reported once
+        srv.expected.append(r"DevprovRevoked: .*revoked:1: 'oops' is neither")
+        revoked.write_text("oops\n")
+        time.sleep(1.2)
+        for _ in range(4):
+            assert env(srv.curl("v", "/env.php", "polycom-expired"))[
+                "DEVICE_REVOKED"] == "1"
+            time.sleep(0.4)
+        log = srv.new_log()
+        # one line per child process at most (each re-reads on its own)
+        assert 1 <= log.count("'oops' is neither") <= 2, log
+        check_log(srv)
+    finally:
+        srv.stop()
+
+
 # -- reload: a graceful restart re-reads the allowlist ----------------------
 
 def test_graceful_restart_rereads_allowlist(workdir, pki):

@@ -1,0 +1,163 @@
+/* dp_path.c - does a request path name another phone's per-MAC file? */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_path.h"
+
+#define DECODE_ROUNDS 4         /* %253030 -> %3030 -> 030 ... */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static int is_mac_char(char c)
+{
+    return hexval(c) >= 0 || c == ':' || c == '-' || c == '.';
+}
+
+static int same(const dp_mac_t *a, const dp_mac_t *b)
+{
+    return b != NULL && memcmp(a->b, b->b, DP_MAC_LEN) == 0;
+}
+
+/* 1 if M is a MAC that OWN may not ask for. */
+static int foreign(const dp_mac_t *m, const dp_mac_t *own, dp_mac_t *found)
+{
+    if (!dp_mac_is_unicast(m) || same(m, own))
+        return 0;
+    if (found != NULL)
+        *found = *m;
+    return 1;
+}
+
+/* A maximal run of hex digits S[0..n). */
+static int check_hex_run(const char *s, size_t n, const dp_mac_t *own,
+                         dp_mac_t *found)
+{
+    dp_mac_t m;
+    size_t i;
+
+    if (n < DP_MAC_STRLEN)
+        return 0;
+    if (n > DP_MAC_STRLEN && n < 2 * DP_MAC_STRLEN && own != NULL) {
+        for (i = 0; i + DP_MAC_STRLEN <= n; i++)
+            if (dp_mac_parse(s + i, DP_MAC_STRLEN, &m) == 0 && same(&m, own))
+                return 0;
+    }
+    for (i = 0; i + DP_MAC_STRLEN <= n; i++)
+        if (dp_mac_parse(s + i, DP_MAC_STRLEN, &m) == 0 &&
+            foreign(&m, own, found))
+            return 1;
+    return 0;
+}
+
+/* A maximal run of hex digits and separators S[0..n). */
+static int check_run(const char *s, size_t n, const dp_mac_t *own,
+                     dp_mac_t *found)
+{
+    static const size_t sep_lens[] = { 17, 14 };
+    dp_mac_t m;
+    size_t i, j, k;
+
+    /* separated forms at every position */
+    for (k = 0; k < sizeof(sep_lens) / sizeof(sep_lens[0]); k++)
+        for (i = 0; i + sep_lens[k] <= n; i++)
+            if (dp_mac_parse(s + i, sep_lens[k], &m) == 0 &&
+                foreign(&m, own, found))
+                return 1;
+    /* plain hex digits */
+    for (i = 0; i < n; i = j) {
+        for (; i < n && hexval(s[i]) < 0; i++)
+            ;
+        for (j = i; j < n && hexval(s[j]) >= 0; j++)
+            ;
+        if (j > i && check_hex_run(s + i, j - i, own, found))
+            return 1;
+    }
+    return 0;
+}
+
+static int check_plain(const char *s, size_t n, const dp_mac_t *own,
+                       dp_mac_t *found)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i = j) {
+        for (; i < n && !is_mac_char(s[i]); i++)
+            ;
+        for (j = i; j < n && is_mac_char(s[j]); j++)
+            ;
+        if (j > i && check_run(s + i, j - i, own, found))
+            return 1;
+    }
+    return 0;
+}
+
+/* Decode valid %XX sequences of S[0..n) into OUT; returns the new length
+ * and sets *changed. */
+static size_t decode(const char *s, size_t n, char *out, int *changed)
+{
+    size_t i, o = 0;
+
+    *changed = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n &&
+            hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out[o++] = (char)((hexval(s[i + 1]) << 4) | hexval(s[i + 2]));
+            i += 2;
+            *changed = 1;
+        }
+        else {
+            out[o++] = s[i];
+        }
+    }
+    return o;
+}
+
+int dp_path_check(const char *path, size_t len, const dp_mac_t *own,
+                  dp_mac_t *found)
+{
+    char *buf[DECODE_ROUNDS + 1];
+    size_t n[DECODE_ROUNDS + 1];
+    const char *q;
+    int i, last = 0, changed, ret = 0;
+
+    if (path == NULL)
+        return 0;
+    q = memchr(path, '?', len);
+    if (q != NULL)
+        len = (size_t)(q - path);
+    memset(buf, 0, sizeof(buf));
+    /* buf[0] is the path as given, buf[i] after i rounds of decoding */
+    buf[0] = malloc(len + 1);
+    if (buf[0] == NULL)
+        return -1;
+    memcpy(buf[0], path, len);
+    n[0] = len;
+    for (i = 1; i <= DECODE_ROUNDS; i++) {
+        buf[i] = malloc(len + 1);
+        if (buf[i] == NULL) {
+            ret = -1;
+            goto done;
+        }
+        n[i] = decode(buf[i - 1], n[i - 1], buf[i], &changed);
+        if (!changed)
+            break;
+        last = i;
+    }
+    /* the most decoded form first: it reports the MAC the way a server
+     * sees it ("%30004f2..." is 0004f2..., not 30004f...) */
+    for (i = last; i >= 0; i--)
+        if (check_plain(buf[i], n[i], own, found)) {
+            ret = 1;
+            break;
+        }
+done:
+    for (i = 0; i <= DECODE_ROUNDS; i++)
+        free(buf[i]);
+    return ret;
+}
