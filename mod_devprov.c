@@ -32,6 +32,7 @@
 #include "apr_thread_mutex.h"
 
 #include "src/dp_allowlist.h"
+#include "src/dp_enrol.h"
 #include "src/dp_identify.h"
 #include "src/dp_keyset.h"
 #include "src/dp_mac.h"
@@ -85,6 +86,7 @@ typedef struct {
     dp_allowlist_t *allowlist;
     dp_keyset_t *deny_keys;             /* NULL = unset (built-ins only) */
     revoked_conf_t *revoked;            /* NULL = unset */
+    const char *enrol_path;             /* NULL = unset: enrolment off */
     int bind_path;              /* UNSET, 0, 1: DevprovBindPath */
     int policy_here;            /* DevprovDeny/BindPath said in this very
                                  * server (not inherited), for checks */
@@ -102,6 +104,7 @@ typedef struct {
     apr_table_t *attrs;         /* DEVICE_ATTR_* */
     char mac[DP_MAC_STRLEN + 1];
     char sha256[65];
+    const char *enrol;          /* DevprovEnrol outcome, NULL if none */
 } devprov_conn_t;
 
 /* ------------------------------------------------------------------ */
@@ -140,6 +143,7 @@ static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
         sc->vendor_ptrs = base->vendor_ptrs;
     }
     sc->revoked = add->revoked != NULL ? add->revoked : base->revoked;
+    sc->enrol_path = add->enrol_path ? add->enrol_path : base->enrol_path;
     /* deny lists add up: a vhost's keys never re-admit the server's */
     if (add->deny_keys != NULL && base->deny_keys != NULL) {
         sc->deny_keys = dp_keyset_union(base->deny_keys, add->deny_keys);
@@ -481,6 +485,30 @@ static const char *cmd_revoked(cmd_parms *cmd, void *dc, const char *path,
     return NULL;
 }
 
+static const char *cmd_enrol(cmd_parms *cmd, void *dc, const char *path)
+{
+    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &devprov_module);
+    const char *msg = check_context(cmd);
+    const char *file;
+    apr_finfo_t fi;
+
+    (void)dc;
+    if (msg)
+        return msg;
+    file = ap_server_root_relative(cmd->pool, path);
+    if (file == NULL)
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+                            cmd->cmd->name, path);
+    if (apr_stat(&fi, ap_make_dirstr_parent(cmd->temp_pool, file),
+                 APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+        || fi.filetype != APR_DIR)
+        return apr_psprintf(cmd->pool, "%s: %s: its directory does not exist",
+                            cmd->cmd->name, file);
+    sc->enrol_path = file;
+    return NULL;
+}
+
 static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
 {
     devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
@@ -545,6 +573,9 @@ static const command_rec devprov_cmds[] = {
     AP_INIT_TAKE12("DevprovRevoked", cmd_revoked, NULL, RSRC_CONF,
                    "<file> [<seconds>]: MACs and sha256: fingerprints shut "
                    "out, re-read when the file changes"),
+    AP_INIT_TAKE1("DevprovEnrol", cmd_enrol, NULL, RSRC_CONF,
+                  "<file>: record the first certificate of allowlisted "
+                  "phones no CA verifies, for the admin to pin"),
     AP_INIT_TAKE1("DevprovDeny", cmd_deny, NULL, RSRC_CONF,
                   "off|unverified|unlisted: refuse such requests with 403"),
     AP_INIT_TAKE1("DevprovBindPath", cmd_bindpath, NULL, RSRC_CONF,
@@ -702,6 +733,93 @@ static STACK_OF(X509) *sent_chain(request_rec *r)
     return sk;
 }
 
+/* Record LEAF for enrolment if an allowlisted, unpinned MAC is in its
+ * subject (by any vendor's rules).  Returns the outcome for
+ * DEVICE_ENROLMENT, or NULL when there is nothing to enrol. */
+static const char *enrol(request_rec *r, const devprov_srv_t *sc,
+                         const dp_identity_t *id, X509 *leaf)
+{
+    const dp_vendor_t *const *v =
+        (const dp_vendor_t *const *)sc->vendor_ptrs->elts;
+    apr_file_t *f = NULL;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    dp_entry_t entry;
+    dp_mac_t mac;
+    char *buf, line[256], when[APR_RFC822_DATE_LEN], fp[65];
+    const char *outcome = NULL;
+    char m[DP_MAC_STRLEN + 1];
+    apr_size_t n;
+    int i;
+
+    for (i = 0; i < sc->vendor_ptrs->nelts; i++) {
+        if (dp_mac_extract(v[i]->rules, v[i]->nrules,
+                           X509_get_subject_name(leaf), &mac) == DP_MAC_FOUND
+            && dp_allowlist_lookup(sc->allowlist, &mac, &entry)
+            && dp_entry_attr(&entry, "pin") == NULL)
+            break;
+    }
+    if (i == sc->vendor_ptrs->nelts)
+        return NULL;
+    dp_mac_format(&mac, m);
+    rv = apr_file_open(&f, sc->enrol_path, APR_FOPEN_READ | APR_FOPEN_WRITE
+                       | APR_FOPEN_APPEND | APR_FOPEN_CREATE,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD,
+                       r->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "devprov: DevprovEnrol %s: cannot open it to record %s",
+                      sc->enrol_path, m);
+        return "error";
+    }
+    rv = apr_file_lock(f, APR_FLOCK_EXCLUSIVE);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (rv != APR_SUCCESS || fi.size > 16 * 1024 * 1024) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "devprov: DevprovEnrol %s: cannot record %s (lock, "
+                      "stat or size over 16 MiB)", sc->enrol_path, m);
+        apr_file_close(f);              /* also releases the lock */
+        return "error";
+    }
+    buf = apr_palloc(r->pool, (apr_size_t)fi.size + 1);
+    n = (apr_size_t)fi.size;
+    if (n > 0 && apr_file_read_full(f, buf, n, &n) != APR_SUCCESS)
+        n = 0;
+    dp_hex_sha256(id->sha256, fp);
+    switch (dp_enrol_find(buf, n, &mac, id->sha256)) {
+    case DP_ENROL_SAME:
+        outcome = "pending";
+        break;
+    case DP_ENROL_OTHER:
+        outcome = "conflict";
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "devprov: DevprovEnrol: %s presented another "
+                      "certificate (sha256 %s) than the one recorded in %s: "
+                      "not recorded; check the phone", m, fp,
+                      sc->enrol_path);
+        break;
+    case DP_ENROL_ABSENT:
+        apr_rfc822_date(when, apr_time_now());
+        n = dp_enrol_line(line, sizeof(line), &mac, id->sha256, when,
+                          v[i]->name);
+        if (n > 0 && apr_file_write_full(f, line, n, NULL) == APR_SUCCESS) {
+            outcome = "recorded";
+            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                          "devprov: DevprovEnrol: recorded %s for review in "
+                          "%s; approve by adding its pin=sha256:... to the "
+                          "allowlist", m, sc->enrol_path);
+        }
+        else {
+            outcome = "error";
+        }
+        break;
+    }
+    apr_file_unlock(f);
+    apr_file_close(f);
+    return outcome;
+}
+
 static void make_verdict(request_rec *r, const devprov_srv_t *sc,
                          const char *pem, devprov_conn_t *dc)
 {
@@ -744,6 +862,12 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         dp_identify_pinned((const dp_vendor_t *const *)sc->vendor_ptrs->elts,
                            (size_t)sc->vendor_ptrs->nelts, sc->allowlist,
                            leaf, time(NULL), &dc->id);
+        /* only phones' own built-in certificates are enrolled, never one
+         * issued by some other CA */
+        if (dc->id.status == DP_ST_UNVERIFIED && sc->enrol_path != NULL
+            && sc->allowlist != NULL
+            && dc->id.x509_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+            dc->enrol = enrol(r, sc, &dc->id, leaf);
     }
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
@@ -879,6 +1003,8 @@ static void export_verdict(request_rec *r, const devprov_conn_t *dc,
     }
     if (dc->sha256[0])
         apr_table_set(e, "DEVICE_CERT_SHA256", dc->sha256);
+    if (dc->enrol != NULL)
+        apr_table_setn(e, "DEVICE_ENROLMENT", dc->enrol);
     if (revoked) {
         apr_table_setn(e, "DEVICE_REVOKED", "1");
         apr_table_setn(e, "DEVICE_REASON", "revoked (DevprovRevoked)");

@@ -1,11 +1,12 @@
 """mod_devprov end to end: a real apache2 with the patched mod_ssl and
 mod_devprov, phones simulated with curl and openssl s_client, variables
 read back through php-cgi and a plain CGI."""
+import os
 import re
 
 import pytest
 
-from conftest import (WWW, Httpd, check_log, make_server_fixture,
+from conftest import (WWW, Httpd, check_log, curl, make_server_fixture,
                       s_client_get, write_allowlist)
 
 ALLOW = [
@@ -431,6 +432,72 @@ def test_revocation_without_restart(workdir, pki):
         log = srv.new_log()
         # one line per child process at most (each re-reads on its own)
         assert 1 <= log.count("'oops' is neither") <= 2, log
+        check_log(srv)
+    finally:
+        srv.stop()
+
+
+def self_signed(path, cn):
+    """A second self-signed certificate claiming CN (an impostor)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME,
+                                         "Polycom Inc.")])
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(7)
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .sign(key, hashes.SHA256()))
+    (path / "imp.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (path / "imp.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return path / "imp.pem", path / "imp.key"
+
+
+def test_enrolment_records_first_certificate_for_review(workdir, pki):
+    import pwd
+    srv = Httpd(workdir, "enrol", pki)
+    allow = write_allowlist(srv.dir / "allowlist",
+                            ["0004f2000005 builtin", "0004f2000001 lobby"])
+    enrol = srv.dir / "enrol"
+    enrol.write_text("")
+    www = pwd.getpwnam("www-data")
+    os.chown(enrol, www.pw_uid, www.pw_gid)
+    srv.start(srv.tls_vhost(
+        "v", f"DevprovEngine on\n{trust(pki)}DevprovAllowlist {allow}\n"
+             f"DevprovEnrol {enrol}\n", cafile=None))
+    try:
+        srv.mark()
+        e = env(srv.curl("v", "/env.php", "polycom-selfsigned"))
+        assert e["DEVICE_VERIFIED"] == "0"          # recording grants nothing
+        assert e["DEVICE_ENROLMENT"] == "recorded"
+        fp = fingerprint(pki, "polycom-selfsigned")
+        lines = enrol.read_text().splitlines()
+        assert len(lines) == 1
+        assert lines[0].startswith(f"0004f2000005 sha256:{fp} ")
+        assert lines[0].endswith(" polycom")
+        assert env(srv.curl("v", "/env.php", "polycom-selfsigned"))[
+            "DEVICE_ENROLMENT"] == "pending"
+        # an impostor with the same MAC later: reported, not recorded
+        srv.expected.append(r"presented another certificate")
+        cert, key = self_signed(srv.dir, "0004F2000005")
+        res = curl(f"https://localhost:{srv.port('v')}/env.php", pki,
+                   port=srv.port("v"), extra=["--cert", str(cert),
+                                              "--key", str(key)])
+        assert res.json["DEVICE_ENROLMENT"] == "conflict"
+        assert res.json["DEVICE_VERIFIED"] == "0"
+        assert enrol.read_text().splitlines() == lines
+        # a certificate from another CA is never enrolled
+        r = env(srv.curl("v", "/env.php", "rogue-polycom"))
+        assert "DEVICE_ENROLMENT" not in r
+        assert len(enrol.read_text().splitlines()) == 1
         check_log(srv)
     finally:
         srv.stop()
