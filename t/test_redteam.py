@@ -1,0 +1,245 @@
+"""Red team: a hardened production phone port (no CA in mod_ssl, so every
+certificate reaches devprov; DevprovDeny unlisted; DevprovBindPath on; a
+generic firmware key denied) attacked with hostile certificates and paths.
+
+Every MAC a hostile certificate claims is in the allowlist, so a refusal
+can never be explained by "not listed": each test asserts the 403 AND
+exactly one new "devprov: denied" line naming the right reason."""
+import re
+
+import pytest
+
+from conftest import make_server_fixture, write_allowlist
+from test_devprov import trust
+
+VALID, VALID_MAC = "polycom-valid", "0004f2000001"
+EXPIRED, EXPIRED_MAC = "polycom-expired", "0004f2000002"
+YEALINK, YEALINK_MAC = "yealink-valid", "001565000062"
+GENERIC = "polycom-notyet"       # plays generic firmware: 0004f2000003
+
+ALLOW = [
+    "# hardened production allowlist",
+    f"{VALID_MAC} lobby vendor=polycom",
+    f"{EXPIRED_MAC} expired-desk vendor=polycom",
+    "0004f2000003 generic-fw vendor=polycom",
+    f"{YEALINK_MAC} yealink-desk vendor=yealink",
+    # MACs the hostile certificates claim (the rogue and look-alike ones
+    # copy 0004f2000001/2, listed above)
+    "0004f2000008 multi-cn-a",
+    "0004f2000009 multi-cn-b",
+    "0004f2000010 evil-newline",
+    "0004f2000011 evil-quote",
+]
+
+FILE_MACS = [VALID_MAC, EXPIRED_MAC, YEALINK_MAC]
+
+
+def redteam_body(srv, pki):
+    allow = write_allowlist(srv.dir / "allowlist", ALLOW)
+    files = srv.dir / "files"
+    files.mkdir()
+    files.chmod(0o755)
+    for mac in FILE_MACS:
+        p = files / f"{mac}.cfg"
+        p.write_text(f"file {mac}\n")
+        p.chmod(0o644)
+    yealink_trust = f"DevprovTrust yealink {pki / 'yealink/root.pem'}\n"
+    hardened = (f"DevprovAllowlist {allow}\n"
+                "DevprovDeny unlisted\n"
+                "DevprovBindPath on\n"
+                f"Alias /files {files}\n"
+                f"<Directory {files}>\n  Require all granted\n</Directory>\n")
+    return (
+        srv.tls_vhost("prod", "DevprovEngine on\n" + trust(pki)
+                      + yealink_trust
+                      + f"DevprovDenyKey {pki.cert(GENERIC)}\n" + hardened,
+                      cafile=None)
+        # a Yealink-only port with the same allowlist
+        + srv.tls_vhost("yealink", "DevprovEngine on\n" + yealink_trust
+                        + hardened, cafile=None))
+
+
+srv_redteam = make_server_fixture("srv_redteam", redteam_body)
+
+DENIED = re.compile(r"^.*devprov: denied.*$", re.M)
+
+
+def one_denial(srv, res, fragment):
+    """The request was refused and exactly one denial names fragment."""
+    assert res.status == 403, res
+    lines = DENIED.findall(srv.new_log())
+    assert len(lines) == 1, lines
+    assert "[devprov:info]" in lines[0], lines[0]
+    assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def no_denial(srv):
+    assert DENIED.findall(srv.new_log()) == []
+
+
+UNLISTED = "devprov: denied (DevprovDeny unlisted): "
+BINDPATH = "devprov: denied (DevprovBindPath): "
+NOT_VERIFIED = UNLISTED + "certificate not verified: "
+
+
+# -- certificates that chain to nothing we trust ----------------------------
+
+@pytest.mark.parametrize("device,reason", [
+    ("rogue-polycom", "unable to get local issuer certificate"),
+    ("rogue-expired", "unable to get local issuer certificate"),
+    ("lookalike-polycom", "unable to get local issuer certificate"),
+    ("polycom-forged", "certificate signature failure"),
+    ("polycom-selfsigned", "self-signed certificate"),   # not pinned
+])
+def test_untrusted_certificate_refused(srv_redteam, device, reason):
+    res = srv_redteam.curl("prod", "/env.php", device)
+    line = one_denial(srv_redteam, res, NOT_VERIFIED + reason)
+    # the MAC the certificate claims is never reported as the device's
+    assert "device is" not in line
+
+
+@pytest.mark.parametrize("device", ["rogue-polycom", "lookalike-polycom"])
+def test_untrusted_certificate_sending_chain_refused(srv_redteam, device):
+    """Sending the (rogue / look-alike) chain along changes nothing."""
+    res = srv_redteam.curl("prod", "/env.php", device, chain=True)
+    one_denial(srv_redteam, res, NOT_VERIFIED)
+
+
+def test_forged_certificate_sending_chain_fails_the_handshake(srv_redteam):
+    """With the real issuing CA sent along, mod_ssl itself sees the bad
+    signature (not an error optional_no_ca tolerates) and aborts the
+    handshake: no request, so no devprov denial either."""
+    res = srv_redteam.curl("prod", "/env.php", "polycom-forged", chain=True)
+    assert res.handshake_failed, res
+    assert "file " not in res.body
+    no_denial(srv_redteam)
+
+
+@pytest.mark.parametrize("device", ["rogue-polycom", "lookalike-polycom",
+                                    "polycom-forged"])
+def test_untrusted_certificate_asking_for_victims_file(srv_redteam, device):
+    """A forgery claiming 0004f2000001 asks for that phone's file: refused
+    once, and never served."""
+    res = srv_redteam.curl("prod", f"/files/{VALID_MAC}.cfg", device)
+    # DevprovDeny refuses it first; DevprovBindPath does not log it again
+    one_denial(srv_redteam, res, NOT_VERIFIED)
+    assert f"file {VALID_MAC}" not in res.body
+
+
+# -- genuine certificates of another vendor ---------------------------------
+
+def test_polycom_phone_on_yealink_only_port(srv_redteam):
+    res = srv_redteam.curl("yealink", "/env.php", VALID)
+    one_denial(srv_redteam, res,
+               NOT_VERIFIED + "unable to get local issuer certificate")
+
+
+def test_yealink_phone_asking_for_polycom_file(srv_redteam):
+    res = srv_redteam.curl("prod", f"/files/{VALID_MAC}.cfg", YEALINK)
+    one_denial(srv_redteam, res, BINDPATH + f"path names MAC {VALID_MAC}, "
+               f"device is {YEALINK_MAC}")
+
+
+def test_yealink_phone_gets_its_own_file(srv_redteam):
+    res = srv_redteam.curl("prod", f"/files/{YEALINK_MAC}.cfg", YEALINK)
+    assert res.status == 200, res
+    assert res.body == f"file {YEALINK_MAC}\n"
+    no_denial(srv_redteam)
+
+
+# -- hostile subjects under the genuine vendor CA ---------------------------
+
+@pytest.mark.parametrize("device,reason", [
+    ("evil-cn-newline", "malformed certificate subject"),
+    ("evil-cn-quote", "no MAC in certificate subject"),
+    ("evil-cn-long", "no MAC in certificate subject"),
+    ("multi-cn", "ambiguous MAC in certificate subject"),
+])
+def test_hostile_subject_refused(srv_redteam, device, reason):
+    res = srv_redteam.curl("prod", "/env.php", device)
+    line = one_denial(srv_redteam, res, UNLISTED + reason)
+    # nothing of the subject leaks into the log line
+    assert "X-Injected" not in line and "rm -rf" not in line
+    for mac in ("0004f2000008", "0004f2000009", "0004f2000010",
+                "0004f2000011"):
+        assert mac not in line.lower()
+
+
+# -- generic firmware certificate --------------------------------------------
+
+@pytest.mark.parametrize("path", ["/env.php", "/files/0004f2000003.cfg"])
+def test_generic_certificate_refused(srv_redteam, path):
+    res = srv_redteam.curl("prod", path, GENERIC)
+    one_denial(srv_redteam, res, UNLISTED + "generic certificate: its "
+               "private key is public (DevprovDenyKey)")
+
+
+# -- no certificate -----------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/env.php", f"/files/{VALID_MAC}.cfg"])
+def test_no_certificate_refused(srv_redteam, path):
+    res = srv_redteam.curl("prod", path)
+    # on a per-MAC path too: DevprovDeny refuses first, logged once
+    one_denial(srv_redteam, res, UNLISTED + "no client certificate")
+    assert f"file {VALID_MAC}" not in res.body
+
+
+# -- a genuine, listed phone asking for another phone's file ----------------
+
+OTHER_SPELLINGS = [
+    f"/files/{VALID_MAC.upper()}.cfg",
+    f"/files/%30{VALID_MAC[1:]}.cfg",
+    f"/files/%2530{VALID_MAC[1:]}.cfg",
+    f"//files//{VALID_MAC}.cfg",
+    f"/files/x/../{VALID_MAC}.cfg",
+    f"/files/{EXPIRED_MAC}/../{VALID_MAC}.cfg",
+    "/files/00:04:F2:00:00:01.cfg",
+    "/files/00-04-f2-00-00-01.cfg",
+    "/files/0004.f200.0001.cfg",
+]
+
+
+@pytest.mark.parametrize("path", OTHER_SPELLINGS)
+def test_expired_phone_cannot_read_other_phones_file(srv_redteam, path):
+    res = srv_redteam.curl("prod", path, EXPIRED, extra=["--path-as-is"])
+    one_denial(srv_redteam, res, BINDPATH + f"path names MAC {VALID_MAC}, "
+               f"device is {EXPIRED_MAC}")
+    assert f"file {VALID_MAC}" not in res.body
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST", "DELETE"])
+def test_valid_phone_cannot_write_other_phones_file(srv_redteam, method):
+    res = srv_redteam.curl("prod", f"/files/{EXPIRED_MAC}-app.log", VALID,
+                           extra=["-X", method, "--data-binary", "hello"])
+    one_denial(srv_redteam, res, BINDPATH + f"path names MAC {EXPIRED_MAC}, "
+               f"device is {VALID_MAC}")
+
+
+# -- controls -----------------------------------------------------------------
+
+@pytest.mark.parametrize("path,status", [
+    (f"/files/{EXPIRED_MAC}.cfg", 200),
+    (f"//files/./{EXPIRED_MAC}.cfg", 200),
+    # its own MAC in upper case passes the check (the file system then
+    # has no such name)
+    (f"/files/{EXPIRED_MAC.upper()}.cfg", 404),
+])
+def test_expired_genuine_phone_gets_its_own_file(srv_redteam, path, status):
+    res = srv_redteam.curl("prod", path, EXPIRED, extra=["--path-as-is"])
+    assert res.status == status, res
+    if status == 200:
+        assert res.body == f"file {EXPIRED_MAC}\n"
+    no_denial(srv_redteam)
+
+
+def test_expired_genuine_phone_is_a_listed_device(srv_redteam):
+    res = srv_redteam.curl("prod", "/env.php", EXPIRED)
+    assert res.status == 200, res
+    e = res.json
+    assert e["DEVICE_VERIFIED"] == "1"
+    assert e["DEVICE_MAC"] == EXPIRED_MAC
+    assert e["DEVICE_CERT_VALIDITY"] == "expired"
+    assert e["DEVICE_ALLOWLISTED"] == "1"
+    assert e["DEVICE_LABEL"] == "expired-desk"
+    no_denial(srv_redteam)
