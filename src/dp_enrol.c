@@ -3,18 +3,7 @@
 #include <string.h>
 
 #include "dp_enrol.h"
-
-static void hex32(const unsigned char *md, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 0x0f];
-    }
-    out[64] = '\0';
-}
+#include "dp_hex.h"
 
 dp_enrol_state_t dp_enrol_find(const char *buf, size_t len,
                                const dp_mac_t *mac,
@@ -23,7 +12,7 @@ dp_enrol_state_t dp_enrol_find(const char *buf, size_t len,
     const char *p = buf, *end = buf + len;
     char want[65];
 
-    hex32(sha256, want);
+    dp_hex_encode(sha256, 32, want);
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -52,7 +41,7 @@ size_t dp_enrol_line(char *out, size_t outlen, const dp_mac_t *mac,
     int n;
 
     dp_mac_format(mac, m);
-    hex32(sha256, fp);
+    dp_hex_encode(sha256, 32, fp);
     n = snprintf(out, outlen, "%s sha256:%s %s %s\n", m, fp, when, vendor);
     if (n < 0 || (size_t)n >= outlen)
         return 0;

@@ -4,18 +4,12 @@
 #include <strings.h>
 #include <openssl/evp.h>
 
+#include "dp_hex.h"
 #include "dp_identify.h"
 
 void dp_hex_sha256(const unsigned char *md, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 0x0f];
-    }
-    out[64] = '\0';
+    dp_hex_encode(md, 32, out);
 }
 
 int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,

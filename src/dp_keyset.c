@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "dp_certs.h"
+#include "dp_hex.h"
 #include "dp_keyset.h"
 
 /* SHA-256 of the SubjectPublicKeyInfo of the generic client certificates
@@ -112,35 +113,18 @@ static int add_cert_key(X509 *x, const char *name, void *arg, char *err,
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int dp_keyset_add(dp_keyset_t *ks, const char *arg, char *err,
                   size_t errlen)
 {
     if (strncmp(arg, "sha256:", 7) == 0) {
         unsigned char md[DP_SHA256_LEN];
         const char *h = arg + 7;
-        size_t i;
 
-        if (strlen(h) != 2 * DP_SHA256_LEN) {
+        if (strlen(h) != 2 * DP_SHA256_LEN
+            || dp_hex_decode(h, DP_SHA256_LEN, md) != 0) {
             snprintf(err, errlen, "'%s': expected sha256: and 64 hex digits",
                      arg);
             return -1;
-        }
-        for (i = 0; i < DP_SHA256_LEN; i++) {
-            int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
-            if (hi < 0 || lo < 0) {
-                snprintf(err, errlen, "'%s': expected sha256: and 64 hex "
-                         "digits", arg);
-                return -1;
-            }
-            md[i] = (unsigned char)((hi << 4) | lo);
         }
         if (add_hash(ks, md) != 0) {
             snprintf(err, errlen, "out of memory");

@@ -1,26 +1,6 @@
 /* dp_mac.c - MAC address parsing and normal form. */
+#include "dp_hex.h"
 #include "dp_mac.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Parse 2*n hex digits at S into n bytes; -1 on a non-hex character. */
-static int hex_bytes(const char *s, size_t n, unsigned char *out)
-{
-    size_t i;
-    for (i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)((hi << 4) | lo);
-    }
-    return 0;
-}
 
 int dp_mac_parse(const char *s, size_t len, dp_mac_t *out)
 {
@@ -32,7 +12,7 @@ int dp_mac_parse(const char *s, size_t len, dp_mac_t *out)
         return -1;
     switch (len) {
     case 12:                        /* 0004f2abcdef */
-        return hex_bytes(s, DP_MAC_LEN, out->b);
+        return dp_hex_decode(s, DP_MAC_LEN, out->b);
     case 17:                        /* 00:04:f2:ab:cd:ef or 00-04-... */
         sep = s[2];
         group = 2;
@@ -57,7 +37,7 @@ int dp_mac_parse(const char *s, size_t len, dp_mac_t *out)
     }
     if (nd != DP_MAC_STRLEN)
         return -1;
-    return hex_bytes(digits, DP_MAC_LEN, out->b);
+    return dp_hex_decode(digits, DP_MAC_LEN, out->b);
 }
 
 int dp_mac_is_unicast(const dp_mac_t *mac)
@@ -75,14 +55,7 @@ int dp_mac_is_unicast(const dp_mac_t *mac)
 
 void dp_mac_format(const dp_mac_t *mac, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < DP_MAC_LEN; i++) {
-        out[2 * i] = hex[mac->b[i] >> 4];
-        out[2 * i + 1] = hex[mac->b[i] & 0x0f];
-    }
-    out[DP_MAC_STRLEN] = '\0';
+    dp_hex_encode(mac->b, DP_MAC_LEN, out);
 }
 
 uint64_t dp_mac_to_u64(const dp_mac_t *mac)

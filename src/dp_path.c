@@ -2,21 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_hex.h"
 #include "dp_path.h"
 
 #define DECODE_ROUNDS 4         /* %253030 -> %3030 -> 030 ... */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 static int is_mac_char(char c)
 {
-    return hexval(c) >= 0 || c == ':' || c == '-' || c == '.';
+    return dp_hexval(c) >= 0 || c == ':' || c == '-' || c == '.';
 }
 
 static int same(const dp_mac_t *a, const dp_mac_t *b)
@@ -71,9 +64,9 @@ static int check_run(const char *s, size_t n, const dp_mac_t *own,
                 return 1;
     /* plain hex digits */
     for (i = 0; i < n; i = j) {
-        for (; i < n && hexval(s[i]) < 0; i++)
+        for (; i < n && dp_hexval(s[i]) < 0; i++)
             ;
-        for (j = i; j < n && hexval(s[j]) >= 0; j++)
+        for (j = i; j < n && dp_hexval(s[j]) >= 0; j++)
             ;
         if (j > i && check_hex_run(s + i, j - i, own, found))
             return 1;
@@ -106,8 +99,8 @@ static size_t decode(const char *s, size_t n, char *out, int *changed)
     *changed = 0;
     for (i = 0; i < n; i++) {
         if (s[i] == '%' && i + 2 < n &&
-            hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)((hexval(s[i + 1]) << 4) | hexval(s[i + 2]));
+            dp_hexval(s[i + 1]) >= 0 && dp_hexval(s[i + 2]) >= 0) {
+            out[o++] = (char)((dp_hexval(s[i + 1]) << 4) | dp_hexval(s[i + 2]));
             i += 2;
             *changed = 1;
         }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_hex.h"
 #include "dp_revoked.h"
 
 #define FP_LEN 32
@@ -26,14 +27,6 @@ static int cmp_u64(const void *a, const void *b)
 static int cmp_fp(const void *a, const void *b)
 {
     return memcmp(a, b, FP_LEN);
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 static int push_mac(dp_revoked_t *rv, uint64_t m)
@@ -69,7 +62,7 @@ static int parse_line(dp_revoked_t *rv, const char *p, size_t len, char *why,
                       size_t whylen)
 {
     const char *end = p + len, *tok;
-    size_t tlen, i;
+    size_t tlen;
 
     while (p < end && (*p == ' ' || *p == '\t'))
         p++;
@@ -88,14 +81,8 @@ static int parse_line(dp_revoked_t *rv, const char *p, size_t len, char *why,
     }
     if (tlen > 7 && memcmp(tok, "sha256:", 7) == 0) {
         unsigned char fp[FP_LEN];
-        if (tlen != 7 + 2 * FP_LEN)
+        if (tlen != 7 + 2 * FP_LEN || dp_hex_decode(tok + 7, FP_LEN, fp) != 0)
             goto badfp;
-        for (i = 0; i < FP_LEN; i++) {
-            int hi = hexval(tok[7 + 2 * i]), lo = hexval(tok[8 + 2 * i]);
-            if (hi < 0 || lo < 0)
-                goto badfp;
-            fp[i] = (unsigned char)((hi << 4) | lo);
-        }
         if (push_fp(rv, fp) != 0)
             goto oom;
         return 0;
