@@ -124,6 +124,8 @@ cp -R "$ROOT/conf/bootstrap" "$DEMO/bootstrap"
 sed -i "s|https://provisioning.example.com:8443/|https://127.0.0.1:$HTTPS_PORT/|g" \
     "$DEMO"/bootstrap/*.cfg
 chmod -R a+rX "$DEMO/www" "$DEMO/bootstrap"
+mkdir -p "$DEMO/uploads"
+if [ "$(id -u)" -eq 0 ]; then chown www-data:www-data "$DEMO/uploads"; fi
 
 cat > "$DEMO/allowlist" <<'EOF'
 # devprov demo allowlist: MAC [label] [key=value ...]
@@ -139,6 +141,7 @@ sed -e "s|@LISTEN_ADDR@|127.0.0.1|g" \
     -e "s|@ALLOWLIST@|$DEMO/allowlist|g" \
     -e "s|@WWW@|$DEMO/www|g" \
     -e "s|@BOOTSTRAP@|$DEMO/bootstrap|g" \
+    -e "s|@UPLOADS@|$DEMO/uploads|g" \
     "$ROOT/conf/sites/provisioning.conf.in" > "$DEMO/provisioning.conf"
 if grep -n '@[A-Z_]*@' "$DEMO/provisioning.conf" >&2; then
     die "unsubstituted placeholders in $DEMO/provisioning.conf"
@@ -173,6 +176,8 @@ LoadModule env_module          $MODDIR/mod_env.so
 LoadModule setenvif_module     $MODDIR/mod_setenvif.so
 LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
 LoadModule ssl_module          $MOD_SSL
+LoadModule dav_module          $MODDIR/mod_dav.so
+LoadModule dav_fs_module       $MODDIR/mod_dav_fs.so
 LoadModule devprov_module      $MOD_DEVPROV
 
 StartServers 1

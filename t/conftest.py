@@ -28,7 +28,7 @@ PHP_CGI = shutil.which("php-cgi") or "/usr/bin/php-cgi"
 
 BASE_MODULES = ["mpm_event", "authz_core", "authz_host", "mime", "alias",
                 "rewrite", "actions", "cgid", "env", "setenvif",
-                "socache_shmcb", "dir"]
+                "socache_shmcb", "dir", "dav", "dav_fs"]
 
 # log lines at these levels fail a test unless it expects them
 BAD_LEVEL = re.compile(r"\[[a-z_0-9]*:(warn|error|crit|alert|emerg)\]")

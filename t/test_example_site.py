@@ -1,11 +1,22 @@
 """The shipped example provisioning site (conf/sites/provisioning.conf.in
 with conf/www, conf/bootstrap and conf/allowlist.example), end to end with
 the PHP renderer behind php-cgi."""
+import os
+
 import pytest
 
 from conftest import ROOT, make_server_fixture
 
 LISTED = "0004f2000002"          # polycom-expired, in allowlist.example
+
+
+def uploads(srv):
+    import pwd
+    d = srv.dir / "uploads"
+    d.mkdir(exist_ok=True)
+    www = pwd.getpwnam("www-data")
+    os.chown(d, www.pw_uid, www.pw_gid)
+    return d
 
 
 def site_body(srv, pki):
@@ -18,6 +29,7 @@ def site_body(srv, pki):
         "@ALLOWLIST@": str(ROOT / "conf/allowlist.example"),
         "@WWW@": str(ROOT / "conf/www"),
         "@BOOTSTRAP@": str(ROOT / "conf/bootstrap"),
+        "@UPLOADS@": str(uploads(srv)),
     }
     for k, v in subst.items():
         tpl = tpl.replace(k, v)
@@ -87,3 +99,39 @@ def test_bootstrap_serves_master_config_only(srv_site, expect_log):
                  "/render.php", "/env.php", f"/x/../{LISTED}.cfg"):
         assert srv_site.http("http", path).status in (403, 404), path
     assert srv_site.http("http", f"/{LISTED}.cfg").status == 403
+
+
+def test_phone_uploads_its_own_log_only(srv_site, expect_log, tmp_path):
+    expect_log([r"AH01630|AH00126|AH01797",
+                r"error occurred while reading the request body"])
+    own = f"/logs/{LISTED}-app.log"
+    body = tmp_path / "log"
+    body.write_text("boot ok\n")
+    body.chmod(0o644)
+    res = srv_site.curl("https", own, "polycom-expired",
+                        extra=["-T", str(body)])
+    assert res.status in (201, 204), res
+    up = srv_site.dir / "uploads" / f"{LISTED}-app.log"
+    assert up.read_text() == "boot ok\n"
+    # appending, as Polycom phones do, with Content-Range
+    more = tmp_path / "more"
+    more.write_text("app up\n")
+    res = srv_site.curl("https", own, "polycom-expired",
+                        extra=["-T", str(more), "-H",
+                               "Content-Range: bytes 8-14/15"])
+    assert res.status in (201, 204), res
+    assert up.read_text() == "boot ok\napp up\n"
+    # another phone's log: refused before any handler, nothing written
+    other = srv_site.curl("https", "/logs/0004f2000001-app.log",
+                          "polycom-expired", extra=["-T", str(body)])
+    assert other.status == 403
+    assert not (srv_site.dir / "uploads" / "0004f2000001-app.log").exists()
+    # reading logs back, or writing other names, is not allowed
+    assert srv_site.curl("https", own, "polycom-expired").status == 403
+    assert srv_site.curl("https", "/logs/evil.php", "polycom-expired",
+                         extra=["-T", str(body)]).status == 403
+    # over the size limit
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (1048576 + 1))
+    assert srv_site.curl("https", own, "polycom-expired",
+                         extra=["-T", str(big)]).status == 413
