@@ -30,6 +30,7 @@ def site_body(srv, pki):
         "@WWW@": str(ROOT / "conf/www"),
         "@BOOTSTRAP@": str(ROOT / "conf/bootstrap"),
         "@UPLOADS@": str(uploads(srv)),
+        "@REVOKED@": str(ROOT / "conf/revoked.example"),
     }
     for k, v in subst.items():
         tpl = tpl.replace(k, v)
