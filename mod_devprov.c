@@ -192,6 +192,16 @@ static const char *check_context(cmd_parms *cmd)
     return ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE | NOT_IN_LIMIT);
 }
 
+/* The server config a directive sets, or NULL with the reason in *ERR
+ * when the directive stands where it does not belong. */
+static devprov_srv_t *conf_for(cmd_parms *cmd, const char **err)
+{
+    *err = check_context(cmd);
+    if (*err != NULL)
+        return NULL;
+    return ap_get_module_config(cmd->server->module_config, &devprov_module);
+}
+
 static apr_status_t cleanup_trust(void *data)
 {
     dp_trust_free(data);
@@ -292,13 +302,12 @@ static const char *get_vendor(cmd_parms *cmd, const char *name,
 
 static const char *cmd_engine(cmd_parms *cmd, void *dc, int flag)
 {
-    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
-                                             &devprov_module);
-    const char *err = check_context(cmd);
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
 
     (void)dc;
-    if (err)
-        return err;
+    if (sc == NULL)
+        return msg;
     sc->engine = flag ? 1 : 0;
     return NULL;
 }
@@ -369,14 +378,13 @@ static const char *cmd_seclevel(cmd_parms *cmd, void *dc, const char *vendor,
 
 static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path)
 {
-    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
-                                             &devprov_module);
-    const char *msg = check_context(cmd);
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
     const char *file;
     char err[1024];
 
     (void)dc;
-    if (msg)
+    if (sc == NULL)
         return msg;
     if (sc->allowlist_path != NULL)
         return apr_psprintf(cmd->pool, "%s: given twice in this server "
@@ -397,13 +405,12 @@ static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path)
 
 static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
 {
-    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
-                                             &devprov_module);
-    const char *msg = check_context(cmd);
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
     char err[1024];
 
     (void)dc;
-    if (msg)
+    if (sc == NULL)
         return msg;
     if (sc->deny_keys == NULL) {
         sc->deny_keys = dp_keyset_new();
@@ -436,16 +443,15 @@ static apr_status_t cleanup_revoked(void *data)
 static const char *cmd_revoked(cmd_parms *cmd, void *dc, const char *path,
                                const char *secs)
 {
-    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
-                                             &devprov_module);
-    const char *msg = check_context(cmd);
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
     revoked_conf_t *rc;
     apr_finfo_t fi;
     char err[1024];
     long interval = 5;
 
     (void)dc;
-    if (msg)
+    if (sc == NULL)
         return msg;
     if (sc->revoked != NULL)
         return apr_psprintf(cmd->pool, "%s: given twice in this server",
@@ -487,14 +493,13 @@ static const char *cmd_revoked(cmd_parms *cmd, void *dc, const char *path,
 
 static const char *cmd_enrol(cmd_parms *cmd, void *dc, const char *path)
 {
-    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
-                                             &devprov_module);
-    const char *msg = check_context(cmd);
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
     const char *file;
     apr_finfo_t fi;
 
     (void)dc;
-    if (msg)
+    if (sc == NULL)
         return msg;
     file = ap_server_root_relative(cmd->pool, path);
     if (file == NULL)
@@ -511,12 +516,11 @@ static const char *cmd_enrol(cmd_parms *cmd, void *dc, const char *path)
 
 static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
 {
-    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
-                                             &devprov_module);
-    const char *msg = check_context(cmd);
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
 
     (void)dc;
-    if (msg)
+    if (sc == NULL)
         return msg;
     if (!strcasecmp(arg, "off"))
         sc->deny = DENY_OFF;
@@ -534,12 +538,11 @@ static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *cmd_bindpath(cmd_parms *cmd, void *dc, const char *arg)
 {
-    devprov_srv_t *sc = ap_get_module_config(cmd->server->module_config,
-                                             &devprov_module);
-    const char *msg = check_context(cmd);
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
 
     (void)dc;
-    if (msg)
+    if (sc == NULL)
         return msg;
     if (!strcasecmp(arg, "on"))
         sc->bind_path = 1;
