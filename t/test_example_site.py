@@ -136,3 +136,40 @@ def test_phone_uploads_its_own_log_only(srv_site, expect_log, tmp_path):
     big.write_bytes(b"x" * (1048576 + 1))
     assert srv_site.curl("https", own, "polycom-expired",
                          extra=["-T", str(big)]).status == 413
+
+
+def test_production_example_passes_configtest(workdir, pki):
+    """conf/sites/provisioning.conf (the file admins copy) stays valid:
+    with its paths pointed at test files it passes apache2 -t."""
+    from conftest import Httpd
+    srv = Httpd(workdir, "prod-example", pki)
+    text = (ROOT / "conf/sites/provisioning.conf").read_text()
+    https, http = srv.port("https"), srv.port("http")
+    subst = [
+        ("Listen 8443", f"Listen 127.0.0.1:{https}"),
+        ("<VirtualHost *:8443>", f"<VirtualHost 127.0.0.1:{https}>"),
+        ("<VirtualHost *:80>", f"<VirtualHost 127.0.0.1:{http}>"),
+        ("${APACHE_LOG_DIR}", str(srv.dir / "logs")),
+        ("/etc/devprov/tls/server.pem", str(pki / "server/server.pem")),
+        ("/etc/devprov/tls/server.key", str(pki / "server/server.key")),
+        ("/etc/devprov/polycom/cafile.pem", str(pki / "polycom/cafile.pem")),
+        ("/etc/devprov/polycom/root.pem", str(pki / "polycom/root.pem")),
+        ("/etc/devprov/polycom/issuing-1.pem", str(pki / "polycom/issuing.pem")),
+        ("/etc/devprov/polycom/issuing-2.pem",
+         str(pki / "polycom/issuing-expired.pem")),
+        ("/etc/devprov/allowlist", str(ROOT / "conf/allowlist.example")),
+        ("/etc/devprov/revoked", str(ROOT / "conf/revoked.example")),
+        ("/var/lib/devprov", str(srv.dir)),
+        ("/var/www/devprov/https", str(ROOT / "conf/www")),
+        ("/var/www/devprov/bootstrap", str(ROOT / "conf/bootstrap")),
+    ]
+    for old, new in subst:
+        assert old in text, old
+        text = text.replace(old, new)
+    # a Listen for the bootstrap port (Debian's ports.conf has "Listen 80")
+    text = f"Listen 127.0.0.1:{http}\n" + text
+    (srv.dir / "logs").mkdir(exist_ok=True)
+    (srv.dir / "logs" / "provisioning_error.log").touch()
+    res = srv.configtest(text)
+    assert res.returncode == 0, res.stderr
+    assert "Syntax OK" in res.stderr
