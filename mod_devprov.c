@@ -61,31 +61,36 @@ typedef struct {
     const char *where;          /* "file:line" of its first directive */
 } vendor_conf_t;
 
-/* The revocation list of one server: re-read by each child process when
- * the file changes (checked at most every INTERVAL), so that a stolen
- * phone is shut out without a restart.  A malformed new file leaves the
- * previous list in force and is reported once. */
+/* A list file (DevprovAllowlist, DevprovRevoked) that each process
+ * re-reads when it changes, checked at most every INTERVAL, so that
+ * changes take effect without a restart.  A malformed new version leaves
+ * the previous list in force and is reported once.  Read at startup, the
+ * list is shared by all children (copy-on-write); a re-read copy is per
+ * process.  The list is used only under MUTEX (watched_acquire). */
 typedef struct {
+    const char *directive;
     const char *path;
     apr_interval_time_t interval;
+    void *(*load)(const char *path, char *err, size_t errlen);
+    void (*destroy)(void *list);
+    size_t (*count)(const void *list);
     apr_thread_mutex_t *mutex;          /* guards everything below */
-    dp_revoked_t *list;
+    void *list;
     apr_time_t checked;
     apr_time_t mtime;
     apr_off_t size;
     apr_ino_t inode;
     apr_time_t bad_mtime;               /* a rejected version, logged */
-} revoked_conf_t;
+} watched_t;
 
 typedef struct {
     int engine;                 /* UNSET, 0, 1 */
     int deny;                   /* UNSET or deny_mode_t */
     apr_array_header_t *vendors;        /* vendor_conf_t *, NULL = unset */
     apr_array_header_t *vendor_ptrs;    /* const dp_vendor_t *, same order */
-    const char *allowlist_path;         /* NULL = unset */
-    dp_allowlist_t *allowlist;
+    watched_t *allow;                   /* dp_allowlist_t, NULL = unset */
     dp_keyset_t *deny_keys;             /* NULL = unset (built-ins only) */
-    revoked_conf_t *revoked;            /* NULL = unset */
+    watched_t *revoked;                 /* dp_revoked_t, NULL = unset */
     const char *enrol_path;             /* NULL = unset: enrolment off */
     int bind_path;              /* UNSET, 0, 1: DevprovBindPath */
     int policy_here;            /* DevprovDeny/BindPath said in this very
@@ -157,14 +162,7 @@ static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
         sc->deny_keys = add->deny_keys != NULL ? add->deny_keys
                                                : base->deny_keys;
     }
-    if (add->allowlist_path != NULL) {
-        sc->allowlist_path = add->allowlist_path;
-        sc->allowlist = add->allowlist;
-    }
-    else {
-        sc->allowlist_path = base->allowlist_path;
-        sc->allowlist = base->allowlist;
-    }
+    sc->allow = add->allow != NULL ? add->allow : base->allow;
     return sc;
 }
 
@@ -220,10 +218,97 @@ static apr_status_t cleanup_keyset(void *data)
     return APR_SUCCESS;
 }
 
-static apr_status_t cleanup_allowlist(void *data)
+static apr_status_t cleanup_watched(void *data)
 {
-    dp_allowlist_free(data);
+    watched_t *w = data;
+
+    w->destroy(w->list);
+    w->list = NULL;
     return APR_SUCCESS;
+}
+
+/* Typed adapters for the lists a watched_t can hold. */
+static void *load_allowlist(const char *path, char *err, size_t errlen)
+{
+    return dp_allowlist_load(path, err, errlen);
+}
+
+static void free_allowlist(void *list)
+{
+    dp_allowlist_free(list);
+}
+
+static size_t count_allowlist(const void *list)
+{
+    return dp_allowlist_count(list);
+}
+
+static void *load_revoked(const char *path, char *err, size_t errlen)
+{
+    return dp_revoked_load(path, err, errlen);
+}
+
+static void free_revoked(void *list)
+{
+    dp_revoked_free(list);
+}
+
+static size_t count_revoked(const void *list)
+{
+    return dp_revoked_count(list);
+}
+
+/* Read the list file PATH for the directive being processed and watch it
+ * (re-read every SECS seconds, default 5, when it changed). */
+static const char *watched_open(cmd_parms *cmd, const char *path,
+                                const char *secs,
+                                void *(*load)(const char *, char *, size_t),
+                                void (*destroy)(void *),
+                                size_t (*count)(const void *),
+                                watched_t **out)
+{
+    watched_t *w;
+    apr_finfo_t fi;
+    char err[1024];
+    long interval = 5;
+
+    if (secs != NULL) {
+        char *end;
+        interval = strtol(secs, &end, 10);
+        if (*secs == '\0' || *end != '\0' || interval < 1 || interval > 3600)
+            return apr_psprintf(cmd->pool, "%s: invalid check interval '%s', "
+                                "use 1-3600 seconds (default 5)",
+                                cmd->cmd->name, secs);
+    }
+    w = apr_pcalloc(cmd->pool, sizeof(*w));
+    w->directive = cmd->cmd->name;
+    w->load = load;
+    w->destroy = destroy;
+    w->count = count;
+    w->path = ap_server_root_relative(cmd->pool, path);
+    if (w->path == NULL)
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+                            cmd->cmd->name, path);
+    w->interval = apr_time_from_sec(interval);
+    w->list = load(w->path, err, sizeof(err));
+    if (w->list == NULL)
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    apr_pool_cleanup_register(cmd->pool, w, cleanup_watched,
+                              apr_pool_cleanup_null);
+    if (apr_stat(&fi, w->path, APR_FINFO_MTIME | APR_FINFO_SIZE
+                 | APR_FINFO_INODE, cmd->temp_pool) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: %s: cannot stat the file",
+                            cmd->cmd->name, w->path);
+    if (apr_thread_mutex_create(&w->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                cmd->pool) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot create a mutex",
+                            cmd->cmd->name);
+    w->mtime = fi.mtime;
+    w->size = fi.size;
+    w->inode = fi.inode;
+    w->checked = apr_time_now();
+    *out = w;
+    return NULL;
 }
 
 static int valid_vendor_name(const char *name)
@@ -376,31 +461,20 @@ static const char *cmd_seclevel(cmd_parms *cmd, void *dc, const char *vendor,
     return NULL;
 }
 
-static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path)
+static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path,
+                                 const char *secs)
 {
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
-    const char *file;
-    char err[1024];
 
     (void)dc;
     if (sc == NULL)
         return msg;
-    if (sc->allowlist_path != NULL)
+    if (sc->allow != NULL)
         return apr_psprintf(cmd->pool, "%s: given twice in this server "
-                            "(already %s)", cmd->cmd->name,
-                            sc->allowlist_path);
-    file = ap_server_root_relative(cmd->pool, path);
-    if (file == NULL)
-        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
-                            cmd->cmd->name, path);
-    sc->allowlist = dp_allowlist_load(file, err, sizeof(err));
-    if (sc->allowlist == NULL)
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
-    apr_pool_cleanup_register(cmd->pool, sc->allowlist, cleanup_allowlist,
-                              apr_pool_cleanup_null);
-    sc->allowlist_path = file;
-    return NULL;
+                            "(already %s)", cmd->cmd->name, sc->allow->path);
+    return watched_open(cmd, path, secs, load_allowlist, free_allowlist,
+                        count_allowlist, &sc->allow);
 }
 
 static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
@@ -431,24 +505,11 @@ static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static apr_status_t cleanup_revoked(void *data)
-{
-    revoked_conf_t *rc = data;
-
-    dp_revoked_free(rc->list);
-    rc->list = NULL;
-    return APR_SUCCESS;
-}
-
 static const char *cmd_revoked(cmd_parms *cmd, void *dc, const char *path,
                                const char *secs)
 {
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
-    revoked_conf_t *rc;
-    apr_finfo_t fi;
-    char err[1024];
-    long interval = 5;
 
     (void)dc;
     if (sc == NULL)
@@ -456,39 +517,8 @@ static const char *cmd_revoked(cmd_parms *cmd, void *dc, const char *path,
     if (sc->revoked != NULL)
         return apr_psprintf(cmd->pool, "%s: given twice in this server",
                             cmd->cmd->name);
-    if (secs != NULL) {
-        char *end;
-        interval = strtol(secs, &end, 10);
-        if (*secs == '\0' || *end != '\0' || interval < 1 || interval > 3600)
-            return apr_psprintf(cmd->pool, "%s: invalid check interval '%s', "
-                                "use 1-3600 seconds (default 5)",
-                                cmd->cmd->name, secs);
-    }
-    rc = apr_pcalloc(cmd->pool, sizeof(*rc));
-    rc->path = ap_server_root_relative(cmd->pool, path);
-    if (rc->path == NULL)
-        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
-                            cmd->cmd->name, path);
-    rc->interval = apr_time_from_sec(interval);
-    if (apr_stat(&fi, rc->path, APR_FINFO_MTIME | APR_FINFO_SIZE
-                 | APR_FINFO_INODE, cmd->temp_pool) != APR_SUCCESS)
-        return apr_psprintf(cmd->pool, "%s: %s: cannot stat the file",
-                            cmd->cmd->name, rc->path);
-    rc->list = dp_revoked_load(rc->path, err, sizeof(err));
-    if (rc->list == NULL)
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
-    apr_pool_cleanup_register(cmd->pool, rc, cleanup_revoked,
-                              apr_pool_cleanup_null);
-    if (apr_thread_mutex_create(&rc->mutex, APR_THREAD_MUTEX_DEFAULT,
-                                cmd->pool) != APR_SUCCESS)
-        return apr_psprintf(cmd->pool, "%s: cannot create a mutex",
-                            cmd->cmd->name);
-    rc->mtime = fi.mtime;
-    rc->size = fi.size;
-    rc->inode = fi.inode;
-    rc->checked = apr_time_now();
-    sc->revoked = rc;
-    return NULL;
+    return watched_open(cmd, path, secs, load_revoked, free_revoked,
+                        count_revoked, &sc->revoked);
 }
 
 static const char *cmd_enrol(cmd_parms *cmd, void *dc, const char *path)
@@ -568,8 +598,9 @@ static const command_rec devprov_cmds[] = {
     AP_INIT_TAKE2("DevprovSecurityLevel", cmd_seclevel, NULL, RSRC_CONF,
                   "<vendor> <0-5>: OpenSSL security level for the vendor's "
                   "chains"),
-    AP_INIT_TAKE1("DevprovAllowlist", cmd_allowlist, NULL, RSRC_CONF,
-                  "<file>: the phones this server provisions"),
+    AP_INIT_TAKE12("DevprovAllowlist", cmd_allowlist, NULL, RSRC_CONF,
+                   "<file> [<seconds>]: the phones this server provisions, "
+                   "re-read when the file changes"),
     AP_INIT_ITERATE("DevprovDenyKey", cmd_denykey, NULL, RSRC_CONF,
                     "<file-or-dir>|sha256:<hex> ...: public keys that never "
                     "identify a phone (besides the built-in generic ones)"),
@@ -656,7 +687,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "no DevprovTrust for it or the main server", vhost);
             rc = !OK;
         }
-        if (deny_mode(sc) == DENY_UNLISTED && sc->allowlist == NULL) {
+        if (deny_mode(sc) == DENY_UNLISTED && sc->allow == NULL) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                          "devprov: DevprovDeny unlisted in virtual host %s "
                          "needs a DevprovAllowlist", vhost);
@@ -675,13 +706,13 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                        &devprov_module);
         if (!engine_on(sc))
             continue;
-        if (sc->allowlist != NULL)
+        if (sc->allow != NULL)
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                          "devprov: %s:%u: %d vendor(s), allowlist %s with "
                          "%lu phone(s)", s->server_hostname,
                          s->addrs ? s->addrs->host_port : s->port,
-                         sc->vendors->nelts, sc->allowlist_path,
-                         (unsigned long)dp_allowlist_count(sc->allowlist));
+                         sc->vendors->nelts, sc->allow->path,
+                         (unsigned long)dp_allowlist_count(sc->allow->list));
         else
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                          "devprov: %s:%u: %d vendor(s), no allowlist",
@@ -736,11 +767,71 @@ static STACK_OF(X509) *sent_chain(request_rec *r)
     return sk;
 }
 
+/* Re-read W's file if it changed (at most once per interval, per
+ * process); call with the mutex held. */
+static void watched_refresh(request_rec *r, watched_t *w)
+{
+    apr_time_t now = apr_time_now();
+    apr_finfo_t fi;
+    void *fresh;
+    char err[1024];
+
+    if (now - w->checked < w->interval)
+        return;
+    w->checked = now;
+    if (apr_stat(&fi, w->path, APR_FINFO_MTIME | APR_FINFO_SIZE
+                 | APR_FINFO_INODE, r->pool) != APR_SUCCESS) {
+        if (w->bad_mtime != -1)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "devprov: %s %s: cannot stat the file; keeping the "
+                          "%lu entries read before", w->directive, w->path,
+                          (unsigned long)w->count(w->list));
+        w->bad_mtime = -1;
+        return;
+    }
+    if (fi.mtime == w->mtime && fi.size == w->size && fi.inode == w->inode)
+        return;
+    fresh = w->load(w->path, err, sizeof(err));
+    if (fresh == NULL) {
+        if (w->bad_mtime != fi.mtime)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "devprov: %s: %s; keeping the %lu entries read "
+                          "before", w->directive, err,
+                          (unsigned long)w->count(w->list));
+        w->bad_mtime = fi.mtime;
+        return;
+    }
+    w->destroy(w->list);
+    w->list = fresh;
+    w->mtime = fi.mtime;
+    w->size = fi.size;
+    w->inode = fi.inode;
+    w->bad_mtime = 0;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "devprov: %s %s re-read: %lu entries", w->directive,
+                  w->path, (unsigned long)w->count(w->list));
+}
+
+/* Lock W, refresh it if due, and return its current list; the caller
+ * uses the list only until watched_release(). */
+static void *watched_acquire(request_rec *r, watched_t *w)
+{
+    apr_thread_mutex_lock(w->mutex);
+    watched_refresh(r, w);
+    return w->list;
+}
+
+static void watched_release(watched_t *w)
+{
+    apr_thread_mutex_unlock(w->mutex);
+}
+
 /* Record LEAF for enrolment if an allowlisted, unpinned MAC is in its
  * subject (by any vendor's rules).  Returns the outcome for
  * DEVICE_ENROLMENT, or NULL when there is nothing to enrol. */
 static const char *enrol(request_rec *r, const devprov_srv_t *sc,
-                         const dp_identity_t *id, X509 *leaf)
+                         const dp_allowlist_t *al, const dp_identity_t *id,
+                         X509 *leaf)
 {
     const dp_vendor_t *const *v =
         (const dp_vendor_t *const *)sc->vendor_ptrs->elts;
@@ -758,7 +849,7 @@ static const char *enrol(request_rec *r, const devprov_srv_t *sc,
     for (i = 0; i < sc->vendor_ptrs->nelts; i++) {
         if (dp_mac_extract(v[i]->rules, v[i]->nrules,
                            X509_get_subject_name(leaf), &mac) == DP_MAC_FOUND
-            && dp_allowlist_lookup(sc->allowlist, &mac, &entry)
+            && dp_allowlist_lookup(al, &mac, &entry)
             && dp_entry_attr(&entry, "pin") == NULL)
             break;
     }
@@ -830,6 +921,7 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     X509 *leaf = NULL;
     STACK_OF(X509) *chain = NULL;
     dp_entry_t entry;
+    const dp_allowlist_t *al;
 
     memset(dc, 0, sizeof(*dc));
     dc->conf = sc;
@@ -859,28 +951,31 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
                           "certificate");
         }
     }
+    /* the allowlist as it is now (re-read if its file changed), held
+     * until the verdict is made */
+    al = sc->allow != NULL ? watched_acquire(r, sc->allow) : NULL;
     if (leaf != NULL) {
         dp_hex_sha256(dc->id.sha256, dc->sha256);
         /* a self-signed built-in certificate pinned in the allowlist */
         dp_identify_pinned((const dp_vendor_t *const *)sc->vendor_ptrs->elts,
-                           (size_t)sc->vendor_ptrs->nelts, sc->allowlist,
+                           (size_t)sc->vendor_ptrs->nelts, al,
                            leaf, time(NULL), &dc->id);
         /* only phones' own built-in certificates are enrolled, never one
          * issued by some other CA */
         if (dc->id.status == DP_ST_UNVERIFIED && sc->enrol_path != NULL
-            && sc->allowlist != NULL
+            && al != NULL
             && dc->id.x509_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
-            dc->enrol = enrol(r, sc, &dc->id, leaf);
+            dc->enrol = enrol(r, sc, al, &dc->id, leaf);
     }
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
 
     if (dc->id.status == DP_ST_DEVICE)
         dp_mac_format(&dc->id.mac, dc->mac);
-    if (sc->allowlist != NULL) {
+    if (al != NULL) {
         dc->listed = 0;
         if (dc->id.status == DP_ST_DEVICE
-            && dp_allowlist_lookup(sc->allowlist, &dc->id.mac, &entry)) {
+            && dp_allowlist_lookup(al, &dc->id.mac, &entry)) {
             const char *cur = entry.attrs, *k, *v;
             const char *bound = dp_entry_attr(&entry, "vendor");
             size_t klen;
@@ -917,6 +1012,8 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     }
 
 logged:
+    if (al != NULL)
+        watched_release(sc->allow);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "devprov: connection verdict: %s%s, vendor %s, chain %s, "
                   "allowlist %s, sha256 %s%s%s",
@@ -1027,69 +1124,22 @@ static void export_verdict(request_rec *r, const devprov_conn_t *dc,
         apr_table_set(e, "DEVICE_REASON", id->reason);
 }
 
-/* Re-read the revocation list if the file changed (at most once per
- * interval, per process); call with the mutex held. */
-static void revoked_refresh(request_rec *r, revoked_conf_t *rc)
-{
-    apr_time_t now = apr_time_now();
-    apr_finfo_t fi;
-    dp_revoked_t *fresh;
-    char err[1024];
-
-    if (now - rc->checked < rc->interval)
-        return;
-    rc->checked = now;
-    if (apr_stat(&fi, rc->path, APR_FINFO_MTIME | APR_FINFO_SIZE
-                 | APR_FINFO_INODE, r->pool) != APR_SUCCESS) {
-        if (rc->bad_mtime != -1)
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "devprov: DevprovRevoked %s: cannot stat the file; "
-                          "keeping the %lu entries read before", rc->path,
-                          (unsigned long)dp_revoked_count(rc->list));
-        rc->bad_mtime = -1;
-        return;
-    }
-    if (fi.mtime == rc->mtime && fi.size == rc->size
-        && fi.inode == rc->inode)
-        return;
-    fresh = dp_revoked_load(rc->path, err, sizeof(err));
-    if (fresh == NULL) {
-        if (rc->bad_mtime != fi.mtime)
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "devprov: DevprovRevoked: %s; keeping the %lu "
-                          "entries read before", err,
-                          (unsigned long)dp_revoked_count(rc->list));
-        rc->bad_mtime = fi.mtime;
-        return;
-    }
-    dp_revoked_free(rc->list);
-    rc->list = fresh;
-    rc->mtime = fi.mtime;
-    rc->size = fi.size;
-    rc->inode = fi.inode;
-    rc->bad_mtime = 0;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "devprov: DevprovRevoked %s re-read: %lu entries",
-                  rc->path, (unsigned long)dp_revoked_count(rc->list));
-}
-
 /* Is this request's client revoked?  Checked per request (not cached per
  * connection), so a revocation also ends a kept-alive connection's
  * access. */
 static int is_revoked(request_rec *r, const devprov_srv_t *sc,
                       const devprov_conn_t *dc)
 {
-    revoked_conf_t *rc = sc->revoked;
+    const dp_revoked_t *list;
     int hit;
 
-    if (rc == NULL || dc->sha256[0] == '\0')
+    if (sc->revoked == NULL || dc->sha256[0] == '\0')
         return 0;
-    apr_thread_mutex_lock(rc->mutex);
-    revoked_refresh(r, rc);
-    hit = dp_revoked_cert(rc->list, dc->id.sha256)
+    list = watched_acquire(r, sc->revoked);
+    hit = dp_revoked_cert(list, dc->id.sha256)
           || (dc->id.status == DP_ST_DEVICE
-              && dp_revoked_mac(rc->list, &dc->id.mac));
-    apr_thread_mutex_unlock(rc->mutex);
+              && dp_revoked_mac(list, &dc->id.mac));
+    watched_release(sc->revoked);
     return hit;
 }
 

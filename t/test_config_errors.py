@@ -140,7 +140,7 @@ def test_deny_without_engine(srv, pki):
 
 @pytest.mark.parametrize("args,needle", [
     ("/nonexistent-revoked", "DevprovRevoked: /nonexistent-revoked: cannot "
-                             "stat"),
+                             "open: No such file or directory"),
     ("{bad}", ":2: 'not-a-mac' is neither a MAC nor sha256:<fingerprint>"),
     ("{bad} 0", "DevprovRevoked: invalid check interval '0', use 1-3600"),
 ])
@@ -178,6 +178,13 @@ def test_malformed_allowlist(srv, lines, needle):
     allow = write_allowlist(srv.dir / "allow", lines)
     assert_fails(srv, vhost(srv, f"DevprovAllowlist {allow}"),
                  f"DevprovAllowlist: {allow}{needle}")
+
+
+def test_bad_allowlist_interval(srv):
+    allow = write_allowlist(srv.dir / "allow", ["0004f2000001 a"])
+    assert_fails(srv, vhost(srv, f"DevprovAllowlist {allow} soon"),
+                 "DevprovAllowlist: invalid check interval 'soon', use "
+                 "1-3600 seconds")
 
 
 def test_missing_allowlist(srv):

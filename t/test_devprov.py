@@ -503,6 +503,51 @@ def test_enrolment_records_first_certificate_for_review(workdir, pki):
         srv.stop()
 
 
+def test_allowlist_live_reload(workdir, pki):
+    """Phones added or removed are picked up without a restart, by new
+    connections; a malformed new file keeps the old list in force and is
+    reported once, with file:line."""
+    import time
+    srv = Httpd(workdir, "live", pki)
+    allow = write_allowlist(srv.dir / "allowlist", ["0004f2000001 a"])
+    srv.start(srv.tls_vhost(
+        "v", f"DevprovEngine on\n{trust(pki)}DevprovAllowlist {allow} 1\n"
+             "DevprovDeny unlisted\n", cafile=None))
+
+    def status_after_change(device, want):
+        deadline = time.time() + 10
+        while True:
+            st = srv.curl("v", "/env.php", device).status
+            if st == want or time.time() > deadline:
+                return st
+            time.sleep(0.3)
+
+    try:
+        srv.mark()
+        assert srv.curl("v", "/env.php", "polycom-expired").status == 403
+        new = srv.dir / "allowlist.new"
+        write_allowlist(new, ["0004f2000001 a", "0004f2000002 b"])
+        new.rename(allow)                                   # atomic swap
+        assert status_after_change("polycom-expired", 200) == 200
+        assert env(srv.curl("v", "/env.php", "polycom-expired"))[
+            "DEVICE_LABEL"] == "b"
+        srv.expected.append(r"DevprovAllowlist: .*allowlist:2: 'bogus' is "
+                            r"not a MAC")
+        write_allowlist(new, ["0004f2000001 a", "bogus"])
+        new.rename(allow)
+        time.sleep(1.2)
+        for _ in range(3):
+            assert srv.curl("v", "/env.php", "polycom-expired").status == 200
+            time.sleep(0.4)
+        assert 1 <= srv.new_log().count("'bogus' is not a MAC") <= 2
+        write_allowlist(new, ["0004f2000001 a"])
+        new.rename(allow)
+        assert status_after_change("polycom-expired", 403) == 403
+        check_log(srv)
+    finally:
+        srv.stop()
+
+
 # -- reload: a graceful restart re-reads the allowlist ----------------------
 
 def test_graceful_restart_rereads_allowlist(workdir, pki):
