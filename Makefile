@@ -23,7 +23,7 @@ CFLAGS_CORE := -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN)
 CFLAGS_GLUE := -std=c11 -fPIC $(OPT) -Wall -Wextra -Wshadow -Werror \
                -Wno-unused-parameter -I$(AP_INC) $(AP_CPP) $(APR_INC) -I.
 
-CORE_SRC := src/dp_hex.c src/dp_mac.c src/dp_macrule.c src/dp_certs.c src/dp_trust.c \
+CORE_SRC := src/dp_hex.c src/dp_file.c src/dp_mac.c src/dp_macrule.c src/dp_certs.c src/dp_trust.c \
             src/dp_allowlist.c src/dp_keyset.c src/dp_revoked.c \
             src/dp_identify.c src/dp_path.c src/dp_enrol.c
 CORE_HDR := $(wildcard src/*.h)

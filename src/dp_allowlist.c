@@ -1,11 +1,11 @@
 /* dp_allowlist.c - allowlist parsing and O(1) lookup. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dp_allowlist.h"
+#include "dp_file.h"
 
 #define EMPTY_SLOT UINT64_MAX     /* MACs are 48-bit: never equal */
 
@@ -328,40 +328,12 @@ dp_allowlist_t *dp_allowlist_parse(const char *buf, size_t len,
 
 dp_allowlist_t *dp_allowlist_load(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
+    char *buf;
+    size_t len;
     dp_allowlist_t *al;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (dp_read_file(path, SIZE_MAX, &buf, &len, err, errlen) != 0)
         return NULL;
-    }
-    for (;;) {
-        if (cap - len < 65536) {
-            char *nb;
-            cap = cap ? 2 * cap : 1 << 20;
-            nb = realloc(buf, cap);
-            if (nb == NULL) {
-                snprintf(err, errlen, "%s: out of memory", path);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
     al = dp_allowlist_parse(buf, len, path, err, errlen);
     free(buf);
     return al;

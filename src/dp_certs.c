@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "dp_certs.h"
+#include "dp_file.h"
 
 /* Largest certificate file read; vendor bundles are a few KiB. */
 #define DP_CERTS_FILE_MAX (4 * 1024 * 1024)
@@ -148,42 +149,14 @@ int dp_certs_parse(const unsigned char *buf, size_t len, const char *name,
 static int load_file(const char *path, dp_cert_cb cb, void *arg, char *err,
                      size_t errlen)
 {
-    FILE *f;
-    unsigned char *buf;
-    long size;
-    size_t got;
+    char *buf;
+    size_t len;
     int rc;
 
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (dp_read_file(path, DP_CERTS_FILE_MAX, &buf, &len, err, errlen) != 0)
         return -1;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0
-        || fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        fclose(f);
-        return -1;
-    }
-    if (size > DP_CERTS_FILE_MAX) {
-        snprintf(err, errlen, "%s: file too large", path);
-        fclose(f);
-        return -1;
-    }
-    buf = malloc((size_t)size + 1);
-    if (buf == NULL) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        fclose(f);
-        return -1;
-    }
-    got = fread(buf, 1, (size_t)size, f);
-    fclose(f);
-    if (got != (size_t)size) {
-        snprintf(err, errlen, "%s: short read", path);
-        free(buf);
-        return -1;
-    }
-    rc = dp_certs_parse(buf, got, path, cb, arg, err, errlen);
+    rc = dp_certs_parse((const unsigned char *)buf, len, path, cb, arg, err,
+                        errlen);
     free(buf);
     return rc;
 }

@@ -88,18 +88,6 @@ int dp_pin_mismatch(const dp_entry_t *entry, const unsigned char *sha256)
     return strcasecmp(pin + 7, hex) != 0;
 }
 
-static int leaf_time(X509 *x, time_t now, dp_time_status_t *ts)
-{
-    int nb = X509_cmp_time(X509_get0_notBefore(x), &now);
-    int na = X509_cmp_time(X509_get0_notAfter(x), &now);
-
-    if (nb == 0 || na == 0)
-        return -1;                      /* unparseable: not a device */
-    *ts = nb > 0 ? DP_TIME_NOT_YET_VALID
-                 : na < 0 ? DP_TIME_EXPIRED : DP_TIME_VALID;
-    return 0;
-}
-
 int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
                        const dp_allowlist_t *al, X509 *leaf, time_t now,
                        dp_identity_t *id)
@@ -107,7 +95,7 @@ int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
     size_t i;
     dp_mac_t mac;
     dp_entry_t entry;
-    dp_time_status_t ts;
+    int ts;
 
     if (id->status != DP_ST_UNVERIFIED || al == NULL || leaf == NULL)
         return 0;
@@ -120,14 +108,15 @@ int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
             || dp_entry_attr(&entry, "pin") == NULL
             || dp_pin_mismatch(&entry, id->sha256))
             continue;
-        if (leaf_time(leaf, now, &ts) != 0)
-            return 0;
+        ts = dp_cert_time_status(leaf, now);
+        if (ts < 0)
+            return 0;                   /* unparseable: not a device */
         id->status = DP_ST_DEVICE;
         id->pinned = 1;
         id->vendor = v;
         id->mac = mac;
-        id->time = ts;
-        id->time_depth = ts == DP_TIME_VALID ? -1 : 0;
+        id->time = (dp_time_status_t)ts;
+        id->time_depth = ts == (int)DP_TIME_VALID ? -1 : 0;
         id->x509_err = X509_V_OK;
         id->reason[0] = '\0';
         return 1;

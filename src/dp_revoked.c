@@ -1,10 +1,10 @@
 /* dp_revoked.c - revocation by MAC or certificate fingerprint. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_file.h"
 #include "dp_hex.h"
 #include "dp_revoked.h"
 
@@ -148,39 +148,13 @@ dp_revoked_t *dp_revoked_parse(const char *buf, size_t len, const char *name,
 
 dp_revoked_t *dp_revoked_load(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0, got;
+    char *buf;
+    size_t len;
     dp_revoked_t *rv;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (dp_read_file(path, SIZE_MAX, &buf, &len, err, errlen) != 0)
         return NULL;
-    }
-    do {
-        if (cap - len < 4096) {
-            char *nb;
-            cap = cap ? 2 * cap : 65536;
-            nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return NULL;
-            }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0);
-    if (ferror(f)) {
-        free(buf);
-        fclose(f);
-        snprintf(err, errlen, "%s: read error", path);
-        return NULL;
-    }
-    fclose(f);
-    rv = dp_revoked_parse(buf ? buf : "", len, path, err, errlen);
+    rv = dp_revoked_parse(buf, len, path, err, errlen);
     free(buf);
     return rv;
 }

@@ -110,10 +110,7 @@ int dp_trust_add_path(dp_trust_t *t, const char *path, char *err,
     return dp_certs_load_path(path, add_cert_cb, t, err, errlen);
 }
 
-/* The time status of X, or -X509_V_ERR_* when a validity field cannot be
- * parsed (X509_cmp_time() returns 0 then, which must not read as "in
- * range"). */
-static int time_status(X509 *x, time_t now)
+int dp_cert_time_status(X509 *x, time_t now)
 {
     int nb = X509_cmp_time(X509_get0_notBefore(x), &now);
     int na = X509_cmp_time(X509_get0_notAfter(x), &now);
@@ -166,7 +163,7 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, STACK_OF(X509) *sent,
         res->x509_err = X509_V_OK;
         chain = X509_STORE_CTX_get0_chain(ctx);
         for (i = 0; i < sk_X509_num(chain); i++) {
-            int ts = time_status(sk_X509_value(chain, i), now);
+            int ts = dp_cert_time_status(sk_X509_value(chain, i), now);
             if (ts < 0) {                       /* unreadable validity */
                 res->verified = 0;
                 res->x509_err = -ts;

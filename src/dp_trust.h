@@ -60,6 +60,11 @@ typedef struct dp_chain_result {
 int dp_trust_verify(const dp_trust_t *t, X509 *leaf, STACK_OF(X509) *sent,
                     int auth_level, time_t now, dp_chain_result_t *res);
 
+/* The time status (a dp_time_status_t) of X at NOW, or -X509_V_ERR_* when
+ * a validity field cannot be parsed (X509_cmp_time() answers 0 then,
+ * which must not read as "in range"). */
+int dp_cert_time_status(X509 *x, time_t now);
+
 const char *dp_time_status_string(dp_time_status_t st);
 
 #endif
