@@ -86,6 +86,10 @@ demo: deps
 demo-stop:
 	sh scripts/demo.sh stop
 
+# Benchmarks (bench/) and fuzzers (fuzz/) keep their rules beside them.
+-include bench/bench.mk
+-include fuzz/fuzz.mk
+
 clean:
 	rm -rf $(BUILD)/core $(BUILD)/unit $(BUILD)/*.o $(BUILD)/*.so \
 	    $(BUILD)/*.a $(BUILD)/pki

@@ -5,7 +5,9 @@ set -eu
 
 PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       libcmocka-dev pkg-config curl openssl php-cgi
-      python3-pytest python3-cryptography dpkg-dev patch"
+      python3-pytest python3-cryptography dpkg-dev patch
+      libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3
+      postgresql postgresql-client"
 
 missing=""
 for p in $PKGS; do
