@@ -25,7 +25,7 @@ CFLAGS_GLUE := -std=c11 -fPIC $(OPT) -Wall -Wextra -Wshadow -Werror \
 
 CORE_SRC := src/dp_hex.c src/dp_file.c src/dp_mac.c src/dp_macrule.c src/dp_certs.c src/dp_trust.c \
             src/dp_allowlist.c src/dp_keyset.c src/dp_revoked.c \
-            src/dp_identify.c src/dp_path.c src/dp_enrol.c
+            src/dp_identify.c src/dp_path.c src/dp_enrol.c src/dp_lcache.c
 CORE_HDR := $(wildcard src/*.h)
 CORE_OBJ := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
 
@@ -42,13 +42,16 @@ $(BUILD)/core/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) -c $< -o $@
 
-$(BUILD)/mod_devprov.o: mod_devprov.c $(CORE_HDR)
+GLUE_SRC := mod_devprov.c mod_devprov_sql.c
+GLUE_OBJ := $(patsubst %.c,$(BUILD)/glue/%.o,$(GLUE_SRC))
+
+$(BUILD)/glue/%.o: %.c $(CORE_HDR) $(wildcard mod_devprov*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_GLUE) -c $< -o $@
 
 # Only the module structure is exported from the shared object.
-$(BUILD)/mod_devprov.so: $(BUILD)/mod_devprov.o $(CORE_OBJ) src/exports.map
-	$(CC) -shared -o $@ $(BUILD)/mod_devprov.o $(CORE_OBJ) \
+$(BUILD)/mod_devprov.so: $(GLUE_OBJ) $(CORE_OBJ) src/exports.map
+	$(CC) -shared -o $@ $(GLUE_OBJ) $(CORE_OBJ) \
 	    -Wl,--version-script=src/exports.map -Wl,-z,relro,-z,now -lssl -lcrypto
 
 mod_ssl: $(BUILD)/mod_ssl.so
@@ -91,5 +94,5 @@ demo-stop:
 -include fuzz/fuzz.mk
 
 clean:
-	rm -rf $(BUILD)/core $(BUILD)/unit $(BUILD)/*.o $(BUILD)/*.so \
+	rm -rf $(BUILD)/core $(BUILD)/glue $(BUILD)/unit $(BUILD)/*.o $(BUILD)/*.so \
 	    $(BUILD)/*.a $(BUILD)/pki

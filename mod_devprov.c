@@ -31,6 +31,7 @@
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
+#include "mod_devprov_sql.h"
 #include "src/dp_allowlist.h"
 #include "src/dp_enrol.h"
 #include "src/dp_identify.h"
@@ -45,6 +46,7 @@ module AP_MODULE_DECLARE_DATA devprov_module;
 APLOG_USE_MODULE(devprov);
 
 #define UNSET (-1)
+#define LIST_DOWN (-2)          /* devprov_conn_t.listed: no answer */
 
 typedef enum {
     DENY_OFF = 0,               /* export only */
@@ -81,6 +83,7 @@ typedef struct {
     apr_off_t size;
     apr_ino_t inode;
     apr_time_t bad_mtime;               /* a rejected version, logged */
+    unsigned long generation;           /* bumped by every re-read */
 } watched_t;
 
 typedef struct {
@@ -89,6 +92,7 @@ typedef struct {
     apr_array_header_t *vendors;        /* vendor_conf_t *, NULL = unset */
     apr_array_header_t *vendor_ptrs;    /* const dp_vendor_t *, same order */
     watched_t *allow;                   /* dp_allowlist_t, NULL = unset */
+    devprov_sql_t *sql;                 /* NULL = unset; never both */
     dp_keyset_t *deny_keys;             /* NULL = unset (built-ins only) */
     watched_t *revoked;                 /* dp_revoked_t, NULL = unset */
     const char *enrol_path;             /* NULL = unset: enrolment off */
@@ -103,8 +107,11 @@ typedef struct {
 typedef struct {
     const devprov_srv_t *conf;
     const char *pem;            /* client certificate it was made for */
+    apr_time_t made;
+    unsigned long allow_gen;    /* DevprovAllowlist generation it used */
     dp_identity_t id;
-    int listed;                 /* UNSET: no allowlist configured */
+    int listed;                 /* UNSET: no allowlist configured;
+                                 * LIST_DOWN: the database did not answer */
     const char *label;
     apr_table_t *attrs;         /* DEVICE_ATTR_* */
     char mac[DP_MAC_STRLEN + 1];
@@ -162,7 +169,15 @@ static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
         sc->deny_keys = add->deny_keys != NULL ? add->deny_keys
                                                : base->deny_keys;
     }
-    sc->allow = add->allow != NULL ? add->allow : base->allow;
+    /* the allowlist is a file or a database: the nearer one wins */
+    if (add->allow != NULL || add->sql != NULL) {
+        sc->allow = add->allow;
+        sc->sql = add->sql;
+    }
+    else {
+        sc->allow = base->allow;
+        sc->sql = base->sql;
+    }
     return sc;
 }
 
@@ -473,8 +488,32 @@ static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path,
     if (sc->allow != NULL)
         return apr_psprintf(cmd->pool, "%s: given twice in this server "
                             "(already %s)", cmd->cmd->name, sc->allow->path);
+    if (sc->sql != NULL)
+        return apr_psprintf(cmd->pool, "%s: this server already has "
+                            "DevprovAllowlistSQL (%s): use one or the other",
+                            cmd->cmd->name, devprov_sql_where(sc->sql));
     return watched_open(cmd, path, secs, load_allowlist, free_allowlist,
                         count_allowlist, &sc->allow);
+}
+
+static const char *cmd_allowlist_sql(cmd_parms *cmd, void *dc, int argc,
+                                     char *const argv[])
+{
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
+
+    (void)dc;
+    if (sc == NULL)
+        return msg;
+    if (sc->sql != NULL)
+        return apr_psprintf(cmd->pool, "%s: given twice in this server "
+                            "(already %s)", cmd->cmd->name,
+                            devprov_sql_where(sc->sql));
+    if (sc->allow != NULL)
+        return apr_psprintf(cmd->pool, "%s: this server already has "
+                            "DevprovAllowlist %s: use one or the other",
+                            cmd->cmd->name, sc->allow->path);
+    return devprov_sql_open(cmd, argc, argv, &sc->sql);
 }
 
 static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
@@ -601,6 +640,12 @@ static const command_rec devprov_cmds[] = {
     AP_INIT_TAKE12("DevprovAllowlist", cmd_allowlist, NULL, RSRC_CONF,
                    "<file> [<seconds>]: the phones this server provisions, "
                    "re-read when the file changes"),
+    AP_INIT_TAKE_ARGV("DevprovAllowlistSQL", cmd_allowlist_sql, NULL,
+                      RSRC_CONF,
+                      "\"<query with one %s for the MAC>\" [ttl=<s>] "
+                      "[unlisted-ttl=<s>] [entries=<n>] "
+                      "[unavailable=<status>|continue]: the phones this "
+                      "server provisions, from a database through mod_dbd"),
     AP_INIT_ITERATE("DevprovDenyKey", cmd_denykey, NULL, RSRC_CONF,
                     "<file-or-dir>|sha256:<hex> ...: public keys that never "
                     "identify a phone (besides the built-in generic ones)"),
@@ -687,10 +732,12 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "no DevprovTrust for it or the main server", vhost);
             rc = !OK;
         }
-        if (deny_mode(sc) == DENY_UNLISTED && sc->allow == NULL) {
+        if (deny_mode(sc) == DENY_UNLISTED && sc->allow == NULL
+            && sc->sql == NULL) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                          "devprov: DevprovDeny unlisted in virtual host %s "
-                         "needs a DevprovAllowlist", vhost);
+                         "needs a DevprovAllowlist or DevprovAllowlistSQL",
+                         vhost);
             rc = !OK;
         }
     }
@@ -713,6 +760,12 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          s->addrs ? s->addrs->host_port : s->port,
                          sc->vendors->nelts, sc->allow->path,
                          (unsigned long)dp_allowlist_count(sc->allow->list));
+        else if (sc->sql != NULL)
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                         "devprov: %s:%u: %d vendor(s), allowlist in the "
+                         "database (%s)", s->server_hostname,
+                         s->addrs ? s->addrs->host_port : s->port,
+                         sc->vendors->nelts, devprov_sql_where(sc->sql));
         else
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                          "devprov: %s:%u: %d vendor(s), no allowlist",
@@ -803,6 +856,7 @@ static void watched_refresh(request_rec *r, watched_t *w)
     }
     w->destroy(w->list);
     w->list = fresh;
+    w->generation++;
     w->mtime = fi.mtime;
     w->size = fi.size;
     w->inode = fi.inode;
@@ -826,12 +880,28 @@ static void watched_release(watched_t *w)
     apr_thread_mutex_unlock(w->mutex);
 }
 
+/* Where a verdict looks phones up: the allowlist file as it was when the
+ * verdict began (held under its mutex), or the database. */
+typedef struct {
+    request_rec *r;
+    const dp_allowlist_t *file;
+    devprov_sql_t *sql;
+} source_t;
+
+static int source_lookup(void *data, const dp_mac_t *mac, dp_entry_t *out)
+{
+    source_t *src = data;
+
+    if (src->file != NULL)
+        return dp_allowlist_lookup(src->file, mac, out);
+    return devprov_sql_lookup(src->r, src->sql, mac, out);
+}
+
 /* Record LEAF for enrolment if an allowlisted, unpinned MAC is in its
  * subject (by any vendor's rules).  Returns the outcome for
  * DEVICE_ENROLMENT, or NULL when there is nothing to enrol. */
 static const char *enrol(request_rec *r, const devprov_srv_t *sc,
-                         const dp_allowlist_t *al, const dp_identity_t *id,
-                         X509 *leaf)
+                         source_t *src, const dp_identity_t *id, X509 *leaf)
 {
     const dp_vendor_t *const *v =
         (const dp_vendor_t *const *)sc->vendor_ptrs->elts;
@@ -849,7 +919,7 @@ static const char *enrol(request_rec *r, const devprov_srv_t *sc,
     for (i = 0; i < sc->vendor_ptrs->nelts; i++) {
         if (dp_mac_extract(v[i]->rules, v[i]->nrules,
                            X509_get_subject_name(leaf), &mac) == DP_MAC_FOUND
-            && dp_allowlist_lookup(al, &mac, &entry)
+            && source_lookup(src, &mac, &entry) == 1
             && dp_entry_attr(&entry, "pin") == NULL)
             break;
     }
@@ -921,10 +991,12 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     X509 *leaf = NULL;
     STACK_OF(X509) *chain = NULL;
     dp_entry_t entry;
-    const dp_allowlist_t *al;
+    source_t src = { r, NULL, sc->sql };
+    int have_list = sc->allow != NULL || sc->sql != NULL, rc;
 
     memset(dc, 0, sizeof(*dc));
     dc->conf = sc;
+    dc->made = apr_time_now();
     dc->pem = apr_pstrdup(c->pool, pem);
     dc->listed = UNSET;
     dc->attrs = apr_table_make(c->pool, 2);
@@ -953,29 +1025,46 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     }
     /* the allowlist as it is now (re-read if its file changed), held
      * until the verdict is made */
-    al = sc->allow != NULL ? watched_acquire(r, sc->allow) : NULL;
+    if (sc->allow != NULL) {
+        src.file = watched_acquire(r, sc->allow);
+        dc->allow_gen = sc->allow->generation;
+    }
+    if (have_list)
+        dc->listed = 0;
     if (leaf != NULL) {
         dp_hex_sha256(dc->id.sha256, dc->sha256);
         /* a self-signed built-in certificate pinned in the allowlist */
-        dp_identify_pinned((const dp_vendor_t *const *)sc->vendor_ptrs->elts,
-                           (size_t)sc->vendor_ptrs->nelts, al,
-                           leaf, time(NULL), &dc->id);
+        if (have_list
+            && dp_identify_pinned((const dp_vendor_t *const *)
+                                  sc->vendor_ptrs->elts,
+                                  (size_t)sc->vendor_ptrs->nelts,
+                                  source_lookup, &src, leaf, time(NULL),
+                                  &dc->id) < 0) {
+            dc->listed = LIST_DOWN;
+            apr_cpystrn(dc->id.reason, "the allowlist database did not "
+                        "answer", sizeof(dc->id.reason));
+        }
         /* only phones' own built-in certificates are enrolled, never one
          * issued by some other CA */
         if (dc->id.status == DP_ST_UNVERIFIED && sc->enrol_path != NULL
-            && al != NULL
+            && have_list && dc->listed != LIST_DOWN
             && dc->id.x509_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
-            dc->enrol = enrol(r, sc, al, &dc->id, leaf);
+            dc->enrol = enrol(r, sc, &src, &dc->id, leaf);
     }
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
 
     if (dc->id.status == DP_ST_DEVICE)
         dp_mac_format(&dc->id.mac, dc->mac);
-    if (al != NULL) {
-        dc->listed = 0;
-        if (dc->id.status == DP_ST_DEVICE
-            && dp_allowlist_lookup(al, &dc->id.mac, &entry)) {
+    if (have_list && dc->listed != LIST_DOWN) {
+        rc = dc->id.status == DP_ST_DEVICE
+             ? source_lookup(&src, &dc->id.mac, &entry) : 0;
+        if (rc < 0) {
+            dc->listed = LIST_DOWN;
+            apr_cpystrn(dc->id.reason, "the allowlist database did not "
+                        "answer", sizeof(dc->id.reason));
+        }
+        else if (rc == 1) {
             const char *cur = entry.attrs, *k, *v;
             const char *bound = dp_entry_attr(&entry, "vendor");
             size_t klen;
@@ -1012,7 +1101,7 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     }
 
 logged:
-    if (al != NULL)
+    if (src.file != NULL)
         watched_release(sc->allow);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "devprov: connection verdict: %s%s, vendor %s, chain %s, "
@@ -1020,10 +1109,30 @@ logged:
                   dc->id.status == DP_ST_DEVICE ? "device " : "not a device",
                   dc->mac, dc->id.vendor ? dc->id.vendor->name : "-",
                   dc->id.vendor ? dp_time_status_string(dc->id.time) : "-",
-                  dc->listed == UNSET ? "-" : dc->listed ? "listed"
-                                                         : "unlisted",
+                  dc->listed == UNSET ? "-" : dc->listed == LIST_DOWN
+                  ? "unanswered" : dc->listed ? "listed" : "unlisted",
                   dc->sha256[0] ? dc->sha256 : "-",
                   dc->id.reason[0] ? ": " : "", dc->id.reason);
+}
+
+/* A verdict is made again on a kept-alive connection when the allowlist
+ * it used may have changed: the file was re-read since, the database's
+ * answer is older than its cache TTL, or the database did not answer. */
+static int verdict_stale(request_rec *r, const devprov_srv_t *sc,
+                         const devprov_conn_t *dc)
+{
+    unsigned long gen;
+
+    if (dc->listed == LIST_DOWN)
+        return 1;
+    if (sc->sql != NULL)
+        return apr_time_now() - dc->made >= devprov_sql_ttl(sc->sql);
+    if (sc->allow == NULL)
+        return 0;
+    watched_acquire(r, sc->allow);
+    gen = sc->allow->generation;
+    watched_release(sc->allow);
+    return gen != dc->allow_gen;
 }
 
 static const devprov_conn_t *get_verdict(request_rec *r,
@@ -1039,7 +1148,8 @@ static const devprov_conn_t *get_verdict(request_rec *r,
         if (pem == NULL)
             pem = "";
     }
-    if (dc != NULL && dc->conf == sc && strcmp(dc->pem, pem) == 0) {
+    if (dc != NULL && dc->conf == sc && strcmp(dc->pem, pem) == 0
+        && !verdict_stale(r, sc, dc)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "devprov: reusing this connection's verdict");
         return dc;
@@ -1112,7 +1222,8 @@ static void export_verdict(request_rec *r, const devprov_conn_t *dc,
             apr_table_setn(e, "DEVICE_ALLOWLISTED", "0");
         return;
     }
-    if (dc->listed != UNSET)
+    /* no answer from the database: DEVICE_ALLOWLISTED stays unset */
+    if (dc->listed == 0 || dc->listed == 1)
         apr_table_setn(e, "DEVICE_ALLOWLISTED", dc->listed ? "1" : "0");
     if (dc->listed == 1) {
         if (dc->label[0])
@@ -1213,6 +1324,15 @@ static int post_read_request(request_rec *r)
     dc = get_verdict(r, sc);
     revoked = is_revoked(r, sc, dc);
     export_verdict(r, dc, revoked);
+    if (dc->listed == LIST_DOWN && !revoked
+        && devprov_sql_unavailable_status(sc->sql) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "devprov: refused with %d (DevprovAllowlistSQL "
+                      "unavailable=): the allowlist database did not answer"
+                      "%s%s", devprov_sql_unavailable_status(sc->sql),
+                      dc->mac[0] ? " for mac " : "", dc->mac);
+        return devprov_sql_unavailable_status(sc->sql);
+    }
     if (denied(sc, dc, revoked)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "devprov: denied (DevprovDeny %s): %s%s%s%s%s",

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dp_allowlist.h"
 #include "dp_file.h"
@@ -119,6 +120,59 @@ static int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
+/* The rules a label and an attribute obey, wherever they come from. */
+static int check_label(const char *s, size_t len, char *why, size_t whylen)
+{
+    size_t i;
+
+    if (len > DP_AL_VALUE_MAX) {
+        snprintf(why, whylen, "label longer than %d characters",
+                 DP_AL_VALUE_MAX);
+        return -1;
+    }
+    for (i = 0; i < len; i++)
+        if (!is_value_char(s[i])) {
+            snprintf(why, whylen, "label: character 0x%02x not allowed (use "
+                     "A-Z a-z 0-9 . _ : @ / + -)", (unsigned char)s[i]);
+            return -1;
+        }
+    return 0;
+}
+
+static int check_attr(const char *k, size_t klen, const char *v,
+                      size_t vlen, char *why, size_t whylen)
+{
+    size_t i;
+    int ok = klen > 0 && klen <= DP_AL_KEY_MAX && k[0] >= 'a' && k[0] <= 'z';
+
+    for (i = 0; ok && i < klen; i++)
+        ok = is_key_char(k[i]);
+    if (!ok) {
+        snprintf(why, whylen, "attribute name '%.*s' must be 1-%d "
+                 "characters of a-z 0-9 _ starting with a letter",
+                 (int)(klen > 40 ? 40 : klen), k, DP_AL_KEY_MAX);
+        return -1;
+    }
+    if (vlen == 0 || vlen > DP_AL_VALUE_MAX) {
+        snprintf(why, whylen, "attribute '%.*s': value must be 1-%d "
+                 "characters", (int)klen, k, DP_AL_VALUE_MAX);
+        return -1;
+    }
+    for (i = 0; i < vlen; i++)
+        if (!is_value_char(v[i])) {
+            snprintf(why, whylen, "attribute '%.*s': character 0x%02x not "
+                     "allowed (use A-Z a-z 0-9 . _ : @ / + -)", (int)klen, k,
+                     (unsigned char)v[i]);
+            return -1;
+        }
+    if (klen == 3 && memcmp(k, "pin", 3) == 0 && !dp_pin_valid(v, vlen)) {
+        snprintf(why, whylen, "pin: expected sha256: and the 64 hex digits "
+                 "of the certificate's SHA-256 fingerprint");
+        return -1;
+    }
+    return 0;
+}
+
 /* Parse one line (without its newline) into the list.  Returns 0, or -1
  * with a reason in WHY. */
 static int parse_line(dp_allowlist_t *al, const char *p, size_t len,
@@ -174,18 +228,8 @@ static int parse_line(dp_allowlist_t *al, const char *p, size_t len,
                              "key=value", fields + 1, (int)tlen, tok);
                     return -1;
                 }
-                if (tlen > DP_AL_VALUE_MAX) {
-                    snprintf(why, whylen, "label longer than %d characters",
-                             DP_AL_VALUE_MAX);
+                if (check_label(tok, tlen, why, whylen) != 0)
                     return -1;
-                }
-                for (i = 0; i < tlen; i++)
-                    if (!is_value_char(tok[i])) {
-                        snprintf(why, whylen, "label: character 0x%02x not "
-                                 "allowed (use A-Z a-z 0-9 . _ : @ / + -)",
-                                 (unsigned char)tok[i]);
-                        return -1;
-                    }
                 if (arena_put(al, tok, tlen) != 0)
                     goto oom;
                 have_label = 1;
@@ -195,41 +239,8 @@ static int parse_line(dp_allowlist_t *al, const char *p, size_t len,
                 if (fields == 1 && !have_label) {
                     have_label = 1;            /* empty label */
                 }
-                if (klen == 0 || klen > DP_AL_KEY_MAX
-                    || !(tok[0] >= 'a' && tok[0] <= 'z')) {
-                    snprintf(why, whylen, "attribute name '%.*s' must be 1-%d "
-                             "characters of a-z 0-9 _ starting with a letter",
-                             (int)(klen > 40 ? 40 : klen), tok, DP_AL_KEY_MAX);
+                if (check_attr(tok, klen, eq + 1, vlen, why, whylen) != 0)
                     return -1;
-                }
-                for (i = 0; i < klen; i++)
-                    if (!is_key_char(tok[i])) {
-                        snprintf(why, whylen, "attribute name '%.*s' must be "
-                                 "1-%d characters of a-z 0-9 _ starting with a "
-                                 "letter", (int)klen, tok, DP_AL_KEY_MAX);
-                        return -1;
-                    }
-                if (vlen == 0 || vlen > DP_AL_VALUE_MAX) {
-                    snprintf(why, whylen, "attribute '%.*s': value must be "
-                             "1-%d characters", (int)klen, tok,
-                             DP_AL_VALUE_MAX);
-                    return -1;
-                }
-                for (i = 0; i < vlen; i++)
-                    if (!is_value_char(eq[1 + i])) {
-                        snprintf(why, whylen, "attribute '%.*s': character "
-                                 "0x%02x not allowed (use A-Z a-z 0-9 . _ : @ "
-                                 "/ + -)", (int)klen, tok,
-                                 (unsigned char)eq[1 + i]);
-                        return -1;
-                    }
-                if (klen == 3 && memcmp(tok, "pin", 3) == 0
-                    && !dp_pin_valid(eq + 1, vlen)) {
-                    snprintf(why, whylen, "pin: expected sha256: and the 64 "
-                             "hex digits of the certificate's SHA-256 "
-                             "fingerprint");
-                    return -1;
-                }
                 for (i = 0; i < nkeys; i++)
                     if (strlen(keys[i]) == klen
                         && memcmp(keys[i], tok, klen) == 0) {
@@ -396,4 +407,123 @@ const char *dp_entry_attr(const dp_entry_t *entry, const char *key)
         if (klen == strlen(key) && memcmp(k, key, klen) == 0)
             return v;
     return NULL;
+}
+
+int dp_allowlist_lookup_fn(void *al, const dp_mac_t *mac, dp_entry_t *out)
+{
+    return dp_allowlist_lookup(al, mac, out);
+}
+
+/* "allowed" column values: SQL booleans as drivers render them */
+static int truth(const char *v)
+{
+    static const char *const yes[] = { "1", "t", "true", "y", "yes", "on" };
+    static const char *const no[] = { "0", "f", "false", "n", "no", "off" };
+    size_t i;
+
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        if (strcasecmp(v, yes[i]) == 0)
+            return 1;
+    for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    return -1;
+}
+
+int dp_entry_from_fields(const char *const *names, const char *const *values,
+                         size_t n, char *buf, size_t buflen, dp_entry_t *out,
+                         char *why, size_t whylen)
+{
+    size_t i, j, used = 0, label_len = 0;
+    const char *label = "";
+    int allowed = 1;
+
+    for (i = 0; i < n; i++) {
+        const char *k = names[i], *v = values[i];
+        size_t klen = strlen(k);
+
+        for (j = 0; j < i; j++)
+            if (strcasecmp(names[j], k) == 0) {
+                snprintf(why, whylen, "column '%.40s' given twice", k);
+                return -1;
+            }
+        if (strcasecmp(k, "allowed") == 0) {
+            int t = v != NULL ? truth(v) : 0;   /* NULL: not allowed */
+            if (t < 0) {
+                snprintf(why, whylen, "column allowed: '%.20s' is not a "
+                         "boolean (use 1/0, t/f, true/false)", v);
+                return -1;
+            }
+            allowed = allowed && t;
+            continue;
+        }
+        if (strcasecmp(k, "label") == 0) {
+            if (v != NULL) {
+                label = v;
+                label_len = strlen(v);
+                if (check_label(v, label_len, why, whylen) != 0)
+                    return -1;
+            }
+            continue;
+        }
+        if (klen > DP_AL_KEY_MAX) {
+            snprintf(why, whylen, "column name '%.40s' longer than %d "
+                     "characters", k, DP_AL_KEY_MAX);
+            return -1;
+        }
+        if (v == NULL || *v == '\0')
+            continue;                   /* NULL: attribute not set */
+        {
+            char key[DP_AL_KEY_MAX + 1];
+            for (j = 0; j < klen; j++)  /* SQL names are case-insensitive */
+                key[j] = (char)((k[j] >= 'A' && k[j] <= 'Z') ? k[j] + 32
+                                                             : k[j]);
+            key[klen] = '\0';
+            if (check_attr(key, klen, v, strlen(v), why, whylen) != 0)
+                return -1;
+        }
+    }
+    if (!allowed)
+        return 0;
+    /* the record: label NUL, then "k=v" NUL each, then NUL */
+    if (label_len + 1 > buflen)
+        goto small;
+    memcpy(buf, label, label_len);
+    buf[label_len] = '\0';
+    used = label_len + 1;
+    for (i = 0; i < n; i++) {
+        const char *k = names[i], *v = values[i];
+        size_t klen = strlen(k), vlen;
+
+        if (strcasecmp(k, "allowed") == 0 || strcasecmp(k, "label") == 0
+            || v == NULL || *v == '\0')
+            continue;
+        vlen = strlen(v);
+        if (used + klen + 1 + vlen + 1 + 1 > buflen)
+            goto small;
+        for (j = 0; j < klen; j++)
+            buf[used + j] = (char)((k[j] >= 'A' && k[j] <= 'Z') ? k[j] + 32
+                                                                : k[j]);
+        buf[used + klen] = '=';
+        memcpy(buf + used + klen + 1, v, vlen + 1);
+        used += klen + 1 + vlen + 1;
+    }
+    if (used + 1 > buflen)
+        goto small;
+    buf[used] = '\0';
+    out->label = buf;
+    out->attrs = buf + label_len + 1;
+    return 1;
+small:
+    snprintf(why, whylen, "row longer than %lu bytes", (unsigned long)buflen);
+    return -1;
+}
+
+size_t dp_entry_size(const dp_entry_t *entry)
+{
+    const char *p = entry->attrs;
+
+    while (*p != '\0')
+        p += strlen(p) + 1;
+    return strlen(entry->label) + 1 + (size_t)(p - entry->attrs) + 1;
 }

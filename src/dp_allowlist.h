@@ -57,6 +57,35 @@ size_t dp_allowlist_memory(const dp_allowlist_t *al);
 int dp_allowlist_lookup(const dp_allowlist_t *al, const dp_mac_t *mac,
                         dp_entry_t *out);
 
+/* A source of entries: returns 1 and fills OUT if MAC is listed, 0 if it
+ * is not, -1 if the source could not answer (a database is down).  OUT's
+ * pointers stay valid as long as the source says (a loaded list: until
+ * it is freed). */
+typedef int (*dp_lookup_fn)(void *source, const dp_mac_t *mac,
+                            dp_entry_t *out);
+
+/* dp_allowlist_lookup() as a dp_lookup_fn (SOURCE: a dp_allowlist_t). */
+int dp_allowlist_lookup_fn(void *source, const dp_mac_t *mac,
+                           dp_entry_t *out);
+
+/* An entry from named fields instead of a file line: a database row.
+ * Each of the N fields NAMES[i] = VALUES[i] (VALUES[i] NULL for SQL NULL)
+ * is, by its name (case-insensitive):
+ *   allowed   a boolean (1/0, t/f, true/false, yes/no, on/off; NULL is
+ *             false): the row lists the phone only if it is true;
+ *   label     the label (NULL: none);
+ *   any other an attribute of that name, lower-cased (NULL or "": unset).
+ * Labels, names and values obey the rules of the file format.  The entry
+ * is written into BUF (BUFLEN bytes) and OUT points into it.  Returns 1
+ * (listed), 0 (the row says not allowed) or -1 with the reason in WHY. */
+int dp_entry_from_fields(const char *const *names, const char *const *values,
+                         size_t n, char *buf, size_t buflen, dp_entry_t *out,
+                         char *why, size_t whylen);
+
+/* Bytes ENTRY's text takes (label, attributes and terminators), the
+ * size to copy it elsewhere. */
+size_t dp_entry_size(const dp_entry_t *entry);
+
 /* Iterate over an entry's attributes: *CURSOR starts at entry->attrs.
  * Returns 0 at the end, else 1 with KEY/KLEN and VALUE set. */
 int dp_entry_next_attr(const char **cursor, const char **key, size_t *klen,

@@ -89,23 +89,25 @@ int dp_pin_mismatch(const dp_entry_t *entry, const unsigned char *sha256)
 }
 
 int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
-                       const dp_allowlist_t *al, X509 *leaf, time_t now,
-                       dp_identity_t *id)
+                       dp_lookup_fn lookup, void *source, X509 *leaf,
+                       time_t now, dp_identity_t *id)
 {
     size_t i;
     dp_mac_t mac;
     dp_entry_t entry;
-    int ts;
+    int ts, rc;
 
-    if (id->status != DP_ST_UNVERIFIED || al == NULL || leaf == NULL)
+    if (id->status != DP_ST_UNVERIFIED || lookup == NULL || leaf == NULL)
         return 0;
     for (i = 0; i < nvendors; i++) {
         const dp_vendor_t *v = vendors[i];
         if (dp_mac_extract(v->rules, v->nrules, X509_get_subject_name(leaf),
                            &mac) != DP_MAC_FOUND)
             continue;
-        if (!dp_allowlist_lookup(al, &mac, &entry)
-            || dp_entry_attr(&entry, "pin") == NULL
+        rc = lookup(source, &mac, &entry);
+        if (rc < 0)
+            return -1;
+        if (rc == 0 || dp_entry_attr(&entry, "pin") == NULL
             || dp_pin_mismatch(&entry, id->sha256))
             continue;
         ts = dp_cert_time_status(leaf, now);

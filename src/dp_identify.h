@@ -65,13 +65,14 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
 /* Phones without a factory certificate present a self-signed built-in
  * one.  An allowlist line can pin it: pin=sha256:<its SHA-256
  * fingerprint>.  For an identity that dp_identify() left UNVERIFIED, try
- * each vendor's MAC rules on LEAF's subject; if the allowlist line for the
- * MAC found pins exactly this certificate, the identity becomes a DEVICE
- * with pinned set (vendor: the one whose rules read the MAC; time: the
- * leaf's own validity).  Returns 1 if pinned, else 0 (ID unchanged). */
+ * each vendor's MAC rules on LEAF's subject; if the allowlist entry for
+ * the MAC found (LOOKUP on SOURCE) pins exactly this certificate, the
+ * identity becomes a DEVICE with pinned set (vendor: the one whose rules
+ * read the MAC; time: the leaf's own validity).  Returns 1 if pinned, 0 if
+ * not (ID unchanged), -1 if LOOKUP could not answer (ID unchanged). */
 int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
-                       const dp_allowlist_t *al, X509 *leaf, time_t now,
-                       dp_identity_t *id);
+                       dp_lookup_fn lookup, void *source, X509 *leaf,
+                       time_t now, dp_identity_t *id);
 
 /* 1 if ENTRY pins a certificate and it is not the one with fingerprint
  * SHA256 (32 bytes); 0 if it pins none or this one. */

@@ -615,6 +615,77 @@ static void test_load_missing(void **state)
     assert_non_null(strstr(err, strerror(ENOENT)));
 }
 
+/* ---- database rows ------------------------------------------------------ */
+
+static int row(const char *const *names, const char *const *values, size_t n,
+               char *buf, size_t buflen, dp_entry_t *e, char *why)
+{
+    why[0] = '\0';
+    return dp_entry_from_fields(names, values, n, buf, buflen, e, why, 256);
+}
+
+static void test_fields_to_entry(void **state)
+{
+    char buf[512], why[256];
+    dp_entry_t e;
+    const char *pin = "sha256:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    (void)state;
+    {   /* names are case-insensitive; NULL and "" attributes are unset */
+        const char *n[] = { "Allowed", "LABEL", "Site", "pin", "room" };
+        const char *v[] = { "t", "desk-7", "berlin", pin, NULL };
+        assert_int_equal(row(n, v, 5, buf, sizeof(buf), &e, why), 1);
+        assert_string_equal(e.label, "desk-7");
+        assert_string_equal(dp_entry_attr(&e, "site"), "berlin");
+        assert_string_equal(dp_entry_attr(&e, "pin"), pin);
+        assert_null(dp_entry_attr(&e, "room"));
+        assert_null(dp_entry_attr(&e, "allowed"));
+        assert_null(dp_entry_attr(&e, "label"));
+        assert_int_equal(dp_entry_size(&e), 7 + 12 + 4 + strlen(pin) + 1 + 1);
+    }
+    {   /* no columns at all: the row itself lists the phone */
+        assert_int_equal(row(NULL, NULL, 0, buf, sizeof(buf), &e, why), 1);
+        assert_string_equal(e.label, "");
+        assert_null(dp_entry_attr(&e, "x"));
+    }
+    {   /* allowed false, 0 or NULL: not listed */
+        const char *n[] = { "allowed", "label" };
+        const char *f[] = { "f", "x" }, *z[] = { "0", "x" },
+                   *nul[] = { NULL, "x" }, *no[] = { "FALSE", "x" };
+        assert_int_equal(row(n, f, 2, buf, sizeof(buf), &e, why), 0);
+        assert_int_equal(row(n, z, 2, buf, sizeof(buf), &e, why), 0);
+        assert_int_equal(row(n, nul, 2, buf, sizeof(buf), &e, why), 0);
+        assert_int_equal(row(n, no, 2, buf, sizeof(buf), &e, why), 0);
+    }
+    {   /* the file format's rules hold for rows too */
+        const char *n1[] = { "allowed" }, *v1[] = { "maybe" };
+        const char *n2[] = { "label" }, *v2[] = { "desk 7" };
+        const char *n3[] = { "1" }, *v3[] = { "1" };
+        const char *n4[] = { "pin" }, *v4[] = { "sha1:abc" };
+        const char *n5[] = { "site", "SITE" }, *v5[] = { "a", "b" };
+        const char *n6[] = { "note" }, *v6[] = { "a;rm -rf /" };
+        assert_int_equal(row(n1, v1, 1, buf, sizeof(buf), &e, why), -1);
+        assert_non_null(strstr(why, "boolean"));
+        assert_int_equal(row(n2, v2, 1, buf, sizeof(buf), &e, why), -1);
+        assert_non_null(strstr(why, "label: character 0x20"));
+        assert_int_equal(row(n3, v3, 1, buf, sizeof(buf), &e, why), -1);
+        assert_non_null(strstr(why, "attribute name '1'"));
+        assert_int_equal(row(n4, v4, 1, buf, sizeof(buf), &e, why), -1);
+        assert_non_null(strstr(why, "pin"));
+        assert_int_equal(row(n5, v5, 2, buf, sizeof(buf), &e, why), -1);
+        assert_non_null(strstr(why, "given twice"));
+        assert_int_equal(row(n6, v6, 1, buf, sizeof(buf), &e, why), -1);
+        assert_non_null(strstr(why, "0x3b"));
+    }
+    {   /* a buffer too small is an error, never a truncated entry */
+        const char *n[] = { "label", "site" }, *v[] = { "desk-7", "berlin" };
+        assert_int_equal(row(n, v, 2, buf, 10, &e, why), -1);
+        assert_non_null(strstr(why, "longer than"));
+        assert_int_equal(row(n, v, 2, buf, 7 + 12 + 1, &e, why), 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_error_control_chars),
         cmocka_unit_test(test_big_table),
         cmocka_unit_test(test_pin_form),
+        cmocka_unit_test(test_fields_to_entry),
         cmocka_unit_test_teardown(test_load_file, rm_tmpfile),
         cmocka_unit_test(test_load_missing),
     };

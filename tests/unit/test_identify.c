@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "src/dp_identify.h"
 #include "tests/unit/pki.h"
@@ -1166,6 +1167,92 @@ static void test_identify_fingerprint(void **state)
     vendors_free(&v);
 }
 
+/* ---- dp_identify_pinned ---------------------------------------------------- */
+
+/* A lookup source answering from a fixed entry for one MAC, or failing. */
+typedef struct {
+    const char *mac;            /* the one MAC listed */
+    char rec[256];              /* its entry: "label\0pin=...\0\0" */
+    int fail;                   /* answer -1 (a database down) */
+    int calls;
+} fake_source_t;
+
+static int fake_lookup(void *data, const dp_mac_t *mac, dp_entry_t *out)
+{
+    fake_source_t *src = data;
+    char m[DP_MAC_STRLEN + 1];
+
+    src->calls++;
+    if (src->fail)
+        return -1;
+    dp_mac_format(mac, m);
+    if (strcmp(m, src->mac) != 0)
+        return 0;
+    out->label = src->rec;
+    out->attrs = src->rec + strlen(src->rec) + 1;
+    return 1;
+}
+
+static void fake_pin(fake_source_t *src, const char *mac, X509 *cert)
+{
+    unsigned char md[32];
+    unsigned int n;
+    char hex[65];
+    int len;
+
+    memset(src, 0, sizeof(*src));
+    src->mac = mac;
+    assert_true(X509_digest(cert, EVP_sha256(), md, &n) && n == 32);
+    dp_hex_sha256(md, hex);
+    len = snprintf(src->rec, sizeof(src->rec), "desk%cpin=sha256:%s%c", 0,
+                   hex, 0);
+    assert_true(len > 0 && (size_t)len < sizeof(src->rec) - 1);
+}
+
+static void test_identify_pinned_source(void **state)
+{
+    vendors_t v;
+    dp_identity_t id;
+    fake_source_t src;
+
+    (void)state;
+    vendors_init(&v);
+
+    /* pinned: the self-signed certificate becomes the device */
+    fake_pin(&src, "0004f2000007", P.selfsigned);
+    id = identify(v.list, 2, P.selfsigned, NULL);
+    assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src,
+                                        P.selfsigned, pki_now, &id), 1);
+    assert_device(&id, &v.a, "0004f2000007");
+    assert_true(id.pinned);
+
+    /* pinned to another certificate: not a device */
+    fake_pin(&src, "0004f2000007", P.valid);
+    id = identify(v.list, 2, P.selfsigned, NULL);
+    assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src,
+                                        P.selfsigned, pki_now, &id), 0);
+    assert_int_equal(id.status, DP_ST_UNVERIFIED);
+
+    /* the source cannot answer: -1 and the identity left alone */
+    fake_pin(&src, "0004f2000007", P.selfsigned);
+    src.fail = 1;
+    id = identify(v.list, 2, P.selfsigned, NULL);
+    assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src,
+                                        P.selfsigned, pki_now, &id), -1);
+    assert_int_equal(id.status, DP_ST_UNVERIFIED);
+    assert_false(id.pinned);
+
+    /* a CA-verified device never asks the source */
+    src.calls = 0;
+    id = identify(v.list, 2, P.valid, NULL);
+    assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src,
+                                        P.valid, pki_now, &id), 0);
+    assert_int_equal(src.calls, 0);
+    assert_device(&id, &v.a, "0004f2abcdef");
+    assert_false(id.pinned);
+    vendors_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1191,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_identify_unverified),
         cmocka_unit_test(test_identify_no_mac),
         cmocka_unit_test(test_identify_fingerprint),
+        cmocka_unit_test(test_identify_pinned_source),
     };
     return cmocka_run_group_tests_name("dp_identify", tests, pki_setup,
                                        pki_teardown);

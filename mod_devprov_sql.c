@@ -1,0 +1,344 @@
+/* mod_devprov_sql.c - DevprovAllowlistSQL: the allowlist in a database.
+ *
+ * Licensed under the Apache License, Version 2.0.
+ *
+ * The query is registered with mod_dbd the way mod_authn_dbd registers
+ * AuthDBDUserPWQuery: mod_dbd prepares it on every connection it opens, in
+ * every child, and re-opens dead connections by itself.  Each process
+ * keeps its own cache of answers (created before the children fork, empty
+ * until used); a failed lookup is never cached.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_dbd.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+#include "mod_dbd.h"
+
+#include "mod_devprov_sql.h"
+#include "src/dp_lcache.h"
+#include "src/dp_mac.h"
+
+APLOG_USE_MODULE(devprov);
+
+/* an entry's text is at most a label and 32 attributes of 32+128 bytes */
+#define REC_MAX 8192
+#define MAX_COLS 34
+#define DOWN_LOG_INTERVAL apr_time_from_sec(60)
+
+struct devprov_sql {
+    const char *label;                  /* mod_dbd statement label */
+    const char *where;                  /* "file:line" */
+    ap_dbd_t *(*acquire)(request_rec *);
+    apr_interval_time_t ttl, unlisted_ttl;
+    int unavailable;                    /* HTTP status, 0: continue */
+    apr_thread_mutex_t *mutex;          /* guards everything below */
+    dp_lcache_t *cache;                 /* NULL: ttl=0, no caching */
+    apr_time_t down_since;              /* 0: up */
+    apr_time_t down_logged;
+    unsigned long failures;
+};
+
+static apr_status_t cleanup_cache(void *data)
+{
+    dp_lcache_free(data);
+    return APR_SUCCESS;
+}
+
+/* The query must take the MAC as its only parameter: one %s, and no
+ * other apr_dbd conversion (%% is a literal percent sign). */
+static const char *check_query(apr_pool_t *p, const char *query)
+{
+    const char *s;
+    int params = 0;
+
+    for (s = strchr(query, '%'); s != NULL; s = strchr(s + 2, '%')) {
+        if (s[1] == '%')
+            continue;
+        if (s[1] != 's')
+            return apr_psprintf(p, "'%%%c' in the query: the only parameter "
+                                "is the MAC, written %%s", s[1] ? s[1] : ' ');
+        params++;
+    }
+    if (params != 1)
+        return apr_psprintf(p, "the query has %d %%s parameters: it needs "
+                            "exactly one, for the MAC (12 lower-case hex "
+                            "digits, as in DEVICE_MAC)", params);
+    return NULL;
+}
+
+static const char *number_arg(apr_pool_t *p, const char *directive,
+                              const char *key, const char *val, long min,
+                              long max, long *out)
+{
+    char *end;
+    long n = strtol(val, &end, 10);
+
+    if (*val == '\0' || *end != '\0' || n < min || n > max)
+        return apr_psprintf(p, "%s: %s=%s: use a number from %ld to %ld",
+                            directive, key, val, min, max);
+    *out = n;
+    return NULL;
+}
+
+const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
+                             devprov_sql_t **out)
+{
+    const char *name = cmd->cmd->name, *msg;
+    void (*prepare)(server_rec *, const char *, const char *);
+    devprov_sql_t *q;
+    long ttl = 60, unlisted_ttl = 10, entries = 50000;
+    int i;
+
+    if (argc < 1)
+        return apr_psprintf(cmd->pool, "%s needs a query", name);
+    prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    q = apr_pcalloc(cmd->pool, sizeof(*q));
+    q->acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (prepare == NULL || q->acquire == NULL)
+        return apr_psprintf(cmd->pool, "%s: mod_dbd is not loaded: load it "
+                            "(LoadModule dbd_module ..., before this line) "
+                            "and configure DBDriver and DBDParams", name);
+    msg = check_query(cmd->pool, argv[0]);
+    if (msg != NULL)
+        return apr_psprintf(cmd->pool, "%s: %s", name, msg);
+    q->unavailable = HTTP_SERVICE_UNAVAILABLE;
+    for (i = 1; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        const char *key = eq ? apr_pstrmemdup(cmd->temp_pool, argv[i],
+                                              (apr_size_t)(eq - argv[i]))
+                             : argv[i];
+        const char *val = eq ? eq + 1 : "";
+        long n;
+
+        if (!strcmp(key, "ttl"))
+            msg = number_arg(cmd->pool, name, key, val, 0, 86400, &ttl);
+        else if (!strcmp(key, "unlisted-ttl"))
+            msg = number_arg(cmd->pool, name, key, val, 0, 86400,
+                             &unlisted_ttl);
+        else if (!strcmp(key, "entries"))
+            msg = number_arg(cmd->pool, name, key, val, 1, 10000000,
+                             &entries);
+        else if (!strcmp(key, "unavailable")) {
+            if (!strcmp(val, "continue"))
+                q->unavailable = 0;
+            else if ((msg = number_arg(cmd->pool, name, key, val, 400, 599,
+                                       &n)) == NULL)
+                q->unavailable = (int)n;
+            if (msg != NULL)
+                msg = apr_psprintf(cmd->pool, "%s: unavailable=%s: use an "
+                                   "HTTP status from 400 to 599 (default "
+                                   "503) or 'continue'", name, val);
+        }
+        else
+            msg = apr_psprintf(cmd->pool, "%s: unknown option '%s' (use "
+                               "ttl=, unlisted-ttl=, entries=, "
+                               "unavailable=)", name, argv[i]);
+        if (msg != NULL)
+            return msg;
+    }
+    q->ttl = apr_time_from_sec(ttl);
+    q->unlisted_ttl = apr_time_from_sec(unlisted_ttl);
+    q->where = cmd->directive && cmd->directive->filename
+               ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                              cmd->directive->line_num)
+               : "(command line)";
+    /* mod_dbd also names the prepared statement by it (PostgreSQL: at
+     * most 63 characters): unique per directive, and the same at every
+     * restart */
+    q->label = apr_psprintf(cmd->pool, "devprov_allowlist_%08x_%d",
+                            apr_hashfunc_default(q->where,
+                                                 &(apr_ssize_t){
+                                                     APR_HASH_KEY_STRING }),
+                            cmd->directive ? cmd->directive->line_num : 0);
+    if (apr_thread_mutex_create(&q->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                cmd->pool) != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot create a mutex", name);
+    if (ttl > 0 || unlisted_ttl > 0) {
+        q->cache = dp_lcache_new((size_t)entries);
+        if (q->cache == NULL)
+            return apr_psprintf(cmd->pool, "%s: out of memory for a cache of "
+                                "%ld entries", name, entries);
+        apr_pool_cleanup_register(cmd->pool, q->cache, cleanup_cache,
+                                  apr_pool_cleanup_null);
+    }
+    prepare(cmd->server, argv[0], q->label);
+    *out = q;
+    return NULL;
+}
+
+/* The lookup failed: count it, and say so once per interval. */
+static void went_down(request_rec *r, devprov_sql_t *q, apr_status_t rv,
+                      const char *why)
+{
+    apr_time_t now = apr_time_now();
+    unsigned long failures;
+    int log;
+
+    apr_thread_mutex_lock(q->mutex);
+    if (q->down_since == 0)
+        q->down_since = now;
+    failures = ++q->failures;
+    log = q->down_logged == 0 || now - q->down_logged >= DOWN_LOG_INTERVAL;
+    if (log)
+        q->down_logged = now;
+    apr_thread_mutex_unlock(q->mutex);
+    if (log)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "devprov: DevprovAllowlistSQL (%s): the database cannot "
+                      "answer (%s): %s; %lu lookup(s) failed so far (said "
+                      "once a minute while it lasts)", q->where, why,
+                      q->unavailable ? apr_psprintf(r->pool, "answering %d",
+                                                    q->unavailable)
+                                     : "continuing unlisted",
+                      failures);
+}
+
+static void came_up(request_rec *r, devprov_sql_t *q)
+{
+    apr_time_t since;
+    unsigned long failures;
+
+    apr_thread_mutex_lock(q->mutex);
+    since = q->down_since;
+    failures = q->failures;
+    q->down_since = 0;
+    q->down_logged = 0;
+    q->failures = 0;
+    apr_thread_mutex_unlock(q->mutex);
+    if (since != 0)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "devprov: DevprovAllowlistSQL (%s): the database "
+                      "answers again, after %" APR_TIME_T_FMT " s and %lu "
+                      "failed lookup(s)", q->where,
+                      apr_time_sec(apr_time_now() - since), failures);
+}
+
+/* Run the query for MAC (normal form M).  Returns 1, 0 or -1 as
+ * devprov_sql_lookup(). */
+static int query(request_rec *r, devprov_sql_t *q, const char *m, char *buf,
+                 dp_entry_t *out)
+{
+    ap_dbd_t *dbd = q->acquire(r);
+    apr_dbd_prepared_t *stmt;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *names[MAX_COLS], *values[MAX_COLS];
+    char why[256];
+    int rv, ncols = 0, rows = 0, i, rc;
+
+    if (dbd == NULL) {
+        went_down(r, q, 0, "no connection: see mod_dbd's message");
+        return -1;
+    }
+    stmt = apr_hash_get(dbd->prepared, q->label, APR_HASH_KEY_STRING);
+    if (stmt == NULL) {
+        went_down(r, q, 0, "the query is not prepared on this connection");
+        return -1;
+    }
+    rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, stmt, 0,
+                          m, NULL);
+    if (rv != 0) {
+        went_down(r, q, 0, apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return -1;
+    }
+    ncols = apr_dbd_num_cols(dbd->driver, res);
+    /* read every row (sequential results must be drained) */
+    while ((rv = apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1))
+           == 0) {
+        if (++rows > 1 || ncols > MAX_COLS)
+            continue;
+        for (i = 0; i < ncols; i++) {
+            names[i] = apr_dbd_get_name(dbd->driver, res, i);
+            values[i] = apr_dbd_get_entry(dbd->driver, row, i);
+            if (names[i] == NULL)
+                names[i] = "?";
+            if (values[i] != NULL)
+                values[i] = apr_pstrdup(r->pool, values[i]);
+        }
+    }
+    if (rv != -1) {
+        went_down(r, q, 0, apr_dbd_error(dbd->driver, dbd->handle, rv));
+        return -1;
+    }
+    came_up(r, q);
+    if (rows == 0)
+        return 0;
+    if (ncols > MAX_COLS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "devprov: DevprovAllowlistSQL (%s): the query returns "
+                      "%d columns, at most %d are read: %s counts as not "
+                      "listed", q->where, ncols, MAX_COLS, m);
+        return 0;
+    }
+    if (rows > 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "devprov: DevprovAllowlistSQL (%s): %d rows for %s, "
+                      "which is ambiguous: it counts as not listed until the "
+                      "database has one", q->where, rows, m);
+        return 0;
+    }
+    rc = dp_entry_from_fields(names, values, (size_t)ncols, buf, REC_MAX,
+                              out, why, sizeof(why));
+    if (rc < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "devprov: DevprovAllowlistSQL (%s): the row for %s: %s; "
+                      "it counts as not listed", q->where, m, why);
+        return 0;
+    }
+    return rc;
+}
+
+int devprov_sql_lookup(request_rec *r, devprov_sql_t *q, const dp_mac_t *mac,
+                       dp_entry_t *out)
+{
+    char *buf = apr_palloc(r->pool, REC_MAX);
+    char m[DP_MAC_STRLEN + 1];
+    apr_time_t now = apr_time_now();
+    int rc = -1;
+
+    dp_mac_format(mac, m);
+    if (q->cache != NULL) {
+        apr_thread_mutex_lock(q->mutex);
+        rc = dp_lcache_get(q->cache, mac, now, buf, REC_MAX, out);
+        apr_thread_mutex_unlock(q->mutex);
+        if (rc >= 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                          "devprov: allowlist cache: %s %s", m,
+                          rc ? "listed" : "not listed");
+            return rc;
+        }
+    }
+    rc = query(r, q, m, buf, out);
+    if (rc >= 0 && q->cache != NULL) {
+        apr_interval_time_t ttl = rc ? q->ttl : q->unlisted_ttl;
+        if (ttl > 0) {
+            apr_thread_mutex_lock(q->mutex);
+            dp_lcache_put(q->cache, mac, rc ? out : NULL, now + ttl);
+            apr_thread_mutex_unlock(q->mutex);
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "devprov: allowlist database: %s %s", m,
+                  rc > 0 ? "listed" : rc == 0 ? "not listed" : "no answer");
+    return rc;
+}
+
+int devprov_sql_unavailable_status(const devprov_sql_t *q)
+{
+    return q->unavailable;
+}
+
+apr_interval_time_t devprov_sql_ttl(const devprov_sql_t *q)
+{
+    return q->ttl < q->unlisted_ttl ? q->ttl : q->unlisted_ttl;
+}
+
+const char *devprov_sql_where(const devprov_sql_t *q)
+{
+    return q->where;
+}

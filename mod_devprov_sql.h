@@ -1,0 +1,41 @@
+/* mod_devprov_sql.h - the allowlist in an SQL database, through mod_dbd.
+ *
+ * Part of mod_devprov's Apache glue.  DevprovAllowlistSQL names a query
+ * that mod_dbd prepares on each of its connections; a lookup runs it with
+ * the phone's MAC and turns the row into an allowlist entry by the rules
+ * of dp_entry_from_fields().  Answers are cached per process (dp_lcache)
+ * for a TTL, so a burst of phones costs one query per phone.
+ */
+#ifndef MOD_DEVPROV_SQL_H
+#define MOD_DEVPROV_SQL_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "src/dp_allowlist.h"
+
+typedef struct devprov_sql devprov_sql_t;
+
+/* DevprovAllowlistSQL "<query>" [ttl=<s>] [unlisted-ttl=<s>]
+ * [entries=<n>] [unavailable=<status>|continue]: check the arguments and
+ * register the query with mod_dbd for CMD's server. */
+const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
+                             devprov_sql_t **out);
+
+/* Look MAC up: 1 (listed, OUT valid for R's lifetime), 0 (not listed) or
+ * -1 (the database could not answer; logged once a minute while that
+ * lasts, and its recovery once). */
+int devprov_sql_lookup(request_rec *r, devprov_sql_t *q, const dp_mac_t *mac,
+                       dp_entry_t *out);
+
+/* The HTTP status for requests whose lookup failed, or 0 to let them
+ * through without DEVICE_ALLOWLISTED (unavailable=continue). */
+int devprov_sql_unavailable_status(const devprov_sql_t *q);
+
+/* How long a connection may keep an answer before asking again. */
+apr_interval_time_t devprov_sql_ttl(const devprov_sql_t *q);
+
+/* "file:line" of the directive, for messages. */
+const char *devprov_sql_where(const devprov_sql_t *q);
+
+#endif
