@@ -13,6 +13,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "apr_dbd.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
@@ -32,6 +33,7 @@ APLOG_USE_MODULE(devprov);
 
 struct devprov_sql {
     const char *label;                  /* mod_dbd statement label */
+    const char *query;
     const char *where;                  /* "file:line" */
     ap_dbd_t *(*acquire)(request_rec *);
     apr_interval_time_t ttl, unlisted_ttl;
@@ -127,12 +129,15 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
             if (!strcmp(val, "continue"))
                 q->unavailable = 0;
             else if ((msg = number_arg(cmd->pool, name, key, val, 400, 599,
-                                       &n)) == NULL)
+                                       &n)) == NULL
+                     /* httpd answers 500 for a status it does not know */
+                     && strncmp(ap_get_status_line((int)n), val, 3) == 0)
                 q->unavailable = (int)n;
-            if (msg != NULL)
+            else
                 msg = apr_psprintf(cmd->pool, "%s: unavailable=%s: use an "
-                                   "HTTP status from 400 to 599 (default "
-                                   "503) or 'continue'", name, val);
+                                   "HTTP status from 400 to 599 that httpd "
+                                   "knows (default 503) or 'continue'", name,
+                                   val);
         }
         else
             msg = apr_psprintf(cmd->pool, "%s: unknown option '%s' (use "
@@ -166,7 +171,8 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
         apr_pool_cleanup_register(cmd->pool, q->cache, cleanup_cache,
                                   apr_pool_cleanup_null);
     }
-    prepare(cmd->server, argv[0], q->label);
+    q->query = argv[0];
+    prepare(cmd->server, q->query, q->label);
     *out = q;
     return NULL;
 }
@@ -240,14 +246,44 @@ static int query(request_rec *r, devprov_sql_t *q, const char *m, char *buf,
         went_down(r, q, 0, "the query is not prepared on this connection");
         return -1;
     }
-    rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, stmt, 0,
+    rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, stmt, 1,
                           m, NULL);
     if (rv != 0) {
-        went_down(r, q, 0, apr_dbd_error(dbd->driver, dbd->handle, rv));
-        return -1;
+        /* A database server that restarted broke the connection, or, if
+         * mod_dbd's check already reconnected it (PostgreSQL: PQreset),
+         * forgot the prepared statement.  Reconnect, prepare again and
+         * try once more, so that each pooled connection heals itself. */
+        const char *err = apr_pstrdup(r->pool, apr_dbd_error(dbd->driver,
+                                                             dbd->handle, rv));
+        apr_status_t ok = apr_dbd_check_conn(dbd->driver, r->pool,
+                                             dbd->handle);
+        apr_dbd_prepared_t *again = NULL;
+
+        if ((ok == APR_SUCCESS || ok == APR_ENOTIMPL)
+            && apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, q->query,
+                               q->label, &again) == 0) {
+            apr_hash_set(dbd->prepared, q->label, APR_HASH_KEY_STRING, again);
+            rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res,
+                                  again, 1, m, NULL);
+            if (rv != 0)
+                err = apr_dbd_error(dbd->driver, dbd->handle, rv);
+            else
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                              "devprov: DevprovAllowlistSQL (%s): query "
+                              "prepared again on a reconnected database "
+                              "connection (it had failed: %s)", q->where,
+                              err);
+        }
+        if (rv != 0) {
+            went_down(r, q, 0, err);
+            return -1;
+        }
     }
     ncols = apr_dbd_num_cols(dbd->driver, res);
-    /* read every row (sequential results must be drained) */
+    /* Random access (1 above): the result arrives whole, and a failure
+     * is reported by the select itself.  The PostgreSQL driver's
+     * sequential mode reports a connection lost while fetching as the
+     * end of the rows, which would read as "not listed". */
     while ((rv = apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1))
            == 0) {
         if (++rows > 1 || ncols > MAX_COLS)

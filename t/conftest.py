@@ -360,6 +360,87 @@ def _log_check(request):
             check_log(s)
 
 
+def fingerprint(pki, device):
+    """SHA-256 fingerprint (hex) of a test device's certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    cert = x509.load_pem_x509_certificate(pki.cert(device).read_bytes())
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+class Postgres:
+    """A PostgreSQL server of our own: a fresh cluster in DIR, listening on
+    127.0.0.1 only, with password authentication.  Run as the 'postgres'
+    user when we are root (the server refuses to run as root)."""
+
+    SUPERUSER_PASSWORD = "devprov-test-admin"
+
+    def __init__(self, root):
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not bins:
+            pytest.skip("PostgreSQL is not installed (Debian package "
+                        "postgresql; make deps installs it)")
+        self.bin = bins[-1].parent
+        self.dir = Path(root)
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.as_user = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        pw = self.dir / "pwfile"
+        pw.write_text(self.SUPERUSER_PASSWORD + "\n")
+        if self.as_user:
+            shutil.chown(pw, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres",
+                  f"--pwfile={pw}", "-A", "scram-sha-256", "--no-sync",
+                  "-E", "UTF8", "--locale=C")
+        self.start()
+
+    def _run(self, prog, *args, timeout=120):
+        p = subprocess.run(self.as_user + [str(self.bin / prog), *args],
+                           capture_output=True, text=True, timeout=timeout)
+        assert p.returncode == 0, f"{prog} failed: {p.stdout}{p.stderr}"
+        return p
+
+    def start(self):
+        self._run("pg_ctl", "-D", str(self.data), "-l",
+                  str(self.dir / "server.log"), "-w", "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+                  " -c fsync=off -c full_page_writes=off", "start")
+
+    def stop(self):
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def running(self):
+        return subprocess.run(self.as_user + [str(self.bin / "pg_ctl"),
+                              "-D", str(self.data), "status"],
+                              capture_output=True).returncode == 0
+
+    def sql(self, statements, db="postgres"):
+        env = dict(os.environ, PGPASSWORD=self.SUPERUSER_PASSWORD)
+        p = subprocess.run(["psql", "-X", "-q", "-h", "127.0.0.1", "-p",
+                            str(self.port), "-U", "postgres", "-d", db,
+                            "-v", "ON_ERROR_STOP=1", "-At", "-c",
+                            statements],
+                           capture_output=True, text=True, env=env,
+                           timeout=60)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    def destroy(self):
+        if self.running():
+            self.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(workdir):
+    pg = Postgres(workdir / "postgres")
+    yield pg
+    pg.destroy()
+
+
 def write_allowlist(path, lines):
     Path(path).write_text("\n".join(lines) + "\n")
     Path(path).chmod(0o644)

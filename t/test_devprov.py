@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from conftest import (WWW, Httpd, check_log, curl, make_server_fixture,
-                      s_client_get, write_allowlist)
+from conftest import (WWW, Httpd, check_log, curl, fingerprint,
+                      make_server_fixture, s_client_get, write_allowlist)
 
 ALLOW = [
     "# test allowlist",
@@ -334,13 +334,6 @@ def test_deny_keys_add_up_across_server_and_vhost(workdir, pki):
         check_log(srv)
     finally:
         srv.stop()
-
-
-def fingerprint(pki, device):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    cert = x509.load_pem_x509_certificate(pki.cert(device).read_bytes())
-    return cert.fingerprint(hashes.SHA256()).hex()
 
 
 def test_pinned_self_signed_phone(workdir, pki):
