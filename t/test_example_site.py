@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import ROOT, make_server_fixture
+from conftest import MODDIR, ROOT, Httpd
 
 LISTED = "0004f2000002"          # polycom-expired, in allowlist.example
 
@@ -19,9 +19,36 @@ def uploads(srv):
     return d
 
 
-def site_body(srv, pki):
+def sql_database(backend, srv, request):
+    """The example phones (conf/sql/phones.example.sql) in a database made
+    from conf/sql/schema.sql: (DBDriver, DBDParams)."""
+    schema = (ROOT / "conf/sql/schema.sql").read_text()
+    phones = (ROOT / "conf/sql/phones.example.sql").read_text()
+    if backend == "sqlite":
+        import sqlite3
+        path = srv.dir / "phones.db"
+        with sqlite3.connect(path) as c:
+            c.executescript(schema + phones)
+        path.chmod(0o644)
+        return "sqlite3", str(path)
+    pg = request.getfixturevalue("postgres")
+    pg.sql("CREATE DATABASE example_site")
+    pg.sql(schema + phones + "CREATE ROLE example_ro LOGIN PASSWORD 'ro';"
+           "GRANT SELECT ON phones TO example_ro", db="example_site")
+    return "pgsql", (f"host=127.0.0.1 port={pg.port} dbname=example_site "
+                     "user=example_ro password=ro")
+
+
+def site_body(srv, pki, backend="file", request=None):
     tpl = (ROOT / "conf/sites/provisioning.conf.in").read_text()
+    driver, params = "none", "none"
+    if backend != "file":
+        driver, params = sql_database(backend, srv, request)
+        tpl = ("Define DEVPROV_SQL\n"
+               f"LoadModule dbd_module {MODDIR}/mod_dbd.so\n" + tpl)
     subst = {
+        "@SQLDRIVER@": driver,
+        "@SQLPARAMS@": params,
         "@LISTEN_ADDR@": "127.0.0.1",
         "@HTTPS_PORT@": str(srv.port("https")),
         "@HTTP_PORT@": str(srv.port("http")),
@@ -39,7 +66,14 @@ def site_body(srv, pki):
     return tpl
 
 
-srv_site = make_server_fixture("srv_site", site_body)
+@pytest.fixture(scope="module", params=["file", "sqlite", "pgsql"])
+def srv_site(request, workdir, pki):
+    """The example site with the phones in conf/allowlist.example, or the
+    same phones in SQLite or PostgreSQL (-D DEVPROV_SQL)."""
+    srv = Httpd(workdir, f"srv_site_{request.param}", pki)
+    srv.start(site_body(srv, pki, request.param, request))
+    yield srv
+    srv.stop()
 
 
 def test_expired_phone_gets_its_rendered_config(srv_site):
