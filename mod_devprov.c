@@ -82,8 +82,10 @@ typedef struct {
     apr_time_t mtime;
     apr_off_t size;
     apr_ino_t inode;
-    apr_time_t bad_mtime;               /* a rejected version, logged */
+    apr_time_t bad_mtime;               /* a rejected version, logged, */
+    apr_off_t bad_size;                 /* not read again; -1: no stat */
     unsigned long generation;           /* bumped by every re-read */
+    int loading;                        /* a thread is re-reading it */
 } watched_t;
 
 typedef struct {
@@ -821,15 +823,19 @@ static STACK_OF(X509) *sent_chain(request_rec *r)
 }
 
 /* Re-read W's file if it changed (at most once per interval, per
- * process); call with the mutex held. */
+ * process).  Called with the mutex held, and returns with it held; the
+ * file is read and parsed with the mutex released, so that the other
+ * threads of the process go on with the current list meanwhile (a 1M
+ * entry list takes most of a second), and only the swap is locked.  One
+ * thread re-reads at a time. */
 static void watched_refresh(request_rec *r, watched_t *w)
 {
     apr_time_t now = apr_time_now();
     apr_finfo_t fi;
-    void *fresh;
+    void *fresh, *old;
     char err[1024];
 
-    if (now - w->checked < w->interval)
+    if (w->loading || now - w->checked < w->interval)
         return;
     w->checked = now;
     if (apr_stat(&fi, w->path, APR_FINFO_MTIME | APR_FINFO_SIZE
@@ -842,25 +848,33 @@ static void watched_refresh(request_rec *r, watched_t *w)
         w->bad_mtime = -1;
         return;
     }
-    if (fi.mtime == w->mtime && fi.size == w->size && fi.inode == w->inode)
+    if (w->bad_mtime == -1)
+        w->bad_mtime = 0;               /* stat works again */
+    if ((fi.mtime == w->mtime && fi.size == w->size && fi.inode == w->inode)
+        || (fi.mtime == w->bad_mtime && fi.size == w->bad_size))
         return;
+    w->loading = 1;
+    apr_thread_mutex_unlock(w->mutex);
     fresh = w->load(w->path, err, sizeof(err));
+    apr_thread_mutex_lock(w->mutex);
+    w->loading = 0;
     if (fresh == NULL) {
-        if (w->bad_mtime != fi.mtime)
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "devprov: %s: %s; keeping the %lu entries read "
-                          "before", w->directive, err,
-                          (unsigned long)w->count(w->list));
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "devprov: %s: %s; keeping the %lu entries read before",
+                      w->directive, err, (unsigned long)w->count(w->list));
         w->bad_mtime = fi.mtime;
+        w->bad_size = fi.size;
         return;
     }
-    w->destroy(w->list);
+    old = w->list;
     w->list = fresh;
-    w->generation++;
     w->mtime = fi.mtime;
     w->size = fi.size;
     w->inode = fi.inode;
     w->bad_mtime = 0;
+    w->generation++;
+    /* nobody else uses OLD: lists are used only under the mutex */
+    w->destroy(old);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "devprov: %s %s re-read: %lu entries", w->directive,
                   w->path, (unsigned long)w->count(w->list));

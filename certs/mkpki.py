@@ -208,7 +208,7 @@ def iso(dt):
 
 # ---------------------------------------------------------------- the PKI
 
-def generate(out):
+def generate(out, fleet=0):
     fill_key_pool()
     files = {}          # relative path -> (bytes, mode)
     cas = {}
@@ -400,6 +400,21 @@ def generate(out):
     device("evil-cn-long", poly(("0004F2" * 11)[:64]), poly_iss, valid,
            mac=None, vendor="polycom", expect="reject: 64-hex-digit CN is not a MAC")
 
+    # ---- a fleet for benchmarks: N genuine Polycom phones with expired
+    # certificates, MACs 0004f2100000 and up, sharing one key (the
+    # handshake costs the same; devprov keys nothing on it)
+    fleet_macs = []
+    if fleet:
+        fk = key()
+        put("fleet/key.pem", key_pem(fk), 0o600)
+        for i in range(fleet):
+            mac = f"0004f2{0x100000 + i:06x}"
+            c = make_cert(poly(mac.upper()), fk.public_key(),
+                          poly_iss.cert.subject, poly_iss.key,
+                          NOW - 15 * YEAR, NOW - 30 * DAY, eku=client)
+            put(f"fleet/{mac}.pem", pem(c))
+            fleet_macs.append(mac)
+
     # ---- write everything, manifest last
     if any(_pool.values()):
         print("mkpki: note: N_KEYS is larger than needed", file=sys.stderr)
@@ -408,7 +423,7 @@ def generate(out):
     manifest = {"generated": iso(NOW), "cas": cas,
                 "server": {"ca": "server/ca.pem", "cert": "server/server.pem",
                            "key": "server/server.key"},
-                "devices": devices}
+                "devices": devices, "fleet": fleet_macs}
     write(os.path.join(out, "manifest.json"),
           (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
 
@@ -417,6 +432,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir")
     ap.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    ap.add_argument("--fleet", type=int, default=0, metavar="N",
+                    help="also N expired Polycom phones in fleet/ (benchmarks)")
     a = ap.parse_args(argv)
 
     out = os.path.abspath(a.outdir)
@@ -424,8 +441,11 @@ def main(argv=None):
 
     def fresh():
         try:
+            with open(manifest) as f:
+                if len(json.load(f).get("fleet", [])) != a.fleet:
+                    return False
             return os.path.getmtime(manifest) > os.path.getmtime(os.path.abspath(__file__))
-        except OSError:
+        except (OSError, ValueError):
             return False
 
     if not a.force and fresh():
@@ -435,7 +455,7 @@ def main(argv=None):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not a.force and fresh():     # another run finished while we waited
             return 0
-        generate(out)
+        generate(out, a.fleet)
     return 0
 
 

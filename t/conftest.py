@@ -30,6 +30,16 @@ BASE_MODULES = ["mpm_event", "authz_core", "authz_host", "mime", "alias",
                 "rewrite", "actions", "cgid", "env", "setenvif",
                 "socache_shmcb", "dir", "dav", "dav_fs"]
 
+# Debian's mpm_event.conf sizing, for load runs (the harness's own sizing
+# is small: at most 4 processes of 8 threads)
+MPM_DEBIAN = """StartServers 2
+ServerLimit 16
+ThreadsPerChild 25
+MinSpareThreads 25
+MaxSpareThreads 75
+MaxRequestWorkers 150
+"""
+
 # log lines at these levels fail a test unless it expects them
 BAD_LEVEL = re.compile(r"\[[a-z_0-9]*:(warn|error|crit|alert|emerg)\]")
 
@@ -375,7 +385,7 @@ class Postgres:
 
     SUPERUSER_PASSWORD = "devprov-test-admin"
 
-    def __init__(self, root):
+    def __init__(self, root, options=""):
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
         if not bins:
             pytest.skip("PostgreSQL is not installed (Debian package "
@@ -384,6 +394,7 @@ class Postgres:
         self.dir = Path(root)
         self.data = self.dir / "data"
         self.port = free_port()
+        self.options = options          # more server options (-c ...)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.as_user = []
         if os.geteuid() == 0:
@@ -408,7 +419,8 @@ class Postgres:
         self._run("pg_ctl", "-D", str(self.data), "-l",
                   str(self.dir / "server.log"), "-w", "-o",
                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
-                  " -c fsync=off -c full_page_writes=off", "start")
+                  " -c fsync=off -c full_page_writes=off " + self.options,
+                  "start")
 
     def stop(self):
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
