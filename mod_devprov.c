@@ -28,6 +28,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_ssl.h"
+#include "mpm_common.h"
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
@@ -63,14 +64,22 @@ typedef struct {
     const char *where;          /* "file:line" of its first directive */
 } vendor_conf_t;
 
-/* A list file (DevprovAllowlist, DevprovRevoked) that each process
- * re-reads when it changes, checked at most every INTERVAL, so that
- * changes take effect without a restart.  A malformed new version leaves
- * the previous list in force and is reported once.  Read at startup, the
- * list is shared by all children (copy-on-write); a re-read copy is per
- * process.  The list is used only under MUTEX (watched_acquire). */
+/* A list file (DevprovAllowlist, DevprovRevoked) re-read when it
+ * changes, checked at most every INTERVAL, so that changes take effect
+ * without a restart.  A malformed new version leaves the previous list in
+ * force and is reported once.  Read at startup, the list is shared by all
+ * children (copy-on-write).
+ *
+ * The allowlist (which can hold a million phones) is re-read once, by the
+ * parent process in the MPM's monitor hook, and written as an image file
+ * (IMAGE) that every child maps: one copy in memory, shared through the
+ * page cache, and one parse, whatever the number of children.  The
+ * revocation list (small) and everything under "apache2 -X" (no monitor
+ * runs there) are re-read by each process itself.  A list is used only
+ * under MUTEX (watched_acquire). */
 typedef struct {
     const char *directive;
+    const char *directive_where;         /* file:line */
     const char *path;
     apr_interval_time_t interval;
     void *(*load)(const char *path, char *err, size_t errlen);
@@ -86,6 +95,9 @@ typedef struct {
     apr_off_t bad_size;                 /* not read again; -1: no stat */
     unsigned long generation;           /* bumped by every re-read */
     int loading;                        /* a thread is re-reading it */
+    const char *image;                  /* NULL: each process re-reads */
+    apr_time_t img_mtime;               /* the image this process maps */
+    apr_ino_t img_inode;
 } watched_t;
 
 typedef struct {
@@ -299,6 +311,7 @@ static const char *watched_open(cmd_parms *cmd, const char *path,
     }
     w = apr_pcalloc(cmd->pool, sizeof(*w));
     w->directive = cmd->cmd->name;
+    w->directive_where = where(cmd);
     w->load = load;
     w->destroy = destroy;
     w->count = count;
@@ -746,13 +759,56 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return rc;
 }
 
+/* Can the parent write W's image?  (Also removes one left by an earlier
+ * run.)  If not, each process re-reads the file itself, as under -X. */
+static int image_dir_usable(server_rec *s, watched_t *w, apr_pool_t *ptemp)
+{
+    const char *probe = apr_pstrcat(ptemp, w->image, ".probe", NULL);
+    apr_file_t *f;
+    apr_status_t rv;
+
+    apr_file_remove(w->image, ptemp);
+    rv = apr_file_open(&f, probe, APR_FOPEN_WRITE | APR_FOPEN_CREATE
+                       | APR_FOPEN_TRUNCATE, APR_FPROT_UREAD
+                       | APR_FPROT_UWRITE, ptemp);
+    if (rv == APR_SUCCESS) {
+        apr_file_close(f);
+        apr_file_remove(probe, ptemp);
+        return 1;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "devprov: %s %s (%s): "
+                 "cannot write %s, so each Apache process will re-read the "
+                 "file itself when it changes (more memory, more CPU); "
+                 "DefaultRuntimeDir should name a directory the server can "
+                 "write", w->directive, w->path, w->directive_where, probe);
+    return 0;
+}
+
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                        apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf; (void)plog; (void)ptemp;
+    /* under "apache2 -X" no monitor runs: the process re-reads itself */
+    int shared = !ap_exists_config_define("ONE_PROCESS");
+
+    (void)plog;
     for (; s != NULL; s = s->next) {
         const devprov_srv_t *sc = ap_get_module_config(s->module_config,
                                                        &devprov_module);
+        watched_t *w = sc->allow;
+
+        if (w != NULL && w->image == NULL && shared) {
+            /* named after the directive: the same at every restart, its
+             * own for each DevprovAllowlist; an image left by an earlier
+             * run is never used */
+            const char *key = apr_pstrcat(ptemp, w->path, "|",
+                                            w->directive_where, NULL);
+            apr_ssize_t len = APR_HASH_KEY_STRING;
+            w->image = ap_runtime_dir_relative(pconf, apr_psprintf(
+                ptemp, "devprov-allowlist-%08x.img",
+                apr_hashfunc_default(key, &len)));
+            if (w->image != NULL && !image_dir_usable(s, w, ptemp))
+                w->image = NULL;
+        }
         if (!engine_on(sc))
             continue;
         if (sc->allow != NULL)
@@ -822,29 +878,98 @@ static STACK_OF(X509) *sent_chain(request_rec *r)
     return sk;
 }
 
-/* Re-read W's file if it changed (at most once per interval, per
- * process).  Called with the mutex held, and returns with it held; the
- * file is read and parsed with the mutex released, so that the other
- * threads of the process go on with the current list meanwhile (a 1M
- * entry list takes most of a second), and only the swap is locked.  One
- * thread re-reads at a time. */
-static void watched_refresh(request_rec *r, watched_t *w)
+/* Swap in W's list from a newly written image (a child's side of a
+ * parent re-read); called with the mutex held, maps with it released. */
+static void image_refresh(request_rec *r, watched_t *w)
 {
-    apr_time_t now = apr_time_now();
+    apr_finfo_t fi;
+    dp_allowlist_t *fresh;
+    void *old;
+    char err[1024];
+
+    if (apr_stat(&fi, w->image, APR_FINFO_MTIME | APR_FINFO_INODE, r->pool)
+        != APR_SUCCESS
+        || (fi.mtime == w->img_mtime && fi.inode == w->img_inode))
+        return;                         /* none yet, or the one we have */
+    w->loading = 1;
+    apr_thread_mutex_unlock(w->mutex);
+    fresh = dp_allowlist_map_image(w->image, NULL, err, sizeof(err));
+    apr_thread_mutex_lock(w->mutex);
+    w->loading = 0;
+    if (fresh == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "devprov: %s: %s; keeping "
+                      "the %lu entries read before", w->directive, err,
+                      (unsigned long)w->count(w->list));
+        w->img_mtime = fi.mtime;        /* not again until it changes */
+        w->img_inode = fi.inode;
+        return;
+    }
+    old = w->list;
+    w->list = fresh;
+    w->img_mtime = fi.mtime;
+    w->img_inode = fi.inode;
+    w->generation++;
+    w->destroy(old);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "devprov: %s %s: now the "
+                  "list the parent re-read, %lu entries", w->directive,
+                  w->path, (unsigned long)w->count(w->list));
+}
+
+/* The parent's side of a shared list: write LIST (just read from the
+ * file, described by FI) as W's image and map it, so that the children,
+ * and the children forked later, use one copy.  Returns the list to
+ * install: the mapped image, or LIST itself if it could not be shared
+ * (logged; the children then keep what they have). */
+static void *share_list(server_rec *s, apr_pool_t *p, watched_t *w,
+                        void *list, const apr_finfo_t *fi, int *shared)
+{
+    uint64_t tag[3];
+    dp_allowlist_t *mapped = NULL;
+    apr_finfo_t ii;
+    char err[1024];
+
+    tag[0] = (uint64_t)fi->mtime;
+    tag[1] = (uint64_t)fi->size;
+    tag[2] = (uint64_t)fi->inode;
+    if (dp_allowlist_save_image(list, w->image, tag, err, sizeof(err)) == 0)
+        mapped = dp_allowlist_map_image(w->image, NULL, err, sizeof(err));
+    if (mapped == NULL
+        || apr_stat(&ii, w->image, APR_FINFO_MTIME | APR_FINFO_INODE, p)
+           != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "devprov: %s %s: cannot "
+                     "share the new list with the children (%s): they keep "
+                     "the list they have", w->directive, w->path, err);
+        dp_allowlist_free(mapped);
+        return list;
+    }
+    *shared = 1;
+    w->destroy(list);
+    w->img_mtime = ii.mtime;
+    w->img_inode = ii.inode;
+    return mapped;
+}
+
+/* Re-read W's file if it changed.  LOCKED: called by a request thread
+ * with the mutex held (it returns with it held; the file is read and
+ * parsed with it released, so that the other threads of the process go
+ * on with the current list meanwhile: a 1M entry list takes most of a
+ * second, and one thread re-reads at a time).  Otherwise called by the
+ * parent from the monitor hook, where W has an image to share. */
+static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
+                           int locked)
+{
     apr_finfo_t fi;
     void *fresh, *old;
     char err[1024];
+    int shared = 0;
 
-    if (w->loading || now - w->checked < w->interval)
-        return;
-    w->checked = now;
     if (apr_stat(&fi, w->path, APR_FINFO_MTIME | APR_FINFO_SIZE
-                 | APR_FINFO_INODE, r->pool) != APR_SUCCESS) {
+                 | APR_FINFO_INODE, p) != APR_SUCCESS) {
         if (w->bad_mtime != -1)
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "devprov: %s %s: cannot stat the file; keeping the "
-                          "%lu entries read before", w->directive, w->path,
-                          (unsigned long)w->count(w->list));
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         "devprov: %s %s: cannot stat the file; keeping the "
+                         "%lu entries read before", w->directive, w->path,
+                         (unsigned long)w->count(w->list));
         w->bad_mtime = -1;
         return;
     }
@@ -853,15 +978,21 @@ static void watched_refresh(request_rec *r, watched_t *w)
     if ((fi.mtime == w->mtime && fi.size == w->size && fi.inode == w->inode)
         || (fi.mtime == w->bad_mtime && fi.size == w->bad_size))
         return;
-    w->loading = 1;
-    apr_thread_mutex_unlock(w->mutex);
+    if (locked) {
+        w->loading = 1;
+        apr_thread_mutex_unlock(w->mutex);
+    }
     fresh = w->load(w->path, err, sizeof(err));
-    apr_thread_mutex_lock(w->mutex);
-    w->loading = 0;
+    if (fresh != NULL && !locked && w->image != NULL)
+        fresh = share_list(s, p, w, fresh, &fi, &shared);
+    if (locked) {
+        apr_thread_mutex_lock(w->mutex);
+        w->loading = 0;
+    }
     if (fresh == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "devprov: %s: %s; keeping the %lu entries read before",
-                      w->directive, err, (unsigned long)w->count(w->list));
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "devprov: %s: %s; keeping the %lu entries read before",
+                     w->directive, err, (unsigned long)w->count(w->list));
         w->bad_mtime = fi.mtime;
         w->bad_size = fi.size;
         return;
@@ -875,9 +1006,44 @@ static void watched_refresh(request_rec *r, watched_t *w)
     w->generation++;
     /* nobody else uses OLD: lists are used only under the mutex */
     w->destroy(old);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "devprov: %s %s re-read: %lu entries", w->directive,
-                  w->path, (unsigned long)w->count(w->list));
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "devprov: %s %s re-read: %lu entries%s", w->directive,
+                 w->path, (unsigned long)w->count(w->list),
+                 shared ? ", shared with the children" : "");
+}
+
+/* A request's check of W: at most once per interval and process, and by
+ * one thread at a time; called with the mutex held. */
+static void watched_refresh(request_rec *r, watched_t *w)
+{
+    apr_time_t now = apr_time_now();
+
+    if (w->loading || now - w->checked < w->interval)
+        return;
+    w->checked = now;
+    if (w->image != NULL)
+        image_refresh(r, w);            /* the parent re-reads the file */
+    else
+        watched_reread(r->server, r->pool, w, 1);
+}
+
+/* The parent, about once a second (the MPM's monitor hook): re-read the
+ * allowlists that changed and share them with the children. */
+static int monitor(apr_pool_t *p, server_rec *s)
+{
+    apr_time_t now = apr_time_now();
+    server_rec *v;
+
+    for (v = s; v != NULL; v = v->next) {
+        devprov_srv_t *sc = ap_get_module_config(v->module_config,
+                                                 &devprov_module);
+        watched_t *w = sc->allow;
+        if (w == NULL || w->image == NULL || now - w->checked < w->interval)
+            continue;                   /* vhosts share W: once each */
+        w->checked = now;
+        watched_reread(s, p, w, 0);
+    }
+    return DECLINED;
 }
 
 /* Lock W, refresh it if due, and return its current list; the caller
@@ -1388,6 +1554,7 @@ static void register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(post_read_request, pre, NULL,
                               APR_HOOK_MIDDLE);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);

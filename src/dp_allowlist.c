@@ -1,9 +1,14 @@
 /* dp_allowlist.c - allowlist parsing and O(1) lookup. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dp_allowlist.h"
 #include "dp_file.h"
@@ -22,6 +27,8 @@ struct dp_allowlist {
     size_t count;
     char *arena;
     size_t arena_len, arena_cap;
+    void *map;                    /* an image: slots and arena point here */
+    size_t map_len;
 };
 
 static uint64_t mix(uint64_t x)
@@ -354,8 +361,13 @@ void dp_allowlist_free(dp_allowlist_t *al)
 {
     if (al == NULL)
         return;
-    free(al->slots);
-    free(al->arena);
+    if (al->map != NULL) {
+        munmap(al->map, al->map_len);
+    }
+    else {
+        free(al->slots);
+        free(al->arena);
+    }
     free(al);
 }
 
@@ -366,7 +378,171 @@ size_t dp_allowlist_count(const dp_allowlist_t *al)
 
 size_t dp_allowlist_memory(const dp_allowlist_t *al)
 {
+    if (al->map != NULL)
+        return sizeof(*al) + al->map_len;
     return sizeof(*al) + (al->mask + 1) * sizeof(slot_t) + al->arena_cap;
+}
+
+/* ---- images: a list shared between processes ----------------------- */
+
+#define IMAGE_MAGIC "DPALIMG1"
+
+typedef struct image_header {
+    char magic[8];
+    uint32_t slot_size;           /* sizeof(slot_t), a layout check */
+    uint32_t pad;
+    uint64_t count, mask, arena_len;
+    uint64_t tag[3];
+} image_header_t;
+
+int dp_allowlist_save_image(const dp_allowlist_t *al, const char *path,
+                            const uint64_t tag[3], char *err, size_t errlen)
+{
+    image_header_t h;
+    char tmp[4096];
+    const char *parts[3];
+    size_t lens[3], i;
+    int fd;
+
+    memset(&h, 0, sizeof(h));
+    memcpy(h.magic, IMAGE_MAGIC, 8);
+    h.slot_size = (uint32_t)sizeof(slot_t);
+    h.count = al->count;
+    h.mask = al->mask;
+    h.arena_len = al->arena_len;
+    memcpy(h.tag, tag, sizeof(h.tag));
+    parts[0] = (const char *)&h;
+    lens[0] = sizeof(h);
+    parts[1] = (const char *)al->slots;
+    lens[1] = (al->mask + 1) * sizeof(slot_t);
+    parts[2] = al->arena;
+    lens[2] = al->arena_len;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
+                         (long)getpid()) >= sizeof(tmp)) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    for (i = 0; i < 3; i++) {
+        const char *p = parts[i];
+        size_t n = lens[i];
+        while (n > 0) {
+            ssize_t w = write(fd, p, n);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                snprintf(err, errlen, "%s: %s", tmp,
+                         w < 0 ? strerror(errno) : "short write");
+                close(fd);
+                unlink(tmp);
+                return -1;
+            }
+            p += w;
+            n -= (size_t)w;
+        }
+    }
+    /* fchmod: the umask must not make it unreadable for the children */
+    if (fchmod(fd, 0644) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+dp_allowlist_t *dp_allowlist_map_image(const char *path, uint64_t tag[3],
+                                       char *err, size_t errlen)
+{
+    dp_allowlist_t *al = NULL;
+    image_header_t h;
+    struct stat st;
+    void *map = MAP_FAILED;
+    size_t slots_len, i;
+    const slot_t *slots;
+    const char *arena;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(h)) {
+        snprintf(err, errlen, "%s: not an allowlist image (too short)",
+                 path);
+        goto fail;
+    }
+    map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+        goto fail;
+    }
+    memcpy(&h, map, sizeof(h));
+    /* the image is ours, but it is checked as if it were not: a lookup
+     * never reads outside it */
+    if (memcmp(h.magic, IMAGE_MAGIC, 8) != 0
+        || h.slot_size != sizeof(slot_t)
+        || h.mask >= ((uint64_t)1 << 40) || ((h.mask + 1) & h.mask) != 0
+        || h.count > h.mask || h.arena_len > UINT32_MAX) {
+        snprintf(err, errlen, "%s: not an allowlist image of this build",
+                 path);
+        goto fail;
+    }
+    slots_len = (size_t)(h.mask + 1) * sizeof(slot_t);
+    if ((uint64_t)st.st_size != sizeof(h) + slots_len + h.arena_len) {
+        snprintf(err, errlen, "%s: allowlist image of the wrong size", path);
+        goto fail;
+    }
+    slots = (const slot_t *)((const char *)map + sizeof(h));
+    arena = (const char *)map + sizeof(h) + slots_len;
+    /* every record ends inside the arena: it ends in two NULs */
+    if (h.count > 0 && (h.arena_len < 2 || arena[h.arena_len - 1] != '\0'
+                        || arena[h.arena_len - 2] != '\0')) {
+        snprintf(err, errlen, "%s: allowlist image damaged", path);
+        goto fail;
+    }
+    {
+        size_t used = 0;
+        for (i = 0; i <= h.mask; i++) {
+            if (slots[i].mac == EMPTY_SLOT)
+                continue;
+            if (slots[i].mac >= ((uint64_t)1 << 48)
+                || slots[i].off >= h.arena_len) {
+                snprintf(err, errlen, "%s: allowlist image damaged", path);
+                goto fail;
+            }
+            used++;
+        }
+        if (used != h.count || used == h.mask + 1) {
+            snprintf(err, errlen, "%s: allowlist image damaged", path);
+            goto fail;
+        }
+    }
+    al = calloc(1, sizeof(*al));
+    if (al == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    close(fd);
+    al->map = map;
+    al->map_len = (size_t)st.st_size;
+    al->slots = (slot_t *)slots;
+    al->mask = (size_t)h.mask;
+    al->count = (size_t)h.count;
+    al->arena = (char *)arena;
+    al->arena_len = al->arena_cap = (size_t)h.arena_len;
+    if (tag != NULL)
+        memcpy(tag, h.tag, sizeof(h.tag));
+    return al;
+fail:
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)st.st_size);
+    close(fd);
+    return NULL;
 }
 
 int dp_allowlist_lookup(const dp_allowlist_t *al, const dp_mac_t *mac,
@@ -392,8 +568,8 @@ int dp_entry_next_attr(const char **cursor, const char **key, size_t *klen,
         return 0;
     eq = strchr(p, '=');
     *key = p;
-    *klen = (size_t)(eq - p);
-    *value = eq + 1;
+    *klen = eq != NULL ? (size_t)(eq - p) : strlen(p);
+    *value = eq != NULL ? eq + 1 : "";
     *cursor = p + strlen(p) + 1;
     return 1;
 }

@@ -23,6 +23,7 @@
 #define DP_ALLOWLIST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "dp_mac.h"
 
 #define DP_AL_LINE_MAX 4096
@@ -52,6 +53,20 @@ size_t dp_allowlist_count(const dp_allowlist_t *al);
 
 /* Bytes of memory held by the list (table and arena). */
 size_t dp_allowlist_memory(const dp_allowlist_t *al);
+
+/* Write AL as an image file at PATH (a temporary file renamed over it)
+ * that other processes map with dp_allowlist_map_image(): one copy in
+ * memory, shared through the page cache, instead of one per process.
+ * TAG is stored with it (the source file's mtime, size and inode, say).
+ * Returns 0, or -1 with the reason in ERR. */
+int dp_allowlist_save_image(const dp_allowlist_t *al, const char *path,
+                            const uint64_t tag[3], char *err, size_t errlen);
+
+/* Map the image at PATH read-only.  Its layout and bounds are checked
+ * (an image from another build or a damaged one is refused).  TAG, if
+ * not NULL, receives the stored tag.  Free with dp_allowlist_free(). */
+dp_allowlist_t *dp_allowlist_map_image(const char *path, uint64_t tag[3],
+                                       char *err, size_t errlen);
 
 /* Find MAC; returns 1 and fills OUT (pointers into the list) if listed. */
 int dp_allowlist_lookup(const dp_allowlist_t *al, const dp_mac_t *mac,

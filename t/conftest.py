@@ -25,6 +25,9 @@ STOCK_SSL = MODDIR / "mod_ssl.so"
 DEVPROV = BUILD / "mod_devprov.so"
 WWW = ROOT / "t" / "www"
 PHP_CGI = shutil.which("php-cgi") or "/usr/bin/php-cgi"
+# the apache2 command: a wrapper may run it under a sanitizer runtime or
+# valgrind (tests/sanitize.mk); only apache2 gets the wrapper's environment
+APACHE2 = os.environ.get("DEVPROV_APACHE2", "apache2")
 
 BASE_MODULES = ["mpm_event", "authz_core", "authz_host", "mime", "alias",
                 "rewrite", "actions", "cgid", "env", "setenvif",
@@ -149,6 +152,7 @@ class Httpd:
             f"ServerRoot {self.dir}",
             "ServerName localhost",
             f"PidFile {self.dir}/httpd.pid",
+            f"DefaultRuntimeDir {self.dir}/logs",
             f"ErrorLog {self.dir}/logs/error.log",
             "LogLevel info ssl:info" + (" devprov:debug" if self.devprov
                                         else ""),
@@ -213,7 +217,7 @@ class Httpd:
 
     def configtest(self, body):
         conf = self.write(body)
-        return subprocess.run(["apache2", "-t", "-f", str(conf)],
+        return subprocess.run([APACHE2, "-t", "-f", str(conf)],
                               capture_output=True, text=True, timeout=60)
 
     # -- lifecycle -----------------------------------------------------
@@ -221,7 +225,7 @@ class Httpd:
         res = self.configtest(body)
         assert res.returncode == 0, res.stderr
         self.proc = subprocess.Popen(
-            ["apache2", "-f", str(self.dir / "httpd.conf"), "-DFOREGROUND"],
+            [APACHE2, "-f", str(self.dir / "httpd.conf"), "-DFOREGROUND"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 20
         for port in self.ports.values():

@@ -686,6 +686,143 @@ static void test_fields_to_entry(void **state)
     }
 }
 
+/* ---- images shared between processes ------------------------------------ */
+
+static void image_path(char *path, size_t n)
+{
+    snprintf(path, n, "/tmp/dp-image-test.%ld", (long)getpid());
+}
+
+static void test_image_round_trip(void **state)
+{
+    static const char text[] =
+        "0004f2000001 lobby site=hq\n"
+        "00:04:f2:00:00:02\n"
+        "0004f2000003 desk-3 pin=sha256:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+    dp_allowlist_t *al = parse_ok(text), *img;
+    uint64_t tag[3] = { 1700000000, 4242, 77 }, got[3] = { 0, 0, 0 };
+    char path[64], err[512];
+    dp_entry_t e;
+    dp_mac_t m;
+    unsigned i;
+
+    (void)state;
+    image_path(path, sizeof(path));
+    assert_int_equal(dp_allowlist_save_image(al, path, tag, err,
+                                             sizeof(err)), 0);
+    img = dp_allowlist_map_image(path, got, err, sizeof(err));
+    if (img == NULL)
+        fail_msg("map: %s", err);
+    assert_memory_equal(got, tag, sizeof(tag));
+    assert_int_equal(dp_allowlist_count(img), 3);
+    assert_int_equal(lookup(img, "0004f2000001", &e), 1);
+    assert_string_equal(e.label, "lobby");
+    assert_string_equal(dp_entry_attr(&e, "site"), "hq");
+    assert_int_equal(lookup(img, "0004f2000002", &e), 1);
+    assert_string_equal(e.label, "");
+    assert_int_equal(lookup(img, "0004f2000003", &e), 1);
+    assert_non_null(dp_entry_attr(&e, "pin"));
+    assert_int_equal(lookup(img, "0004f2000004", &e), 0);
+    /* every MAC the parsed list knows, the image knows, and no other */
+    for (i = 0; i < 4096; i++) {
+        memset(&m, 0, sizeof(m));
+        m.b[0] = 0x00; m.b[1] = 0x04; m.b[2] = 0xf2;
+        m.b[4] = (unsigned char)(i >> 8);
+        m.b[5] = (unsigned char)i;
+        assert_int_equal(dp_allowlist_lookup(img, &m, NULL),
+                         dp_allowlist_lookup(al, &m, NULL));
+    }
+    dp_allowlist_free(img);
+    dp_allowlist_free(al);
+
+    /* an empty list makes an image too */
+    al = parse_ok("# nobody\n");
+    assert_int_equal(dp_allowlist_save_image(al, path, tag, err,
+                                             sizeof(err)), 0);
+    img = dp_allowlist_map_image(path, NULL, err, sizeof(err));
+    assert_non_null(img);
+    assert_int_equal(dp_allowlist_count(img), 0);
+    assert_int_equal(lookup(img, "0004f2000001", &e), 0);
+    dp_allowlist_free(img);
+    dp_allowlist_free(al);
+    unlink(path);
+}
+
+/* Write the image of TEXT, let DAMAGE change its bytes, and expect the
+ * map to refuse it. */
+static void assert_damaged_image_refused(const char *text,
+                                         void (*damage)(char *, size_t *))
+{
+    dp_allowlist_t *al = parse_ok(text);
+    uint64_t tag[3] = { 0, 0, 0 };
+    char path[64], err[512], buf[1 << 16];
+    size_t len;
+    FILE *f;
+
+    image_path(path, sizeof(path));
+    assert_int_equal(dp_allowlist_save_image(al, path, tag, err,
+                                             sizeof(err)), 0);
+    dp_allowlist_free(al);
+    f = fopen(path, "rb");
+    len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    damage(buf, &len);
+    f = fopen(path, "wb");
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    fclose(f);
+    err[0] = '\0';
+    assert_null(dp_allowlist_map_image(path, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, path));
+    unlink(path);
+}
+
+static void cut_short(char *buf, size_t *len)
+{
+    (void)buf;
+    *len -= 1;
+}
+
+static void bad_magic(char *buf, size_t *len)
+{
+    (void)len;
+    buf[0] ^= 1;
+}
+
+static void offset_outside(char *buf, size_t *len)
+{
+    size_t i;
+    /* header is 64 bytes; slots of 16 bytes follow: move every used
+     * slot's offset past the arena */
+    for (i = 64; i + 16 <= *len; i += 16) {
+        uint64_t mac;
+        memcpy(&mac, buf + i, 8);
+        if (mac != UINT64_MAX) {
+            uint32_t off = 0x7fffffff;
+            memcpy(buf + i + 8, &off, 4);
+            return;
+        }
+    }
+}
+
+static void test_image_damage_refused(void **state)
+{
+    (void)state;
+    assert_damaged_image_refused("0004f2000001 a\n", cut_short);
+    assert_damaged_image_refused("0004f2000001 a\n", bad_magic);
+    assert_damaged_image_refused("0004f2000001 a\n", offset_outside);
+}
+
+static void test_image_missing(void **state)
+{
+    char err[512];
+
+    (void)state;
+    assert_null(dp_allowlist_map_image("/nonexistent/dp.img", NULL, err,
+                                       sizeof(err)));
+    assert_non_null(strstr(err, "No such file"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +845,9 @@ int main(void)
         cmocka_unit_test(test_big_table),
         cmocka_unit_test(test_pin_form),
         cmocka_unit_test(test_fields_to_entry),
+        cmocka_unit_test(test_image_round_trip),
+        cmocka_unit_test(test_image_damage_refused),
+        cmocka_unit_test(test_image_missing),
         cmocka_unit_test_teardown(test_load_file, rm_tmpfile),
         cmocka_unit_test(test_load_missing),
     };
