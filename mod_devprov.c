@@ -910,7 +910,7 @@ static void image_refresh(request_rec *r, watched_t *w)
     w->img_inode = fi.inode;
     w->generation++;
     w->destroy(old);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "devprov: %s %s: now the "
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "devprov: %s %s: now the "
                   "list the parent re-read, %lu entries", w->directive,
                   w->path, (unsigned long)w->count(w->list));
 }
@@ -962,6 +962,7 @@ static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
     void *fresh, *old;
     char err[1024];
     int shared = 0;
+    apr_time_t took;
 
     if (apr_stat(&fi, w->path, APR_FINFO_MTIME | APR_FINFO_SIZE
                  | APR_FINFO_INODE, p) != APR_SUCCESS) {
@@ -982,9 +983,11 @@ static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
         w->loading = 1;
         apr_thread_mutex_unlock(w->mutex);
     }
+    took = apr_time_now();
     fresh = w->load(w->path, err, sizeof(err));
     if (fresh != NULL && !locked && w->image != NULL)
         fresh = share_list(s, p, w, fresh, &fi, &shared);
+    took = apr_time_now() - took;
     if (locked) {
         apr_thread_mutex_lock(w->mutex);
         w->loading = 0;
@@ -1007,8 +1010,9 @@ static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
     /* nobody else uses OLD: lists are used only under the mutex */
     w->destroy(old);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 "devprov: %s %s re-read: %lu entries%s", w->directive,
-                 w->path, (unsigned long)w->count(w->list),
+                 "devprov: %s %s re-read: %lu entries in %" APR_TIME_T_FMT
+                 " ms%s", w->directive, w->path,
+                 (unsigned long)w->count(w->list), apr_time_as_msec(took),
                  shared ? ", shared with the children" : "");
 }
 

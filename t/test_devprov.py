@@ -527,7 +527,7 @@ def test_allowlist_live_reload(workdir, pki):
         assert env(srv.curl("v", "/env.php", "polycom-expired"))[
             "DEVICE_LABEL"] == "b"
         # read once, by the parent, and mapped by every child
-        assert srv.new_log().count("entries, shared with the children") == 1
+        assert srv.new_log().count("ms, shared with the children") == 1
         assert list((srv.dir / "logs").glob("devprov-allowlist-*.img"))
         srv.expected.append(r"DevprovAllowlist: .*allowlist:2: 'bogus' is "
                             r"not a MAC")
