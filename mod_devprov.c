@@ -48,6 +48,8 @@ APLOG_USE_MODULE(devprov);
 
 #define UNSET (-1)
 #define LIST_DOWN (-2)          /* devprov_conn_t.listed: no answer */
+/* a list file is read once it has not changed for this long */
+#define SETTLE_TIME apr_time_from_msec(1000)
 
 typedef enum {
     DENY_OFF = 0,               /* export only */
@@ -979,6 +981,13 @@ static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
     if ((fi.mtime == w->mtime && fi.size == w->size && fi.inode == w->inode)
         || (fi.mtime == w->bad_mtime && fi.size == w->bad_size))
         return;
+    /* a file modified this very moment may be half written (or just
+     * truncated by "cat new > list"): read it at the next check */
+    if (apr_time_now() - fi.mtime < SETTLE_TIME
+        && apr_time_now() >= fi.mtime) {        /* not a clock skew */
+        w->checked -= w->interval - SETTLE_TIME;    /* check again soon */
+        return;
+    }
     if (locked) {
         w->loading = 1;
         apr_thread_mutex_unlock(w->mutex);
