@@ -5,6 +5,8 @@
 #   make test     (root, fresh Debian 12) install deps, build, run all tests
 #   make unit     C unit tests only (cmocka)
 #   make check    integration tests only (pytest, needs a build)
+#   make soak     load and faults: 100 clients, 60 s steady + 60 s faults
+#   make bench    benchmarks (bench/), results in bench/results/
 
 APXS     ?= apxs
 PYTHON   ?= /usr/bin/python3
@@ -32,7 +34,7 @@ CORE_OBJ := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
-.PHONY: all module mod_ssl deps unit check test demo demo-stop clean
+.PHONY: all module mod_ssl deps unit check test demo demo-stop soak clean
 
 all: module mod_ssl
 
@@ -88,6 +90,10 @@ demo: deps
 
 demo-stop:
 	sh scripts/demo.sh stop
+
+# 100 clients for 60 s, then the same with faults (root; about 3 minutes)
+soak: all
+	$(PYTHON) tests/soak.py -o bench/results/soak.md
 
 # Benchmarks (bench/) and fuzzers (fuzz/) keep their rules beside them.
 -include bench/bench.mk

@@ -1505,17 +1505,11 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
 /* Initial requests: identify, export, and refuse if configured.  Running
  * this early lets mod_rewrite, "Require expr" and per-directory SetEnvIf
  * see the variables. */
-static int post_read_request(request_rec *r)
+static int refuse(request_rec *r, const devprov_srv_t *sc)
 {
-    const devprov_srv_t *sc = ap_get_module_config(r->server->module_config,
-                                                   &devprov_module);
-    const devprov_conn_t *dc;
-    int revoked;
+    const devprov_conn_t *dc = get_verdict(r, sc);
+    int revoked = is_revoked(r, sc, dc);
 
-    if (!engine_on(sc))
-        return DECLINED;
-    dc = get_verdict(r, sc);
-    revoked = is_revoked(r, sc, dc);
     export_verdict(r, dc, revoked);
     if (dc->listed == LIST_DOWN && !revoked
         && devprov_sql_unavailable_status(sc->sql) != 0) {
@@ -1538,6 +1532,23 @@ static int post_read_request(request_rec *r)
         return HTTP_FORBIDDEN;
     }
     return bind_path_check(r, sc, dc, revoked);
+}
+
+static int post_read_request(request_rec *r)
+{
+    const devprov_srv_t *sc = ap_get_module_config(r->server->module_config,
+                                                   &devprov_module);
+    int status;
+
+    if (!engine_on(sc))
+        return DECLINED;
+    status = refuse(r, sc);
+    /* httpd ends the connection after an error from this phase: say so
+     * in the response (Connection: close), so that a client does not
+     * send its next request into a closed connection */
+    if (status != DECLINED)
+        r->connection->keepalive = AP_CONN_CLOSE;
+    return status;
 }
 
 /* Internal redirects (mod_actions, ErrorDocument, DirectoryIndex) and

@@ -264,6 +264,20 @@ def test_deny_unlisted(srv_main, device, status):
     assert res.status == status, res
 
 
+def test_refusal_closes_the_connection_visibly(srv_main):
+    """httpd ends a connection after a refusal this early; the response
+    says so, so that clients do not send the next request into it, and
+    a listed phone's connection stays open."""
+    res = srv_main.curl("deny_unlisted", "/env.php", "polycom-unlisted",
+                        extra=["-i"])
+    assert res.status == 403
+    assert "\nConnection: close" in res.body.replace("\r", "")
+    res = srv_main.curl("deny_unlisted", "/env.php", "polycom-expired",
+                        extra=["-i"])
+    assert res.status == 200
+    assert "Connection: close" not in res.body
+
+
 def test_denial_is_logged_once_with_reason(srv_main):
     res = srv_main.curl("deny_unlisted", "/env.php", "polycom-unlisted")
     assert res.status == 403
