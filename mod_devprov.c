@@ -1226,8 +1226,11 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         dc->listed = 0;
     if (leaf != NULL) {
         dp_hex_sha256(dc->id.sha256, dc->sha256);
-        /* a self-signed built-in certificate pinned in the allowlist */
+        /* a self-signed built-in certificate pinned in the allowlist
+         * (only self-signed ones are looked up: a certificate from an
+         * unknown CA costs no lookup, and no database query) */
         if (have_list
+            && dc->id.x509_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
             && dp_identify_pinned((const dp_vendor_t *const *)
                                   sc->vendor_ptrs->elts,
                                   (size_t)sc->vendor_ptrs->nelts,

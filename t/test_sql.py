@@ -242,9 +242,13 @@ def test_unreachable_database_answers_503_and_logs_once(workdir, pki):
         assert e["DEVICE_REASON"] == "the allowlist database did not answer"
         # a client without a certificate needs no answer: still 403
         assert srv.curl("down", "/env.php").status == 403
-        # an unverified certificate naming a MAC might be pinned in the
-        # database: without an answer it is not refused as unlisted either
-        assert srv.curl("down", "/env.php", "rogue-polycom").status == 503
+        # nor does a certificate from an unknown CA (only self-signed
+        # ones can be pinned)
+        assert srv.curl("down", "/env.php", "rogue-polycom").status == 403
+        # a self-signed one naming a MAC might be pinned in the database:
+        # without an answer it is not refused as unlisted either
+        assert srv.curl("down", "/env.php",
+                        "polycom-selfsigned").status == 503
         time.sleep(0.2)
         log = srv.new_log()
         mine = [ln for ln in log.splitlines()
