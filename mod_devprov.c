@@ -1497,6 +1497,12 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
                       "checking the path");
         return HTTP_FORBIDDEN;
     }
+    if (rc == DP_PATH_TOO_DEEP) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "devprov: denied (DevprovBindPath): path still "
+                      "%%-encoded after 4 rounds of decoding");
+        return HTTP_FORBIDDEN;
+    }
     dp_mac_format(&found, mac);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "devprov: denied (DevprovBindPath): path names MAC %s, "

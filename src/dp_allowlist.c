@@ -49,6 +49,8 @@ static int grow_table(dp_allowlist_t *al)
 
     if (ns == NULL)
         return -1;
+    /* whole slots: an image written from the table has no stray bytes */
+    memset(ns, 0, cap * sizeof(*ns));
     for (i = 0; i < cap; i++)
         ns[i].mac = EMPTY_SLOT;
     if (al->slots) {
@@ -455,6 +457,26 @@ int dp_allowlist_save_image(const dp_allowlist_t *al, const char *path,
     return 0;
 }
 
+/* A record as parse_line() writes it, within N bytes: a label, then
+ * "key=value" strings, then an empty string. */
+static int record_ok(const char *p, size_t n)
+{
+    const char *end = p + n, *nul = memchr(p, '\0', n);
+    int first = 1;
+
+    while (nul != NULL) {
+        size_t len = (size_t)(nul - p);
+        if (!first && len == 0)
+            return 1;                   /* the end of the attributes */
+        if (!first && memchr(p, '=', len) == NULL)
+            return 0;
+        first = 0;
+        p = nul + 1;
+        nul = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
+    }
+    return 0;
+}
+
 dp_allowlist_t *dp_allowlist_map_image(const char *path, uint64_t tag[3],
                                        char *err, size_t errlen)
 {
@@ -511,7 +533,9 @@ dp_allowlist_t *dp_allowlist_map_image(const char *path, uint64_t tag[3],
             if (slots[i].mac == EMPTY_SLOT)
                 continue;
             if (slots[i].mac >= ((uint64_t)1 << 48)
-                || slots[i].off >= h.arena_len) {
+                || slots[i].off >= h.arena_len
+                || !record_ok(arena + slots[i].off,
+                              (size_t)h.arena_len - slots[i].off)) {
                 snprintf(err, errlen, "%s: allowlist image damaged", path);
                 goto fail;
             }

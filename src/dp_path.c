@@ -142,6 +142,18 @@ int dp_path_check(const char *path, size_t len, const dp_mac_t *own,
             break;
         last = i;
     }
+    /* still %-encoded after every round: no phone sends that, and
+     * something behind the server that decodes once more could find a
+     * MAC no round here saw; refused (fail closed) */
+    if (last == DECODE_ROUNDS) {
+        n[0] = decode(buf[DECODE_ROUNDS], n[DECODE_ROUNDS], buf[0], &changed);
+        if (changed) {
+            ret = DP_PATH_TOO_DEEP;
+            goto done;
+        }
+        n[0] = len;
+        memcpy(buf[0], path, len);
+    }
     /* the most decoded form first: it reports the MAC the way a server
      * sees it ("%30004f2..." is 0004f2..., not 30004f...) */
     for (i = last; i >= 0; i--)

@@ -5,7 +5,8 @@
  * will map the path to; it is strict instead: every MAC written anywhere
  * in the path, in any segment (including ones that "..", "//" or "/./"
  * normalisation would remove), in any case, with or without
- * %-encoding (decoded repeatedly), must be the device's own or a shared
+ * %-encoding (decoded up to 4 times; a path still encoded after that is
+ * refused), must be the device's own or a shared
  * (non-unicast, e.g. the all-zero master configuration) address.
  *
  * What counts as a MAC:
@@ -26,11 +27,16 @@
 
 #include "dp_mac.h"
 
+#define DP_PATH_TOO_DEEP 2
+
 /* Check the LEN bytes at PATH (stop at '?' if present; the query string is
  * not checked).  OWN is the verified device's MAC or NULL for a client
  * that is not a device.  Returns 0 if the path names no MAC but OWN's and
  * shared ones, 1 if it names another unicast MAC (written to *FOUND if
- * FOUND is not NULL), -1 on allocation failure (treat as a refusal). */
+ * FOUND is not NULL), DP_PATH_TOO_DEEP if it is still %-encoded after 4
+ * rounds of decoding (refuse it: no phone sends that, and a fifth
+ * decoding elsewhere could reveal a MAC), -1 on allocation failure
+ * (treat as a refusal). */
 int dp_path_check(const char *path, size_t len, const dp_mac_t *own,
                   dp_mac_t *found);
 

@@ -81,6 +81,20 @@ def test_other_phones_file_refused(srv_bind, path):
         assert found[0][0] == OTHER
 
 
+def test_path_encoded_five_times_refused(srv_bind):
+    """Four rounds of %-decoding are looked through; a path still encoded
+    after that is refused whatever it names (a fifth decoding behind the
+    server could reveal a MAC), and logged once."""
+    path = OTHER
+    for _ in range(5):
+        path = "".join(f"%{ord(c):02X}" for c in path)
+    res = get(srv_bind, f"/files/{path}.cfg")
+    assert res.status == 403, res
+    log = [ln for ln in srv_bind.new_log().splitlines()
+           if "devprov: denied" in ln]
+    assert len(log) == 1 and "after 4 rounds of decoding" in log[0], log
+
+
 def test_other_phones_file_served_without_bindpath(srv_bind):
     res = get(srv_bind, f"/files/{OTHER}.cfg", port="nobind")
     assert res.status == 200, res

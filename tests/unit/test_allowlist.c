@@ -805,12 +805,59 @@ static void offset_outside(char *buf, size_t *len)
     }
 }
 
+static void no_equals(char *buf, size_t *len)
+{
+    char *eq = memrchr(buf, '=', *len);        /* in the arena, at the end */
+    if (eq != NULL)
+        *eq = '_';                      /* "site=hq" becomes "site_hq" */
+}
+
+static void no_end(char *buf, size_t *len)
+{
+    /* the last record loses its terminators */
+    buf[*len - 1] = 'x';
+    buf[*len - 2] = 'x';
+}
+
 static void test_image_damage_refused(void **state)
 {
     (void)state;
+    assert_damaged_image_refused("0004f2000001 lobby site=hq\n", no_equals);
+    assert_damaged_image_refused("0004f2000001 lobby site=hq\n", no_end);
     assert_damaged_image_refused("0004f2000001 a\n", cut_short);
     assert_damaged_image_refused("0004f2000001 a\n", bad_magic);
     assert_damaged_image_refused("0004f2000001 a\n", offset_outside);
+}
+
+static void test_image_deterministic(void **state)
+{
+    static const char text[] = "0004f2000001 lobby site=hq\n0004f2000002\n";
+    dp_allowlist_t *a1 = parse_ok(text), *a2 = parse_ok(text);
+    uint64_t tag[3] = { 1, 2, 3 };
+    char p1[64], p2[80], err[512], b1[1 << 15], b2[1 << 15];
+    size_t n1, n2;
+    FILE *f;
+
+    (void)state;
+    image_path(p1, sizeof(p1));
+    snprintf(p2, sizeof(p2), "%s.2", p1);
+    assert_int_equal(dp_allowlist_save_image(a1, p1, tag, err, sizeof(err)),
+                     0);
+    assert_int_equal(dp_allowlist_save_image(a2, p2, tag, err, sizeof(err)),
+                     0);
+    f = fopen(p1, "rb");
+    n1 = fread(b1, 1, sizeof(b1), f);
+    fclose(f);
+    f = fopen(p2, "rb");
+    n2 = fread(b2, 1, sizeof(b2), f);
+    fclose(f);
+    /* nothing but the list in it: no uninitialised memory written out */
+    assert_int_equal(n1, n2);
+    assert_memory_equal(b1, b2, n1);
+    unlink(p1);
+    unlink(p2);
+    dp_allowlist_free(a1);
+    dp_allowlist_free(a2);
 }
 
 static void test_image_missing(void **state)
@@ -847,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_fields_to_entry),
         cmocka_unit_test(test_image_round_trip),
         cmocka_unit_test(test_image_damage_refused),
+        cmocka_unit_test(test_image_deterministic),
         cmocka_unit_test(test_image_missing),
         cmocka_unit_test_teardown(test_load_file, rm_tmpfile),
         cmocka_unit_test(test_load_missing),

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -165,6 +166,49 @@ static void length_is_respected(void **state)
     assert_int_equal(dp_path_check(NULL, 0, &OWN, NULL), 0);
 }
 
+/* Encode every character of S as %XX, ROUNDS times. */
+static void encode(const char *s, int rounds, char *out, size_t outlen)
+{
+    char tmp[8192];
+    int r;
+
+    snprintf(out, outlen, "%s", s);
+    for (r = 0; r < rounds; r++) {
+        size_t i, o = 0;
+        for (i = 0; out[i] != '\0' && o + 4 < sizeof(tmp); i++)
+            o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%%%02X",
+                                  (unsigned char)out[i]);
+        tmp[o] = '\0';
+        snprintf(out, outlen, "%s", tmp);
+    }
+}
+
+static void too_deeply_encoded(void **state)
+{
+    char p[8192];
+    dp_mac_t m;
+
+    (void)state;
+    /* four rounds are decoded: the other phone's MAC is found */
+    encode("0004f2000002", 4, p, sizeof(p));
+    assert_other(p, &OWN);
+    /* five: still encoded after four rounds, refused without a MAC, even
+     * the phone's own */
+    encode("0004f2000002", 5, p, sizeof(p));
+    memset(&m, 0x55, sizeof(m));
+    assert_int_equal(check(p, &OWN, &m), DP_PATH_TOO_DEEP);
+    assert_int_equal(m.b[0], 0x55);                 /* untouched */
+    encode("0004f2000001.cfg", 5, p, sizeof(p));
+    assert_int_equal(check(p, &OWN, NULL), DP_PATH_TOO_DEEP);
+    encode("/index.html", 5, p, sizeof(p));
+    assert_int_equal(check(p, NULL, NULL), DP_PATH_TOO_DEEP);
+    /* exactly four rounds deep, and nothing left: allowed */
+    assert_allowed("/a%25252541.txt", &OWN);
+    /* five: refused */
+    assert_int_equal(check("/a%2525252541.txt", &OWN, NULL),
+                     DP_PATH_TOO_DEEP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +218,7 @@ int main(void)
         cmocka_unit_test(shared_and_unrelated_allowed),
         cmocka_unit_test(long_hex_runs),
         cmocka_unit_test(length_is_respected),
+        cmocka_unit_test(too_deeply_encoded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
