@@ -7,7 +7,8 @@ PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       libcmocka-dev pkg-config curl openssl php-cgi
       python3-pytest python3-cryptography dpkg-dev patch
       libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3
-      postgresql postgresql-client"
+      postgresql postgresql-client
+      clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do
