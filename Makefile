@@ -82,6 +82,7 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) check
 
 demo: deps
