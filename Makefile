@@ -6,6 +6,8 @@
 #   make unit     C unit tests only (cmocka)
 #   make check    integration tests only (pytest, needs a build)
 #   make soak     load and faults: 100 clients, 60 s steady + 60 s faults
+#   make test-asan / test-valgrind   the integration suite under
+#                 ASan+UBSan / valgrind (tests/sanitize.mk)
 #   make bench    benchmarks (bench/), results in bench/results/
 
 APXS     ?= apxs
@@ -84,6 +86,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) check
+	$(MAKE) test-asan
 
 demo: deps
 	$(MAKE) all
@@ -99,6 +102,7 @@ soak: all
 # Benchmarks (bench/) and fuzzers (fuzz/) keep their rules beside them.
 -include bench/bench.mk
 -include fuzz/fuzz.mk
+-include tests/sanitize.mk
 
 clean:
 	rm -rf $(BUILD)/core $(BUILD)/glue $(BUILD)/unit $(BUILD)/*.o $(BUILD)/*.so \

@@ -288,11 +288,14 @@ static int query(request_rec *r, devprov_sql_t *q, const char *m, char *buf,
            == 0) {
         if (++rows > 1 || ncols > MAX_COLS)
             continue;
+        /* Copies of both: the result the strings point into is freed by
+         * the driver when the loop reads past the last row (PostgreSQL:
+         * PQclear on random-access results), before they are used. */
         for (i = 0; i < ncols; i++) {
             names[i] = apr_dbd_get_name(dbd->driver, res, i);
             values[i] = apr_dbd_get_entry(dbd->driver, row, i);
-            if (names[i] == NULL)
-                names[i] = "?";
+            names[i] = names[i] != NULL ? apr_pstrdup(r->pool, names[i])
+                                        : "?";
             if (values[i] != NULL)
                 values[i] = apr_pstrdup(r->pool, values[i]);
         }

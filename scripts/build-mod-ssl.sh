@@ -17,6 +17,8 @@
 #   APXS          apxs to use (default /usr/bin/apxs)
 #   APACHE2       apache2 binary for the final `-t` check (default /usr/sbin/apache2)
 #   APACHE2_DSC   use this local apache2_*.dsc instead of `apt-get source`
+#   APXS_EXTRA    more apxs arguments, e.g. "-Wc,-fsanitize=address -l asan"
+#                 (tests/sanitize.mk); a change does not force a rebuild
 #
 # The release tarball behind the Debian source ships the manual as generated
 # HTML only, so sections of the patch for files missing from the tree
@@ -128,7 +130,7 @@ if [ ! -f "$SO" ] || newer "$STAMP" "$SO" \
     # shellcheck disable=SC2086
     (cd "$OBJ" && "$APXS" -c -o mod_ssl.la \
         -I"$SRC/include" -I"$SRC/modules/md" \
-        -I"$SRC/modules/generators" -I"$SSLDIR" \
+        -I"$SRC/modules/generators" -I"$SSLDIR" ${APXS_EXTRA:-} \
         $srcs -lssl -lcrypto >build.log 2>&1) \
         || { cat "$OBJ/build.log" >&2; die "apxs build failed"; }
     cp "$OBJ/.libs/mod_ssl.so" "$SO.tmp"

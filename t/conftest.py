@@ -224,6 +224,8 @@ class Httpd:
     def start(self, body):
         res = self.configtest(body)
         assert res.returncode == 0, res.stderr
+        pidfile = self.dir / "httpd.pid"
+        pidfile.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
             [APACHE2, "-f", str(self.dir / "httpd.conf"), "-DFOREGROUND"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -239,6 +241,12 @@ class Httpd:
                 except OSError:
                     assert time.time() < deadline, f"port {port} not up"
                     time.sleep(0.05)
+        # the ports listen before the modules' post_config (and its log
+        # lines) is over; the PidFile is written after it
+        while not pidfile.exists():
+            assert self.proc.poll() is None, "apache2 exited"
+            assert time.time() < deadline, "no PidFile"
+            time.sleep(0.05)
         return self
 
     def stop(self):
