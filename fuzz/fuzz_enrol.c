@@ -5,8 +5,8 @@
  *
  * Invariants, against an independent reading of the format in
  * src/dp_enrol.h (the first line whose first space-separated field is
- * the MAC decides; "sha256:" and the lower-case fingerprint right after
- * the space means SAME):
+ * the MAC decides; "sha256:" and the fingerprint, hex in either case,
+ * right after the space means SAME):
  *   - dp_enrol_find agrees with the oracle for a fixed MAC/fingerprint and
  *     for the MACs (and fingerprints) that the file's first lines name;
  *   - after appending dp_enrol_line() for a MAC not yet in the file, the
@@ -17,6 +17,21 @@
 #include "dp_enrol.h"
 
 #define MAX_QUERIES 8
+
+/* 64 hex digits at A equal the lower-case ones at WANT, in any case */
+static int same_hex(const char *a, const char *want)
+{
+    int k;
+
+    for (k = 0; k < 64; k++) {
+        int c = (unsigned char)a[k];
+        if (c >= 'A' && c <= 'F')
+            c += 'a' - 'A';
+        if (c != want[k])
+            return 0;
+    }
+    return 1;
+}
 
 static dp_enrol_state_t oracle(const char *buf, size_t len,
                                const dp_mac_t *mac, const unsigned char *fp)
@@ -41,7 +56,7 @@ static dp_enrol_state_t oracle(const char *buf, size_t len,
             && fz_mac_parse_checked(buf + i, sp - i, &m) == 0
             && fz_mac_eq(&m, mac)) {
             if (e - sp - 1 >= 71 && memcmp(buf + sp + 1, "sha256:", 7) == 0
-                && memcmp(buf + sp + 8, want, 64) == 0)
+                && same_hex(buf + sp + 8, want))
                 return DP_ENROL_SAME;
             return DP_ENROL_OTHER;
         }

@@ -85,7 +85,7 @@ static int oracle(char **names, char **values, size_t n, char *rec,
                   size_t *rlen, size_t *nattr)
 {
     size_t i, j, o = 0;
-    int allowed = 1, bad = 0;
+    int allowed = 1, bad = 0, attrs = 0;
     const char *label = "";
 
     *nattr = 0;
@@ -113,11 +113,14 @@ static int oracle(char **names, char **values, size_t n, char *rec,
             bad = 1;                        /* refused even when NULL */
             continue;
         }
+        lower(names[i], key);
+        if (!key_ok(key))
+            bad = 1;                        /* refused even when NULL */
         if (values[i] == NULL || values[i][0] == '\0')
             continue;
-        lower(names[i], key);
-        if (!key_ok(key) || strlen(values[i]) < 1
-            || !value_ok(values[i], strlen(values[i])))
+        if (++attrs > DP_AL_ATTRS_MAX)
+            bad = 1;
+        if (strlen(values[i]) < 1 || !value_ok(values[i], strlen(values[i])))
             bad = 1;
         if (strcmp(key, "pin") == 0 && !dp_pin_valid(values[i],
                                                      strlen(values[i])))

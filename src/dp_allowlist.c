@@ -148,8 +148,7 @@ static int check_label(const char *s, size_t len, char *why, size_t whylen)
     return 0;
 }
 
-static int check_attr(const char *k, size_t klen, const char *v,
-                      size_t vlen, char *why, size_t whylen)
+static int check_key(const char *k, size_t klen, char *why, size_t whylen)
 {
     size_t i;
     int ok = klen > 0 && klen <= DP_AL_KEY_MAX && k[0] >= 'a' && k[0] <= 'z';
@@ -162,6 +161,16 @@ static int check_attr(const char *k, size_t klen, const char *v,
                  (int)(klen > 40 ? 40 : klen), k, DP_AL_KEY_MAX);
         return -1;
     }
+    return 0;
+}
+
+static int check_attr(const char *k, size_t klen, const char *v,
+                      size_t vlen, char *why, size_t whylen)
+{
+    size_t i;
+
+    if (check_key(k, klen, why, whylen) != 0)
+        return -1;
     if (vlen == 0 || vlen > DP_AL_VALUE_MAX) {
         snprintf(why, whylen, "attribute '%.*s': value must be 1-%d "
                  "characters", (int)klen, k, DP_AL_VALUE_MAX);
@@ -194,7 +203,7 @@ static int parse_line(dp_allowlist_t *al, const char *p, size_t len,
     slot_t *slot;
     uint32_t off;
     int have_label = 0, fields = 0;
-    char keys[32][DP_AL_KEY_MAX + 1];
+    char keys[DP_AL_ATTRS_MAX][DP_AL_KEY_MAX + 1];
     size_t nkeys = 0;
 
     /* a record is "label\0k=v\0k=v\0\0": label first, then attributes */
@@ -636,7 +645,7 @@ int dp_entry_from_fields(const char *const *names, const char *const *values,
 {
     size_t i, j, used = 0, label_len = 0;
     const char *label = "";
-    int allowed = 1;
+    int allowed = 1, nattrs = 0;
 
     for (i = 0; i < n; i++) {
         const char *k = names[i], *v = values[i];
@@ -671,16 +680,25 @@ int dp_entry_from_fields(const char *const *names, const char *const *values,
                      "characters", k, DP_AL_KEY_MAX);
             return -1;
         }
-        if (v == NULL || *v == '\0')
-            continue;                   /* NULL: attribute not set */
         {
             char key[DP_AL_KEY_MAX + 1];
             for (j = 0; j < klen; j++)  /* SQL names are case-insensitive */
                 key[j] = (char)((k[j] >= 'A' && k[j] <= 'Z') ? k[j] + 32
                                                              : k[j]);
             key[klen] = '\0';
+            /* the name is checked whatever the value: a bad column is an
+             * error in the query, not in one row */
+            if (check_key(key, klen, why, whylen) != 0)
+                return -1;
+            if (v == NULL || *v == '\0')
+                continue;               /* NULL: attribute not set */
             if (check_attr(key, klen, v, strlen(v), why, whylen) != 0)
                 return -1;
+            if (++nattrs > DP_AL_ATTRS_MAX) {
+                snprintf(why, whylen, "more than %d attributes",
+                         DP_AL_ATTRS_MAX);
+                return -1;
+            }
         }
     }
     if (!allowed)

@@ -29,6 +29,7 @@
 #define DP_AL_LINE_MAX 4096
 #define DP_AL_VALUE_MAX 128
 #define DP_AL_KEY_MAX 32
+#define DP_AL_ATTRS_MAX 32        /* attributes per entry */
 
 typedef struct dp_allowlist dp_allowlist_t;
 
@@ -90,7 +91,9 @@ int dp_allowlist_lookup_fn(void *source, const dp_mac_t *mac,
  *             false): the row lists the phone only if it is true;
  *   label     the label (NULL: none);
  *   any other an attribute of that name, lower-cased (NULL or "": unset).
- * Labels, names and values obey the rules of the file format.  The entry
+ * Labels, names and values obey the rules of the file format (names are
+ * checked even where the value is NULL; at most DP_AL_ATTRS_MAX
+ * attributes).  The entry
  * is written into BUF (BUFLEN bytes) and OUT points into it.  Returns 1
  * (listed), 0 (the row says not allowed) or -1 with the reason in WHY. */
 int dp_entry_from_fields(const char *const *names, const char *const *values,

@@ -1,6 +1,7 @@
 /* dp_enrol.c - the enrolment file (trust on first use, for review). */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dp_enrol.h"
 #include "dp_hex.h"
@@ -23,8 +24,9 @@ dp_enrol_state_t dp_enrol_find(const char *buf, size_t len,
             && dp_mac_parse(p, (size_t)(sp - p), &m) == 0
             && memcmp(m.b, mac->b, DP_MAC_LEN) == 0) {
             size_t rest = n - (size_t)(sp - p) - 1;
+            /* hex in either case: the admin may have edited the line */
             if (rest >= 7 + 64 && memcmp(sp + 1, "sha256:", 7) == 0
-                && memcmp(sp + 8, want, 64) == 0)
+                && strncasecmp(sp + 8, want, 64) == 0)
                 return DP_ENROL_SAME;
             return DP_ENROL_OTHER;
         }

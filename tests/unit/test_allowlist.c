@@ -678,6 +678,27 @@ static void test_fields_to_entry(void **state)
         assert_int_equal(row(n6, v6, 1, buf, sizeof(buf), &e, why), -1);
         assert_non_null(strstr(why, "0x3b"));
     }
+    {   /* a bad column name is an error even where the value is NULL */
+        const char *n[] = { "label", "x y" }, *v[] = { "desk", NULL };
+        assert_int_equal(row(n, v, 2, buf, sizeof(buf), &e, why), -1);
+        assert_non_null(strstr(why, "attribute name 'x y'"));
+    }
+    {   /* at most DP_AL_ATTRS_MAX attributes, as on a file line */
+        const char *n[DP_AL_ATTRS_MAX + 1], *v[DP_AL_ATTRS_MAX + 1];
+        static char names[DP_AL_ATTRS_MAX + 1][8];
+        char big[8192];
+        int i;
+        for (i = 0; i <= DP_AL_ATTRS_MAX; i++) {
+            snprintf(names[i], sizeof(names[i]), "a%d", i);
+            n[i] = names[i];
+            v[i] = "1";
+        }
+        assert_int_equal(row(n, v, DP_AL_ATTRS_MAX, big, sizeof(big), &e,
+                             why), 1);
+        assert_int_equal(row(n, v, DP_AL_ATTRS_MAX + 1, big, sizeof(big), &e,
+                             why), -1);
+        assert_non_null(strstr(why, "more than 32 attributes"));
+    }
     {   /* a buffer too small is an error, never a truncated entry */
         const char *n[] = { "label", "site" }, *v[] = { "desk-7", "berlin" };
         assert_int_equal(row(n, v, 2, buf, 10, &e, why), -1);

@@ -45,6 +45,17 @@ static void test_line_and_find(void **state)
     assert_int_equal(dp_mac_parse("0004f2000007", 12, &mac2), 0);
     assert_int_equal(dp_enrol_find(buf, len, &mac2, fp), DP_ENROL_ABSENT);
     assert_int_equal(dp_enrol_find("", 0, &mac, fp), DP_ENROL_ABSENT);
+    /* a line edited by hand with upper-case hex is the same certificate */
+    {
+        char up[200];
+        size_t i, m = (size_t)snprintf(up, sizeof(up),
+                                       "0004f2000005 sha256:");
+        for (i = 0; i < 32; i++)
+            m += (size_t)snprintf(up + m, sizeof(up) - m, "%02X", fp[i]);
+        m += (size_t)snprintf(up + m, sizeof(up) - m, " t polycom\n");
+        assert_int_equal(dp_enrol_find(up, m, &mac, fp), DP_ENROL_SAME);
+        assert_int_equal(dp_enrol_find(up, m, &mac, other), DP_ENROL_OTHER);
+    }
     /* a damaged line for the MAC counts as another certificate */
     assert_int_equal(dp_enrol_find("0004f2000005 junk\n", 18, &mac, fp),
                      DP_ENROL_OTHER);
