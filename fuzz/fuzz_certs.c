@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "fuzz_common.h"
+#include "fuzz_err.h"
 #include "dp_certs.h"
 #include "dp_trust.h"
 
@@ -36,19 +37,6 @@ static int count_cb(X509 *x, const char *name, void *arg, char *err,
     return 0;
 }
 
-static void err_sentinel(void)
-{
-    ERR_clear_error();
-    ERR_raise(ERR_LIB_USER, 77);
-}
-
-static void err_check(void)
-{
-    unsigned long e = ERR_peek_last_error();
-
-    FUZZ_CHECK(ERR_GET_LIB(e) == ERR_LIB_USER && ERR_GET_REASON(e) == 77);
-    ERR_clear_error();
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -139,4 +139,36 @@ static inline int fz_mac_parse_checked(const char *s, size_t len,
     return ra;
 }
 
+/* The allowlist format's rules (src/dp_allowlist.h), read independently:
+ * a value is 0..DP_AL_VALUE_MAX characters of A-Z a-z 0-9 . _ : @ / + -
+ * (callers that need one character check N themselves); a key 1..32 of
+ * a-z 0-9 _ starting with a letter. */
+static inline int fz_value_ok(const char *v, size_t n, size_t max)
+{
+    size_t i;
+
+    if (n > max)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || (c && strchr("._:@/+-", c))))
+            return 0;
+    }
+    return 1;
+}
+
+static inline int fz_key_ok(const char *k, size_t n, size_t max)
+{
+    size_t i;
+
+    if (n < 1 || n > max || !(k[0] >= 'a' && k[0] <= 'z'))
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9')
+              || k[i] == '_'))
+            return 0;
+    return 1;
+}
+
 #endif

@@ -26,35 +26,14 @@
 #define MAXCOLS 64
 #define BIG 16384
 
-static int value_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9') || (c && strchr("._:@/+-", c) != NULL);
-}
-
 static int value_ok(const char *v, size_t n)
 {
-    size_t i;
-
-    if (n > DP_AL_VALUE_MAX)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!value_char((unsigned char)v[i]))
-            return 0;
-    return 1;
+    return fz_value_ok(v, n, DP_AL_VALUE_MAX);
 }
 
 static int key_ok(const char *k)
 {
-    size_t i, n = strlen(k);
-
-    if (n < 1 || n > DP_AL_KEY_MAX || !(k[0] >= 'a' && k[0] <= 'z'))
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9')
-              || k[i] == '_'))
-            return 0;
-    return 1;
+    return fz_key_ok(k, strlen(k), DP_AL_KEY_MAX);
 }
 
 static int boolean(const char *v)

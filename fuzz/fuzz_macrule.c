@@ -35,6 +35,7 @@
 #include <openssl/x509.h>
 
 #include "fuzz_common.h"
+#include "fuzz_err.h"
 #include "dp_allowlist.h"
 #include "dp_identify.h"
 #include "dp_macrule.h"
@@ -118,21 +119,6 @@ static void init(void)
     FUZZ_CHECK(dp_macrule_new("CN", "[0-9a-f]{12}", err, sizeof(err)) == NULL);
 }
 
-/* A sentinel on the caller's error queue: it must be the last entry after
- * every call into the core. */
-static void err_sentinel(void)
-{
-    ERR_clear_error();
-    ERR_raise(ERR_LIB_USER, 77);
-}
-
-static void err_check(void)
-{
-    unsigned long e = ERR_peek_last_error();
-
-    FUZZ_CHECK(ERR_GET_LIB(e) == ERR_LIB_USER && ERR_GET_REASON(e) == 77);
-    ERR_clear_error();
-}
 
 /* Is MAC written in the only entry of one of FV's attributes? */
 static int mac_in_subject(const fvendor_t *fv, const X509_NAME *subj,

@@ -54,7 +54,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -68,7 +67,8 @@ sys.path.insert(0, str(ROOT / "t"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from conftest import BAD_LEVEL, MODDIR, Httpd, Pki, Postgres  # noqa
-from reload_under_load import children_rss, replace_atomically  # noqa
+from reload_under_load import (PhoneConnection, children_rss,  # noqa
+                               replace_atomically)
 
 LISTED = {"polycom-expired": "0004f2000002", "polycom-valid": "0004f2000001"}
 KINDS = ["polycom-expired", "polycom-valid", "polycom-unlisted",
@@ -95,14 +95,6 @@ EXPECTED_LOG = [
     # pool at the first lookup instead
     r"\[dbd:crit\].*AH00636: child init failed",
 ]
-
-
-class PhoneConnection(http.client.HTTPSConnection):
-    def connect(self):
-        sock = socket.create_connection(("127.0.0.1", self.port),
-                                        self.timeout)
-        self.sock = self._context.wrap_socket(sock,
-                                              server_hostname="localhost")
 
 
 class Load:
