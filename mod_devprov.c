@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -35,6 +36,7 @@
 #include "mod_devprov_sql.h"
 #include "src/dp_allowlist.h"
 #include "src/dp_enrol.h"
+#include "src/dp_idcache.h"
 #include "src/dp_identify.h"
 #include "src/dp_keyset.h"
 #include "src/dp_mac.h"
@@ -48,6 +50,10 @@ APLOG_USE_MODULE(devprov);
 
 #define UNSET (-1)
 #define LIST_DOWN (-2)          /* devprov_conn_t.listed: no answer */
+/* identities made from a certificate's bytes are kept this long, per
+ * process and virtual host (DP_IDCACHE: at most IDCACHE_ENTRIES) */
+#define IDCACHE_TTL apr_time_from_sec(60)
+#define IDCACHE_ENTRIES 4096
 /* a list file is read once it has not changed for this long */
 #define SETTLE_TIME apr_time_from_msec(1000)
 
@@ -115,7 +121,15 @@ typedef struct {
     int bind_path;              /* UNSET, 0, 1: DevprovBindPath */
     int policy_here;            /* DevprovDeny/BindPath said in this very
                                  * server (not inherited), for checks */
+    struct idcache *ids;        /* made in post_config; per process */
 } devprov_srv_t;
+
+/* Identities by certificate bytes (dp_idcache), one per virtual host with
+ * the engine on, filled by each child process on its own. */
+struct idcache {
+    dp_idcache_t *cache;
+    apr_thread_mutex_t *mutex;
+};
 
 /* The verdict on one TLS connection, made once and reused by every request
  * on it (re-made if a renegotiation changed the certificate, or if a
@@ -246,6 +260,12 @@ static apr_status_t cleanup_rule(void *data)
 static apr_status_t cleanup_keyset(void *data)
 {
     dp_keyset_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t cleanup_idcache(void *data)
+{
+    dp_idcache_free(data);
     return APR_SUCCESS;
 }
 
@@ -794,9 +814,26 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     for (; s != NULL; s = s->next) {
-        const devprov_srv_t *sc = ap_get_module_config(s->module_config,
-                                                       &devprov_module);
+        devprov_srv_t *sc = ap_get_module_config(s->module_config,
+                                                 &devprov_module);
         watched_t *w = sc->allow;
+
+        if (engine_on(sc) && sc->ids == NULL) {
+            struct idcache *ids = apr_pcalloc(pconf, sizeof(*ids));
+            ids->cache = dp_idcache_new(IDCACHE_ENTRIES);
+            if (ids->cache == NULL
+                || apr_thread_mutex_create(&ids->mutex,
+                                           APR_THREAD_MUTEX_DEFAULT, pconf)
+                   != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "devprov: out "
+                             "of memory for the identity cache");
+                dp_idcache_free(ids->cache);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+            apr_pool_cleanup_register(pconf, ids->cache, cleanup_idcache,
+                                      apr_pool_cleanup_null);
+            sc->ids = ids;
+        }
 
         if (w != NULL && w->image == NULL && shared) {
             /* named after the directive: the same at every restart, its
@@ -856,28 +893,58 @@ static const char *ssl_var(request_rec *r, const char *name)
     return ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
 }
 
-/* The certificates the phone sent after its own (SSL_CLIENT_CERT_CHAIN_n). */
-static STACK_OF(X509) *sent_chain(request_rec *r)
+/* The certificates the phone sent after its own (SSL_CLIENT_CERT_CHAIN_n),
+ * as PEM. */
+static apr_array_header_t *sent_chain_pems(request_rec *r)
 {
-    STACK_OF(X509) *sk = sk_X509_new_null();
+    apr_array_header_t *pems = apr_array_make(r->pool, 2,
+                                              sizeof(const char *));
     int n;
 
-    if (sk == NULL)
-        return NULL;
     for (n = 0; n < 16; n++) {
         const char *pem = ssl_var(r, apr_psprintf(r->pool,
                                                   "SSL_CLIENT_CERT_CHAIN_%d",
                                                   n));
-        X509 *x;
         if (pem == NULL || *pem == '\0')
             break;
-        x = pem_to_x509(pem);
+        APR_ARRAY_PUSH(pems, const char *) = pem;
+    }
+    return pems;
+}
+
+static STACK_OF(X509) *parse_chain(const apr_array_header_t *pems)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    int n;
+
+    for (n = 0; sk != NULL && n < pems->nelts; n++) {
+        X509 *x = pem_to_x509(APR_ARRAY_IDX(pems, n, const char *));
         if (x == NULL || sk_X509_push(sk, x) <= 0) {
             X509_free(x);
             break;
         }
     }
     return sk;
+}
+
+/* The identity cache's key: SHA-256 over the exact certificate bytes
+ * (leaf, then each chain certificate, each with its length). */
+static int cert_key(const char *pem, const apr_array_header_t *chain,
+                    unsigned char *key)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int n, ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+
+    for (n = -1; ok && n < chain->nelts; n++) {
+        const char *p = n < 0 ? pem : APR_ARRAY_IDX(chain, n, const char *);
+        size_t plen = strlen(p);
+        ok = EVP_DigestUpdate(md, &plen, sizeof(plen))
+             && EVP_DigestUpdate(md, p, plen);
+    }
+    ok = ok && EVP_DigestFinal_ex(md, key, &len) && len == DP_IDCACHE_KEYLEN;
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
 }
 
 /* Swap in W's list from a newly written image (a child's side of a
@@ -1186,6 +1253,8 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     dp_entry_t entry;
     source_t src = { r, NULL, sc->sql };
     int have_list = sc->allow != NULL || sc->sql != NULL, rc;
+    int cached = 0, have_key = 0;
+    unsigned char key[DP_IDCACHE_KEYLEN];
 
     memset(dc, 0, sizeof(*dc));
     dc->conf = sc;
@@ -1195,15 +1264,28 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     dc->attrs = apr_table_make(c->pool, 2);
 
     if (*pem != '\0') {
-        leaf = pem_to_x509(pem);
-        chain = sent_chain(r);
-        if (leaf == NULL) {
-            dc->id.status = DP_ST_UNVERIFIED;
-            apr_cpystrn(dc->id.reason, "unreadable client certificate",
-                        sizeof(dc->id.reason));
+        apr_array_header_t *pems = sent_chain_pems(r);
+
+        /* a phone seen lately on another connection: its identity, made
+         * from these very bytes, without decoding or verifying again */
+        if (sc->ids != NULL && cert_key(pem, pems, key) == 0) {
+            have_key = 1;
+            apr_thread_mutex_lock(sc->ids->mutex);
+            cached = dp_idcache_get(sc->ids->cache, key, apr_time_now(),
+                                    &dc->id);
+            apr_thread_mutex_unlock(sc->ids->mutex);
+        }
+        if (!cached) {
+            leaf = pem_to_x509(pem);
+            chain = parse_chain(pems);
+            if (leaf == NULL) {
+                dc->id.status = DP_ST_UNVERIFIED;
+                apr_cpystrn(dc->id.reason, "unreadable client certificate",
+                            sizeof(dc->id.reason));
+            }
         }
     }
-    if (leaf != NULL || *pem == '\0') {
+    if (!cached && (leaf != NULL || *pem == '\0')) {
         if (dp_identify((const dp_vendor_t *const *)sc->vendor_ptrs->elts,
                         (size_t)sc->vendor_ptrs->nelts, sc->deny_keys,
                         leaf, chain,
@@ -1215,6 +1297,23 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
                           "devprov: out of memory verifying a client "
                           "certificate");
         }
+        /* kept unless the allowlist may still pin it (self-signed: the
+         * pin is looked up per connection, from the certificate) */
+        else if (have_key && leaf != NULL
+                 && !(dc->id.status == DP_ST_UNVERIFIED
+                      && dc->id.x509_err
+                         == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)) {
+            apr_thread_mutex_lock(sc->ids->mutex);
+            dp_idcache_put(sc->ids->cache, key, &dc->id,
+                           apr_time_now() + IDCACHE_TTL);
+            apr_thread_mutex_unlock(sc->ids->mutex);
+        }
+    }
+    if (cached) {
+        dp_hex_sha256(dc->id.sha256, dc->sha256);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "devprov: identity of this certificate from the "
+                      "cache");
     }
     /* the allowlist as it is now (re-read if its file changed), held
      * until the verdict is made */

@@ -50,7 +50,8 @@ def redteam_body(srv, pki):
                 f"Alias /files {files}\n"
                 f"<Directory {files}>\n  Require all granted\n</Directory>\n")
     return (
-        srv.tls_vhost("prod", "DevprovEngine on\n" + trust(pki)
+        srv.tls_vhost("prod", "DevprovEngine on\nLogLevel devprov:trace1\n"
+                      + trust(pki)
                       + yealink_trust
                       + f"DevprovDenyKey {pki.cert(GENERIC)}\n" + hardened,
                       cafile=None)
@@ -243,3 +244,32 @@ def test_expired_genuine_phone_is_a_listed_device(srv_redteam):
     assert e["DEVICE_ALLOWLISTED"] == "1"
     assert e["DEVICE_LABEL"] == "expired-desk"
     no_denial(srv_redteam)
+
+
+# -- the identity cache ------------------------------------------------------
+
+def test_identity_cache_never_serves_another_certificate(srv_redteam):
+    """A genuine phone's identity is kept for its next connections, by
+    the exact bytes of its certificate: the rogue, look-alike and forged
+    certificates that claim the same MAC right after it are judged on
+    their own, the cached answer keeps the expiry, and a second
+    connection of the genuine phone is answered from the cache."""
+    def cached_lines():
+        return srv_redteam.new_log().count(
+            "identity of this certificate from the cache")
+
+    for _ in range(2):
+        res = srv_redteam.curl("prod", "/env.php", VALID)
+        assert res.status == 200, res
+    assert cached_lines() >= 1
+    for device in ("rogue-polycom", "lookalike-polycom", "polycom-forged"):
+        srv_redteam.mark()
+        res = srv_redteam.curl("prod", "/env.php", device)
+        one_denial(srv_redteam, res, NOT_VERIFIED)
+    srv_redteam.mark()
+    for _ in range(2):
+        e = srv_redteam.curl("prod", "/env.php", EXPIRED).json
+        assert e["DEVICE_MAC"] == EXPIRED_MAC
+        assert e["DEVICE_CERT_EXPIRED"] == "1"
+        assert e["DEVICE_CERT_SHA256"]
+    assert cached_lines() >= 1
