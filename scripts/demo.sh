@@ -143,6 +143,8 @@ sed -e "s|@LISTEN_ADDR@|127.0.0.1|g" \
     -e "s|@BOOTSTRAP@|$DEMO/bootstrap|g" \
     -e "s|@UPLOADS@|$DEMO/uploads|g" \
     -e "s|@REVOKED@|$ROOT/conf/revoked.example|g" \
+    -e "s|@SQLDRIVER@|sqlite3|g" \
+    -e "s|@SQLPARAMS@|$DEMO/phones.db|g" \
     "$ROOT/conf/sites/provisioning.conf.in" > "$DEMO/provisioning.conf"
 if grep -n '@[A-Z_]*@' "$DEMO/provisioning.conf" >&2; then
     die "unsubstituted placeholders in $DEMO/provisioning.conf"
