@@ -16,6 +16,7 @@
 #   DEMO_HTTPS_PORT  HTTPS (Polycom) port, default 8443
 #   DEMO_HTTP_PORT   HTTP bootstrap port, default 8080
 #   DEMO_STOP=1      stop the server again after the demo
+#   DEMO_DIR         where the demo server lives (default build/demo)
 #   DEMO_MOD_SSL     mod_ssl.so to load (default build/mod_ssl.so; Debian's
 #                    stock one cannot accept the expired certificate)
 #   BUILD            build directory (default build)
@@ -31,7 +32,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-DEMO=$BUILD/demo
+DEMO=${DEMO_DIR:-$BUILD/demo}
 PKI=$BUILD/pki
 CONF=$DEMO/httpd.conf
 PIDFILE=$DEMO/run/httpd.pid

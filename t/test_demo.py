@@ -1,0 +1,22 @@
+"""The README's first command: the demo (scripts/demo.sh, what "make demo"
+runs after installing and building) provisions a simulated phone with an
+expired factory certificate end to end.  Run here on ports and in a
+directory of its own, and stopped again."""
+import os
+import subprocess
+
+from conftest import ROOT, free_port
+
+
+def test_demo_runs_end_to_end(workdir):
+    env = dict(os.environ, DEMO_DIR=str(workdir / "demo"), DEMO_STOP="1",
+               DEMO_HTTPS_PORT=str(free_port()),
+               DEMO_HTTP_PORT=str(free_port()))
+    p = subprocess.run(["sh", str(ROOT / "scripts/demo.sh")], env=env,
+                       capture_output=True, text=True, timeout=300)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    assert "All demo steps behaved as expected." in out, out[-3000:]
+    # the expired phone got its own rendered configuration
+    assert "device configuration for 0004f2000002; cert validity: expired" \
+        in out, out[-3000:]
