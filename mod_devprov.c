@@ -947,13 +947,24 @@ static int cert_key(const char *pem, const apr_array_header_t *chain,
     return ok ? 0 : -1;
 }
 
+/* Put FRESH in force in place of W's list, for the next verdicts (they
+ * see the generation change); with the mutex held, or in the parent. */
+static void swap_list(watched_t *w, void *fresh)
+{
+    void *old = w->list;
+
+    w->list = fresh;
+    w->generation++;
+    /* nobody else uses OLD: lists are used only under the mutex */
+    w->destroy(old);
+}
+
 /* Swap in W's list from a newly written image (a child's side of a
  * parent re-read); called with the mutex held, maps with it released. */
 static void image_refresh(request_rec *r, watched_t *w)
 {
     apr_finfo_t fi;
     dp_allowlist_t *fresh;
-    void *old;
     char err[1024];
 
     if (apr_stat(&fi, w->image, APR_FINFO_MTIME | APR_FINFO_INODE, r->pool)
@@ -973,12 +984,9 @@ static void image_refresh(request_rec *r, watched_t *w)
         w->img_inode = fi.inode;
         return;
     }
-    old = w->list;
-    w->list = fresh;
+    swap_list(w, fresh);
     w->img_mtime = fi.mtime;
     w->img_inode = fi.inode;
-    w->generation++;
-    w->destroy(old);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "devprov: %s %s: now the "
                   "list the parent re-read, %lu entries", w->directive,
                   w->path, (unsigned long)w->count(w->list));
@@ -1028,7 +1036,7 @@ static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
                            int locked)
 {
     apr_finfo_t fi;
-    void *fresh, *old;
+    void *fresh;
     char err[1024];
     int shared = 0;
     apr_time_t took;
@@ -1076,15 +1084,11 @@ static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
         w->bad_size = fi.size;
         return;
     }
-    old = w->list;
-    w->list = fresh;
+    swap_list(w, fresh);
     w->mtime = fi.mtime;
     w->size = fi.size;
     w->inode = fi.inode;
     w->bad_mtime = 0;
-    w->generation++;
-    /* nobody else uses OLD: lists are used only under the mutex */
-    w->destroy(old);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                  "devprov: %s %s re-read: %lu entries in %" APR_TIME_T_FMT
                  " ms%s", w->directive, w->path,
