@@ -47,7 +47,8 @@ $(BUILD)/core/%.o: src/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) -c $< -o $@
 
-GLUE_SRC := mod_devprov.c mod_devprov_sql.c
+# every mod_devprov*.c is part of the module's Apache glue
+GLUE_SRC := $(sort $(wildcard mod_devprov*.c))
 GLUE_OBJ := $(patsubst %.c,$(BUILD)/glue/%.o,$(GLUE_SRC))
 
 $(BUILD)/glue/%.o: %.c $(CORE_HDR) $(wildcard mod_devprov*.h)
@@ -104,6 +105,8 @@ soak: all
 -include bench/bench.mk
 -include fuzz/fuzz.mk
 -include tests/sanitize.mk
+-include tests/stock.mk
+-include tools/tools.mk
 
 clean:
 	rm -rf $(BUILD)/core $(BUILD)/glue $(BUILD)/unit $(BUILD)/*.o $(BUILD)/*.so \
