@@ -1,0 +1,179 @@
+/* dp_verdict.c - identity + allowlist + revocation -> verdict. */
+#include <stdio.h>
+#include <string.h>
+#include <openssl/x509_vfy.h>
+
+#include "dp_verdict.h"
+
+static void set_reason(dp_verdict_t *v, const char *reason)
+{
+    snprintf(v->id.reason, sizeof(v->id.reason), "%s", reason);
+}
+
+void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
+                     const dp_identity_t *id, X509 *leaf,
+                     dp_lookup_fn lookup, void *source, time_t now,
+                     dp_verdict_t *v)
+{
+    int have_list = lookup != NULL, rc;
+    dp_entry_t entry;
+
+    memset(v, 0, sizeof(*v));
+    v->id = *id;
+    v->listed = have_list ? 0 : DP_LISTED_NONE;
+    if (leaf != NULL) {
+        dp_hex_sha256(v->id.sha256, v->sha256);
+        /* a self-signed built-in certificate pinned in the allowlist
+         * (only self-signed ones are looked up: a certificate from an
+         * unknown CA costs no lookup) */
+        if (have_list
+            && v->id.x509_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+            && dp_identify_pinned(vendors, nvendors, lookup, source, leaf,
+                                  now, &v->id) < 0) {
+            v->listed = DP_LISTED_DOWN;
+            set_reason(v, "the allowlist database did not answer");
+        }
+    }
+    if (v->id.status == DP_ST_DEVICE)
+        dp_mac_format(&v->id.mac, v->mac);
+    if (!have_list || v->listed == DP_LISTED_DOWN)
+        return;
+    rc = v->id.status == DP_ST_DEVICE ? lookup(source, &v->id.mac, &entry)
+                                      : 0;
+    if (rc < 0) {
+        v->listed = DP_LISTED_DOWN;
+        set_reason(v, "the allowlist database did not answer");
+    }
+    else if (rc == 1) {
+        const char *bound = dp_entry_attr(&entry, "vendor");
+
+        if (dp_pin_mismatch(&entry, v->id.sha256)) {
+            /* the line pins another certificate for this MAC */
+            set_reason(v, "certificate does not match the allowlist pin");
+            return;
+        }
+        if (bound != NULL && strcmp(bound, v->id.vendor->name) != 0) {
+            /* listed for another vendor: a certificate from this
+             * vendor's CA cannot claim that phone */
+            snprintf(v->id.reason, sizeof(v->id.reason),
+                     "allowlisted for vendor %s, certificate from %s",
+                     bound, v->id.vendor->name);
+            return;
+        }
+        v->listed = 1;
+        v->entry = entry;
+    }
+    else if (v->id.status == DP_ST_DEVICE) {
+        set_reason(v, "not in allowlist");
+    }
+}
+
+int dp_verdict_revoke(dp_verdict_t *v, const dp_revoked_t *rv)
+{
+    v->revoked = rv != NULL && v->sha256[0] != '\0'
+                 && (dp_revoked_cert(rv, v->id.sha256)
+                     || (v->id.status == DP_ST_DEVICE
+                         && dp_revoked_mac(rv, &v->id.mac)));
+    return v->revoked;
+}
+
+int dp_verdict_denied(const dp_verdict_t *v, dp_policy_t mode)
+{
+    switch (mode) {
+    case DP_POLICY_OFF:
+        return 0;
+    case DP_POLICY_UNVERIFIED:
+        return v->revoked || v->id.status != DP_ST_DEVICE;
+    case DP_POLICY_UNLISTED:
+        return v->revoked || v->id.status != DP_ST_DEVICE || v->listed != 1;
+    }
+    return 1;
+}
+
+const char *dp_verdict_reason(const dp_verdict_t *v)
+{
+    if (v->revoked)
+        return "revoked (DevprovRevoked)";
+    return v->id.reason[0] ? v->id.reason : "not a device";
+}
+
+void dp_verdict_export(const dp_verdict_t *v, const char *enrolment,
+                       dp_verdict_set_fn set, void *arg)
+{
+    const dp_identity_t *id = &v->id;
+    int device = id->status == DP_ST_DEVICE && !v->revoked;
+    /* verified by a vendor CA (a pinned certificate is not) */
+    int genuine = (id->status == DP_ST_DEVICE && !id->pinned)
+                  || id->status == DP_ST_NO_MAC;
+
+    set(arg, "DEVICE_VERIFIED", device ? "1" : "0");
+    if (device)
+        set(arg, "DEVICE_MAC", v->mac);
+    if (device && id->pinned) {
+        set(arg, "DEVICE_PINNED", "1");
+        set(arg, "DEVICE_CERT_VALIDITY", dp_time_status_string(id->time));
+        set(arg, "DEVICE_CERT_EXPIRED",
+            id->time == DP_TIME_EXPIRED ? "1" : "0");
+    }
+    if (genuine) {
+        set(arg, "DEVICE_VENDOR", id->vendor->name);
+        set(arg, "DEVICE_CERT_VALIDITY", dp_time_status_string(id->time));
+        set(arg, "DEVICE_CERT_EXPIRED",
+            id->time == DP_TIME_EXPIRED ? "1" : "0");
+    }
+    if (v->sha256[0])
+        set(arg, "DEVICE_CERT_SHA256", v->sha256);
+    if (enrolment != NULL)
+        set(arg, "DEVICE_ENROLMENT", enrolment);
+    if (v->revoked) {
+        set(arg, "DEVICE_REVOKED", "1");
+        set(arg, "DEVICE_REASON", "revoked (DevprovRevoked)");
+        if (v->listed != DP_LISTED_NONE)
+            set(arg, "DEVICE_ALLOWLISTED", "0");
+        return;
+    }
+    /* no answer from the database: DEVICE_ALLOWLISTED stays unset */
+    if (v->listed == 0 || v->listed == 1)
+        set(arg, "DEVICE_ALLOWLISTED", v->listed ? "1" : "0");
+    if (v->listed == 1) {
+        const char *cur = v->entry.attrs, *k, *val;
+        size_t klen, i;
+        char name[12 + DP_AL_KEY_MAX + 1];
+
+        if (v->entry.label[0])
+            set(arg, "DEVICE_LABEL", v->entry.label);
+        while (dp_entry_next_attr(&cur, &k, &klen, &val)) {
+            if (klen > DP_AL_KEY_MAX)
+                klen = DP_AL_KEY_MAX;   /* the list's rules forbid it */
+            memcpy(name, "DEVICE_ATTR_", 12);
+            for (i = 0; i < klen; i++)
+                name[12 + i] = (k[i] >= 'a' && k[i] <= 'z')
+                               ? (char)(k[i] - 'a' + 'A') : k[i];
+            name[12 + klen] = '\0';
+            set(arg, name, val);
+        }
+    }
+    if (id->reason[0])
+        set(arg, "DEVICE_REASON", id->reason);
+}
+
+int dp_verdict_enrol_mac(const dp_vendor_t *const *vendors, size_t nvendors,
+                         const dp_verdict_t *v, X509 *leaf,
+                         dp_lookup_fn lookup, void *source, dp_mac_t *mac)
+{
+    dp_entry_t entry;
+    size_t i;
+
+    if (leaf == NULL || lookup == NULL || v->id.status != DP_ST_UNVERIFIED
+        || v->listed == DP_LISTED_DOWN
+        || v->id.x509_err != X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+        return -1;
+    for (i = 0; i < nvendors; i++) {
+        if (dp_mac_extract(vendors[i]->rules, vendors[i]->nrules,
+                           X509_get_subject_name(leaf), mac) == DP_MAC_FOUND
+            && lookup(source, mac, &entry) == 1
+            && dp_entry_attr(&entry, "pin") == NULL)
+            return (int)i;
+    }
+    return -1;
+}

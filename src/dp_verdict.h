@@ -1,0 +1,85 @@
+/* dp_verdict.h - from a device identity to the verdict on a client: the
+ * allowlist (with pins and vendor binding), revocation, DevprovDeny and
+ * the DEVICE_* variables.
+ *
+ * dp_identify() says what a certificate is; this unit says what the
+ * server makes of it, exactly as mod_devprov.c's make_verdict(),
+ * export_verdict(), is_revoked() and denied() do (the Apache-specific
+ * parts, caches, mutexes and the enrolment file writes, stay in the
+ * glue).  devprov-check (tools/) uses it so that the command cannot
+ * disagree with the server; the module can call it in place of its own
+ * copy of these steps.
+ *
+ * Part of devprov's pure-C core: OpenSSL and libc only.
+ */
+#ifndef DP_VERDICT_H
+#define DP_VERDICT_H
+
+#include <stddef.h>
+#include <time.h>
+#include <openssl/x509.h>
+
+#include "dp_allowlist.h"
+#include "dp_identify.h"
+#include "dp_mac.h"
+#include "dp_revoked.h"
+
+typedef enum {
+    DP_POLICY_OFF = 0,            /* export only */
+    DP_POLICY_UNVERIFIED,         /* refuse unless a verified device */
+    DP_POLICY_UNLISTED            /* refuse unless a verified, listed device */
+} dp_policy_t;
+
+#define DP_LISTED_NONE (-1)     /* no allowlist configured */
+#define DP_LISTED_DOWN (-2)     /* the allowlist source did not answer */
+
+typedef struct dp_verdict {
+    dp_identity_t id;           /* from dp_identify(), updated here */
+    int listed;                 /* 1, 0, DP_LISTED_NONE, DP_LISTED_DOWN */
+    dp_entry_t entry;           /* when listed == 1: points into the source */
+    int revoked;                /* set by dp_verdict_revoke() */
+    char mac[DP_MAC_STRLEN + 1];        /* "" unless a device */
+    char sha256[65];                    /* "" without a certificate */
+} dp_verdict_t;
+
+/* Start a verdict from ID (as dp_identify() left it) for LEAF (NULL: no
+ * certificate), then apply the allowlist: LOOKUP on SOURCE (LOOKUP NULL:
+ * no allowlist configured).  A self-signed LEAF is tried against the
+ * allowlist's pins (dp_identify_pinned); a device is looked up, its
+ * line's pin and vendor= binding enforced.  NOW is used for a pinned
+ * certificate's validity.  Never fails: an allowlist that cannot answer
+ * gives listed == DP_LISTED_DOWN with the reason set. */
+void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
+                     const dp_identity_t *id, X509 *leaf,
+                     dp_lookup_fn lookup, void *source, time_t now,
+                     dp_verdict_t *v);
+
+/* Apply the revocation list RV (may be NULL): the certificate by its
+ * fingerprint, a device by its MAC.  Sets and returns v->revoked. */
+int dp_verdict_revoke(dp_verdict_t *v, const dp_revoked_t *rv);
+
+/* 1 if DevprovDeny MODE refuses the client. */
+int dp_verdict_denied(const dp_verdict_t *v, dp_policy_t mode);
+
+/* Why the client is refused or not a (listed) device, for messages:
+ * "revoked (DevprovRevoked)", the identity's reason, or "not a device". */
+const char *dp_verdict_reason(const dp_verdict_t *v);
+
+/* The DEVICE_* variables, in the order the module sets them: SET is
+ * called once per variable (KEY and VALUE valid during the call only).
+ * ENROLMENT (may be NULL) is DEVICE_ENROLMENT's value. */
+typedef void (*dp_verdict_set_fn)(void *arg, const char *key,
+                                  const char *value);
+void dp_verdict_export(const dp_verdict_t *v, const char *enrolment,
+                       dp_verdict_set_fn set, void *arg);
+
+/* For DevprovEnrol: when V is an unverified self-signed certificate
+ * and an allowlist answered, the MAC of an allowlisted phone whose line
+ * has no pin in LEAF's subject (by any vendor's rules, in order), as the
+ * module records it.  Returns the index of the vendor whose rules read
+ * it (MAC set), or -1 if there is nothing to enrol. */
+int dp_verdict_enrol_mac(const dp_vendor_t *const *vendors, size_t nvendors,
+                         const dp_verdict_t *v, X509 *leaf,
+                         dp_lookup_fn lookup, void *source, dp_mac_t *mac);
+
+#endif

@@ -1,0 +1,356 @@
+/* test_verdict.c - dp_verdict: identity + allowlist + revocation ->
+ * verdict and DEVICE_* variables, against a PKI generated in memory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "src/dp_verdict.h"
+#include "tests/unit/pki.h"
+
+static struct {
+    EVP_PKEY *k_root, *k_int, *k_leaf, *k_self, *k_rogue;
+    X509 *root, *intr, *valid, *expired, *nomac, *self, *rogue_leaf, *rogue;
+    dp_trust_t *trust;
+    dp_macrule_t *rules[4];
+    dp_vendor_t v;
+    const dp_vendor_t *list[1];
+    char self_fp[65], valid_fp[65];
+} P;
+
+static int setup(void **state)
+{
+    pki_opts_t ca = PKI_CA, lf = PKI_LEAF;
+    const dp_rule_spec_t *spec = dp_vendor_preset("polycom");
+    unsigned char *pem = NULL, md[32];
+    size_t len = 0;
+    unsigned int mdlen;
+    char err[256];
+
+    (void)state;
+    pki_init();
+    P.k_root = pki_key();
+    P.k_int = pki_key();
+    P.k_leaf = pki_key();
+    P.k_self = pki_key();
+    P.k_rogue = pki_key();
+    P.root = pki_issue(pki_name("/O=Acme/CN=Acme Root"), P.k_root, NULL,
+                       NULL, &ca);
+    P.intr = pki_issue(pki_name("/O=Acme/CN=Acme Issuing"), P.k_int, P.root,
+                       P.k_root, &ca);
+    P.valid = pki_issue(pki_name("/CN=0004F2000001"), P.k_leaf, P.intr,
+                        P.k_int, &lf);
+    lf.from = -3 * PKI_YEAR;
+    lf.to = -PKI_DAY;
+    P.expired = pki_issue(pki_name("/CN=0004F2000002"), P.k_leaf, P.intr,
+                          P.k_int, &lf);
+    lf = (pki_opts_t)PKI_LEAF;
+    P.nomac = pki_issue(pki_name("/CN=SoundPoint"), P.k_leaf, P.intr,
+                        P.k_int, &lf);
+    P.self = pki_issue(pki_name("/CN=0004F2000005"), P.k_self, NULL, NULL,
+                       &lf);
+    P.rogue = pki_issue(pki_name("/CN=Rogue"), P.k_rogue, NULL, NULL, &ca);
+    P.rogue_leaf = pki_issue(pki_name("/CN=0004F2000001"), P.k_leaf,
+                             P.rogue, P.k_rogue, &lf);
+
+    P.trust = dp_trust_new();
+    pki_pem_append(P.root, &pem, &len);
+    pki_pem_append(P.intr, &pem, &len);
+    assert_int_equal(dp_trust_add_mem(P.trust, pem, len, "mem", err,
+                                      sizeof(err)), 2);
+    free(pem);
+    for (; spec->attr != NULL; spec++) {
+        P.rules[P.v.nrules] = dp_macrule_new(spec->attr, spec->pattern, err,
+                                             sizeof(err));
+        assert_non_null(P.rules[P.v.nrules]);
+        P.v.nrules++;
+    }
+    P.v.name = "polycom";
+    P.v.trust = P.trust;
+    P.v.rules = P.rules;
+    P.v.auth_level = DP_AUTH_LEVEL_DEFAULT;
+    P.list[0] = &P.v;
+
+    X509_digest(P.self, EVP_sha256(), md, &mdlen);
+    dp_hex_sha256(md, P.self_fp);
+    X509_digest(P.valid, EVP_sha256(), md, &mdlen);
+    dp_hex_sha256(md, P.valid_fp);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    X509 *certs[] = { P.root, P.intr, P.valid, P.expired, P.nomac, P.self,
+                      P.rogue_leaf, P.rogue };
+    EVP_PKEY *keys[] = { P.k_root, P.k_int, P.k_leaf, P.k_self, P.k_rogue };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(certs) / sizeof(certs[0]); i++)
+        X509_free(certs[i]);
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        EVP_PKEY_free(keys[i]);
+    for (i = 0; i < P.v.nrules; i++)
+        dp_macrule_free(P.rules[i]);
+    dp_trust_free(P.trust);
+    return 0;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+typedef struct {
+    char text[2048];            /* "KEY=value\n" ... */
+} vars_t;
+
+static void collect(void *arg, const char *key, const char *value)
+{
+    vars_t *vs = arg;
+    size_t n = strlen(vs->text);
+
+    snprintf(vs->text + n, sizeof(vs->text) - n, "%s=%s\n", key, value);
+}
+
+static dp_allowlist_t *list_of(const char *text)
+{
+    char err[256];
+    dp_allowlist_t *al = dp_allowlist_parse(text, strlen(text), "list", err,
+                                            sizeof(err));
+    if (al == NULL)
+        fail_msg("%s", err);
+    return al;
+}
+
+static void verdict(X509 *leaf, dp_allowlist_t *al, dp_verdict_t *v)
+{
+    dp_identity_t id;
+
+    assert_int_equal(dp_identify(P.list, 1, NULL, leaf, NULL, pki_now, &id),
+                     0);
+    dp_verdict_make(P.list, 1, &id, leaf, al ? dp_allowlist_lookup_fn : NULL,
+                    al, pki_now, v);
+}
+
+static const char *exported(const dp_verdict_t *v, const char *enrol,
+                            vars_t *vs)
+{
+    vs->text[0] = '\0';
+    dp_verdict_export(v, enrol, collect, vs);
+    return vs->text;
+}
+
+static int down(void *source, const dp_mac_t *mac, dp_entry_t *out)
+{
+    (void)source; (void)mac; (void)out;
+    return -1;
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_listed_device(void **state)
+{
+    dp_allowlist_t *al;
+    dp_verdict_t v;
+    vars_t vs;
+    char want[1024];
+
+    (void)state;
+    al = list_of("0004f2000001 lobby site=hq floor_x=2\n");
+    verdict(P.valid, al, &v);
+    snprintf(want, sizeof(want),
+             "DEVICE_VERIFIED=1\nDEVICE_MAC=0004f2000001\n"
+             "DEVICE_VENDOR=polycom\nDEVICE_CERT_VALIDITY=valid\n"
+             "DEVICE_CERT_EXPIRED=0\nDEVICE_CERT_SHA256=%s\n"
+             "DEVICE_ALLOWLISTED=1\nDEVICE_LABEL=lobby\n"
+             "DEVICE_ATTR_SITE=hq\nDEVICE_ATTR_FLOOR_X=2\n", P.valid_fp);
+    assert_string_equal(exported(&v, NULL, &vs), want);
+    assert_false(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
+    assert_false(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+    dp_allowlist_free(al);
+}
+
+static void test_no_list_and_unlisted(void **state)
+{
+    dp_allowlist_t *al = list_of("0004f2000009\n");
+    dp_verdict_t v;
+    vars_t vs;
+
+    (void)state;
+    verdict(P.expired, NULL, &v);
+    assert_int_equal(v.listed, DP_LISTED_NONE);
+    assert_null(strstr(exported(&v, NULL, &vs), "DEVICE_ALLOWLISTED"));
+    assert_non_null(strstr(vs.text, "DEVICE_CERT_VALIDITY=expired\n"
+                                    "DEVICE_CERT_EXPIRED=1\n"));
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
+
+    verdict(P.expired, al, &v);
+    assert_int_equal(v.listed, 0);
+    exported(&v, NULL, &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_ALLOWLISTED=0\n"
+                                    "DEVICE_REASON=not in allowlist\n"));
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
+    assert_false(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+    assert_false(dp_verdict_denied(&v, DP_POLICY_OFF));
+    assert_string_equal(dp_verdict_reason(&v), "not in allowlist");
+    dp_allowlist_free(al);
+}
+
+static void test_vendor_binding_and_pin_mismatch(void **state)
+{
+    dp_allowlist_t *al = list_of(
+        "0004f2000001 x vendor=yealink\n"
+        "0004f2000002 y pin=sha256:"
+        "abababababababababababababababababababababababababababababababab\n");
+    dp_verdict_t v;
+    vars_t vs;
+
+    (void)state;
+    verdict(P.valid, al, &v);
+    assert_int_equal(v.listed, 0);
+    assert_string_equal(v.id.reason, "allowlisted for vendor yealink, "
+                                     "certificate from polycom");
+    assert_null(strstr(exported(&v, NULL, &vs), "DEVICE_LABEL"));
+    assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\n"));
+
+    verdict(P.expired, al, &v);
+    assert_int_equal(v.listed, 0);
+    assert_string_equal(v.id.reason,
+                        "certificate does not match the allowlist pin");
+    dp_allowlist_free(al);
+}
+
+static void test_pinned_self_signed(void **state)
+{
+    char text[256];
+    dp_allowlist_t *al;
+    dp_verdict_t v;
+    vars_t vs;
+
+    (void)state;
+    snprintf(text, sizeof(text), "0004f2000005 desk pin=sha256:%s\n",
+             P.self_fp);
+    al = list_of(text);
+    verdict(P.self, al, &v);
+    assert_int_equal(v.id.status, DP_ST_DEVICE);
+    assert_true(v.id.pinned);
+    assert_int_equal(v.listed, 1);
+    exported(&v, NULL, &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
+                                    "0004f2000005\nDEVICE_PINNED=1\n"));
+    assert_null(strstr(vs.text, "DEVICE_VENDOR"));
+    dp_allowlist_free(al);
+
+    /* not pinned: unverified, and a candidate for enrolment */
+    al = list_of("0004f2000005 desk\n");
+    verdict(P.self, al, &v);
+    assert_int_equal(v.id.status, DP_ST_UNVERIFIED);
+    {
+        dp_mac_t mac;
+        char m[13];
+        assert_int_equal(dp_verdict_enrol_mac(P.list, 1, &v, P.self,
+                                              dp_allowlist_lookup_fn, al,
+                                              &mac), 0);
+        dp_mac_format(&mac, m);
+        assert_string_equal(m, "0004f2000005");
+        /* a certificate from an unknown CA is never enrolled */
+        verdict(P.rogue_leaf, al, &v);
+        assert_int_equal(dp_verdict_enrol_mac(P.list, 1, &v, P.rogue_leaf,
+                                              dp_allowlist_lookup_fn, al,
+                                              &mac), -1);
+    }
+    exported(&v, "recorded", &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_ENROLMENT=recorded\n"));
+    dp_allowlist_free(al);
+}
+
+static void test_revoked(void **state)
+{
+    char text[256], err[256];
+    dp_revoked_t *rv;
+    dp_allowlist_t *al = list_of("0004f2000001 lobby\n");
+    dp_verdict_t v;
+    vars_t vs;
+
+    (void)state;
+    rv = dp_revoked_parse("0004f2000001\n", 13, "rv", err, sizeof(err));
+    assert_non_null(rv);
+    verdict(P.valid, al, &v);
+    assert_true(dp_verdict_revoke(&v, rv));
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+    assert_false(dp_verdict_denied(&v, DP_POLICY_OFF));
+    assert_string_equal(dp_verdict_reason(&v), "revoked (DevprovRevoked)");
+    exported(&v, NULL, &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=0\n"));
+    assert_null(strstr(vs.text, "DEVICE_MAC"));
+    assert_non_null(strstr(vs.text, "DEVICE_REVOKED=1\nDEVICE_REASON="
+                                    "revoked (DevprovRevoked)\n"
+                                    "DEVICE_ALLOWLISTED=0\n"));
+    assert_null(strstr(vs.text, "DEVICE_LABEL"));
+    dp_revoked_free(rv);
+
+    /* by fingerprint, also for a certificate that is no device */
+    snprintf(text, sizeof(text), "sha256:%s\n", P.valid_fp);
+    rv = dp_revoked_parse(text, strlen(text), "rv", err, sizeof(err));
+    assert_non_null(rv);
+    verdict(P.valid, al, &v);
+    assert_true(dp_verdict_revoke(&v, rv));
+    verdict(P.expired, al, &v);
+    assert_false(dp_verdict_revoke(&v, rv));
+    assert_false(dp_verdict_revoke(&v, NULL));
+    dp_revoked_free(rv);
+    dp_allowlist_free(al);
+}
+
+static void test_not_devices(void **state)
+{
+    dp_allowlist_t *al = list_of("0004f2000001 lobby\n");
+    dp_identity_t id;
+    dp_verdict_t v;
+    vars_t vs;
+
+    (void)state;
+    /* no certificate */
+    verdict(NULL, al, &v);
+    assert_string_equal(exported(&v, NULL, &vs),
+                        "DEVICE_VERIFIED=0\nDEVICE_ALLOWLISTED=0\n"
+                        "DEVICE_REASON=no client certificate\n");
+    assert_string_equal(v.sha256, "");
+    /* genuine, no MAC: the vendor is exported */
+    verdict(P.nomac, al, &v);
+    exported(&v, NULL, &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_VENDOR=polycom\n"));
+    assert_non_null(strstr(vs.text, "DEVICE_REASON=no MAC in certificate "
+                                    "subject\n"));
+    /* a rogue CA claiming a listed MAC is not looked up */
+    verdict(P.rogue_leaf, al, &v);
+    assert_int_equal(v.listed, 0);
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+    assert_string_equal(v.mac, "");
+    /* a source that cannot answer */
+    assert_int_equal(dp_identify(P.list, 1, NULL, P.valid, NULL, pki_now,
+                                 &id), 0);
+    dp_verdict_make(P.list, 1, &id, P.valid, down, NULL, pki_now, &v);
+    assert_int_equal(v.listed, DP_LISTED_DOWN);
+    assert_string_equal(v.id.reason, "the allowlist database did not answer");
+    assert_null(strstr(exported(&v, NULL, &vs), "DEVICE_ALLOWLISTED"));
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
+    dp_allowlist_free(al);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listed_device),
+        cmocka_unit_test(test_no_list_and_unlisted),
+        cmocka_unit_test(test_vendor_binding_and_pin_mismatch),
+        cmocka_unit_test(test_pinned_self_signed),
+        cmocka_unit_test(test_revoked),
+        cmocka_unit_test(test_not_devices),
+    };
+    return cmocka_run_group_tests_name("dp_verdict", tests, setup, teardown);
+}

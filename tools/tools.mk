@@ -1,0 +1,40 @@
+# tools/tools.mk - operator commands built from the module's core code,
+# included by the top Makefile.
+#
+#   make tools        $(BUILD)/devprov-check (doc/devprov-check.1)
+#
+# src/dp_verdict.c (the verdict after identification, shared with the
+# CLI) is added to libdpcore.a here until CORE_SRC lists it: the
+# archive's recipe takes all of its prerequisites ($^).
+
+VERDICT_OBJ := $(BUILD)/core/dp_verdict.o
+ifeq ($(filter src/dp_verdict.c,$(CORE_SRC)),)
+$(BUILD)/libdpcore.a: $(VERDICT_OBJ)
+endif
+
+TOOLS_SRC := $(wildcard tools/*.c)
+TOOLS_HDR := $(wildcard tools/*.h)
+TOOLS_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Werror -I.
+
+.PHONY: tools
+tools: $(BUILD)/devprov-check
+
+all: tools
+
+$(BUILD)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(BUILD)/libdpcore.a \
+                        $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) $(TOOLS_SRC) $(BUILD)/libdpcore.a \
+	    -lssl -lcrypto -o $@
+
+# make test-asan runs t/ with DEVPROV_BUILD=$(SAN_DIR): t/test_cli.py runs
+# the command from there, built with the sanitizers (tests/sanitize.mk)
+ifdef SAN_DIR
+$(SAN_DIR)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(CORE_SRC) \
+                          src/dp_verdict.c $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) -std=c11 -D_GNU_SOURCE $(SAN_OPT) $(SAN_FLAGS) $(WARN) -I. \
+	    $(TOOLS_SRC) $(sort $(CORE_SRC) src/dp_verdict.c) -lssl -lcrypto -o $@
+
+asan: $(SAN_DIR)/devprov-check
+endif
