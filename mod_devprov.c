@@ -34,6 +34,8 @@
 #include "apr_thread_mutex.h"
 
 #include "mod_devprov_sql.h"
+#include "mod_devprov_status.h"
+#include "mod_devprov_ssl.h"
 #include "src/dp_allowlist.h"
 #include "src/dp_enrol.h"
 #include "src/dp_idcache.h"
@@ -122,6 +124,11 @@ typedef struct {
     int policy_here;            /* DevprovDeny/BindPath said in this very
                                  * server (not inherited), for checks */
     struct idcache *ids;        /* made in post_config; per process */
+    devprov_counters_t *counters;   /* status counters (shared memory,
+                                     * post_config); NULL: none */
+    devprov_ssl_t *ssl;         /* stock mod_ssl: this vhost's handshake
+                                 * tolerance (mod_devprov_ssl.c), set by
+                                 * mod_ssl's ssl_init_server hook */
 } devprov_srv_t;
 
 /* Identities by certificate bytes (dp_idcache), one per virtual host with
@@ -147,6 +154,8 @@ typedef struct {
     char mac[DP_MAC_STRLEN + 1];
     char sha256[65];
     const char *enrol;          /* DevprovEnrol outcome, NULL if none */
+    int idcached;               /* made from a cached identity */
+    int reused;                 /* reused by the current request */
 } devprov_conn_t;
 
 /* ------------------------------------------------------------------ */
@@ -215,6 +224,23 @@ static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
 static int engine_on(const devprov_srv_t *sc)
 {
     return sc->engine == 1;
+}
+
+/* For mod_devprov_ssl.c (stock mod_ssl): see mod_devprov_ssl.h. */
+devprov_ssl_t **devprov_ssl_slot(server_rec *s)
+{
+    devprov_srv_t *sc = ap_get_module_config(s->module_config,
+                                             &devprov_module);
+
+    return engine_on(sc) ? &sc->ssl : NULL;
+}
+
+int devprov_ssl_engine_anywhere(server_rec *s)
+{
+    for (; s != NULL; s = s->next)
+        if (devprov_ssl_slot(s) != NULL)
+            return 1;
+    return 0;
 }
 
 static deny_mode_t deny_mode(const devprov_srv_t *sc)
@@ -811,6 +837,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     /* under "apache2 -X" no monitor runs: the process re-reads itself */
     int shared = !ap_exists_config_define("ONE_PROCESS");
+    /* status counters in shared memory, zero at every (re)start */
+    devprov_status_t *stats = devprov_status_begin(pconf, ptemp, s);
 
     (void)plog;
     for (; s != NULL; s = s->next) {
@@ -818,6 +846,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                  &devprov_module);
         watched_t *w = sc->allow;
 
+        if (engine_on(sc))
+            sc->counters = devprov_status_slot(stats, s);
         if (engine_on(sc) && sc->ids == NULL) {
             struct idcache *ids = apr_pcalloc(pconf, sizeof(*ids));
             ids->cache = dp_idcache_new(IDCACHE_ENTRIES);
@@ -1314,6 +1344,7 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         }
     }
     if (cached) {
+        dc->idcached = 1;
         dp_hex_sha256(dc->id.sha256, dc->sha256);
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "devprov: identity of this certificate from the "
@@ -1451,6 +1482,7 @@ static const devprov_conn_t *get_verdict(request_rec *r,
         && !verdict_stale(r, sc, dc)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "devprov: reusing this connection's verdict");
+        dc->reused = 1;
         return dc;
     }
     if (dc == NULL) {
@@ -1614,13 +1646,22 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
     return HTTP_FORBIDDEN;
 }
 
+/* Count the request in its virtual host's status counters, once, as
+ * decided and exported (mod_devprov_status.c); returns STATUS. */
+static int counted(request_rec *r, const devprov_srv_t *sc,
+                   const devprov_conn_t *dc, dp_deny_t deny, int status)
+{
+    devprov_status_request(r, sc->counters, deny, dc->reused, dc->idcached);
+    return status;
+}
+
 /* Initial requests: identify, export, and refuse if configured.  Running
  * this early lets mod_rewrite, "Require expr" and per-directory SetEnvIf
  * see the variables. */
 static int refuse(request_rec *r, const devprov_srv_t *sc)
 {
     const devprov_conn_t *dc = get_verdict(r, sc);
-    int revoked = is_revoked(r, sc, dc);
+    int revoked = is_revoked(r, sc, dc), status;
 
     export_verdict(r, dc, revoked);
     if (dc->listed == LIST_DOWN && !revoked
@@ -1630,7 +1671,8 @@ static int refuse(request_rec *r, const devprov_srv_t *sc)
                       "unavailable=): the allowlist database did not answer"
                       "%s%s", devprov_sql_unavailable_status(sc->sql),
                       dc->mac[0] ? " for mac " : "", dc->mac);
-        return devprov_sql_unavailable_status(sc->sql);
+        return counted(r, sc, dc, DP_DENY_UNAVAILABLE,
+                       devprov_sql_unavailable_status(sc->sql));
     }
     if (denied(sc, dc, revoked)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -1641,9 +1683,11 @@ static int refuse(request_rec *r, const devprov_srv_t *sc)
                       : dc->id.reason[0] ? dc->id.reason : "not a device",
                       dc->mac[0] ? ", mac " : "", dc->mac,
                       dc->sha256[0] ? ", sha256 " : "", dc->sha256);
-        return HTTP_FORBIDDEN;
+        return counted(r, sc, dc, DP_DENY_POLICY, HTTP_FORBIDDEN);
     }
-    return bind_path_check(r, sc, dc, revoked);
+    status = bind_path_check(r, sc, dc, revoked);
+    return counted(r, sc, dc, status == DECLINED ? DP_DENY_NONE
+                                                 : DP_DENY_BIND_PATH, status);
 }
 
 static int post_read_request(request_rec *r)
@@ -1694,6 +1738,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(post_read_request, pre, NULL,
                               APR_HOOK_MIDDLE);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    /* status counters: mod_status section, devprov-status handler */
+    devprov_status_register_hooks(p);
+    /* stock mod_ssl: the handshake tolerance, SSL_CLIENT_VERIFY=EXPIRED */
+    devprov_ssl_register_hooks(p);
 }
 
 module AP_MODULE_DECLARE_DATA devprov_module = {

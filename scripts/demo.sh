@@ -18,7 +18,7 @@
 #   DEMO_STOP=1      stop the server again after the demo
 #   DEMO_DIR         where the demo server lives (default build/demo)
 #   DEMO_MOD_SSL     mod_ssl.so to load (default build/mod_ssl.so; Debian's
-#                    stock one cannot accept the expired certificate)
+#                    stock one works too: devprov's stock mode, README)
 #   BUILD            build directory (default build)
 #
 # Exit status is non-zero if any step does not behave as expected.
@@ -306,7 +306,7 @@ step "7. Plain-HTTP bootstrap: the master config points the phone to HTTPS" \
 step "8. Plain-HTTP bootstrap refuses a per-phone file" \
     403 '' "$P/0004f2000002.cfg"
 
-hdr "Access log ($(rel "$DEMO/logs/access_log"), format: ... mac= validity= ssl_verify= listed= reason=)"
+hdr "Access log ($(rel "$DEMO/logs/access_log"), format: ... mac= verified= validity= ssl_verify= listed= reason=)"
 tail -n +"$((mark + 1))" "$DEMO/logs/access_log" | sed 's/^/    /'
 hdr "devprov lines in the error log ($(rel "$DEMO/logs/error_log"))"
 grep -F 'devprov' "$DEMO/logs/error_log" | grep -vF 'reusing' | sed 's/^/    /' || true

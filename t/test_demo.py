@@ -5,13 +5,16 @@ directory of its own, and stopped again."""
 import os
 import subprocess
 
-from conftest import ROOT, free_port
+from conftest import BUILD, PATCHED_SSL, ROOT, free_port
 
 
 def test_demo_runs_end_to_end(workdir):
     env = dict(os.environ, DEMO_DIR=str(workdir / "demo"), DEMO_STOP="1",
                DEMO_HTTPS_PORT=str(free_port()),
-               DEMO_HTTP_PORT=str(free_port()))
+               DEMO_HTTP_PORT=str(free_port()),
+               # the suite's builds: the demo runs in stock mode too
+               # (DEVPROV_MOD_SSL=Debian's mod_ssl, make check-stock)
+               BUILD=str(BUILD), DEMO_MOD_SSL=str(PATCHED_SSL))
     p = subprocess.run(["sh", str(ROOT / "scripts/demo.sh")], env=env,
                        capture_output=True, text=True, timeout=300)
     out = p.stdout + p.stderr

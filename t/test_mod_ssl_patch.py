@@ -4,7 +4,7 @@ case; what stays fatal."""
 import pytest
 
 from conftest import (STOCK_SSL, Httpd, check_log, make_server_fixture,
-                      s_client_get)
+                      needs_patched_ssl, s_client_get)
 
 ENV_LOC = "AddHandler cgi-script .cgi\n"
 
@@ -54,6 +54,7 @@ def test_bug_60028_stock_mod_ssl_refuses_expired(srv_stock, tls):
     ("polycom-notyet", "certificate is not yet valid (depth 0)"),
     ("polycom-under-expired-ca", "certificate has expired (depth 1)"),
 ])
+@needs_patched_ssl
 def test_optional_no_ca_accepts_time_errors(srv_patched, device, waived, tls):
     res = srv_patched.curl("nocaopt", "/env.cgi", device, tls=tls)
     assert res.status == 200, res
@@ -62,6 +63,7 @@ def test_optional_no_ca_accepts_time_errors(srv_patched, device, waived, tls):
     assert e["SSL_CLIENT_VERIFY_WAIVED"] == waived
 
 
+@needs_patched_ssl
 def test_valid_cert_is_plain_success(srv_patched):
     e = env(srv_patched.curl("nocaopt", "/env.cgi", "polycom-valid"))
     assert e["SSL_CLIENT_VERIFY"] == "SUCCESS"
@@ -69,6 +71,7 @@ def test_valid_cert_is_plain_success(srv_patched):
         e["SSL_CLIENT_VERIFY_WAIVED"] == ""
 
 
+@needs_patched_ssl
 def test_no_certificate(srv_patched):
     e = env(srv_patched.curl("nocaopt", "/env.cgi"))
     assert e["SSL_CLIENT_VERIFY"] == "NONE"
@@ -84,6 +87,7 @@ def test_no_certificate(srv_patched):
     # mod_ssl finds no issuer (as stock)
     ("lookalike-polycom", "FAILED:unable to"),
 ])
+@needs_patched_ssl
 def test_unverified_certs_are_reported_failed(srv_patched, device, reason):
     res = srv_patched.curl("nocaopt", "/env.cgi", device)
     assert res.status == 200, res
@@ -95,6 +99,7 @@ def test_unverified_certs_are_reported_failed(srv_patched, device, reason):
     ("req_exp", "polycom-forged"), ("req_exp", "polycom-serverauth"),
     ("req_exp", "lookalike-polycom"),
 ])
+@needs_patched_ssl
 def test_forged_lookalike_wrong_purpose_stay_fatal(srv_patched, expect_log,
                                                    vhost, device):
     expect_log(HANDSHAKE_FAIL)
@@ -103,6 +108,7 @@ def test_forged_lookalike_wrong_purpose_stay_fatal(srv_patched, expect_log,
 
 
 @pytest.mark.parametrize("vhost", ["opt", "req"])
+@needs_patched_ssl
 def test_require_and_optional_refuse_expired_by_default(srv_patched,
                                                         expect_log, vhost):
     expect_log(HANDSHAKE_FAIL)
@@ -114,6 +120,7 @@ def test_require_and_optional_refuse_expired_by_default(srv_patched,
 
 @pytest.mark.parametrize("vhost", ["opt_exp", "req_exp"])
 @pytest.mark.parametrize("tls", ["1.2", "1.3"])
+@needs_patched_ssl
 def test_accept_expired_opt_in(srv_patched, vhost, tls):
     for device in ("polycom-expired", "polycom-under-expired-ca",
                    "polycom-notyet"):
@@ -124,12 +131,14 @@ def test_accept_expired_opt_in(srv_patched, vhost, tls):
 
 @pytest.mark.parametrize("device", ["rogue-polycom", "rogue-expired",
                                     "polycom-selfsigned"])
+@needs_patched_ssl
 def test_accept_expired_still_requires_a_known_ca(srv_patched, expect_log,
                                                   device):
     expect_log(HANDSHAKE_FAIL)
     assert srv_patched.curl("req_exp", "/env.cgi", device).handshake_failed
 
 
+@needs_patched_ssl
 def test_expired_does_not_satisfy_require_ssl_verify_client(workdir, pki):
     srv = Httpd(workdir, "patched-authz", pki, devprov=False)
     srv.start(srv.tls_vhost("v", ENV_LOC + "<Location />\n"
@@ -145,6 +154,7 @@ def test_expired_does_not_satisfy_require_ssl_verify_client(workdir, pki):
         srv.stop()
 
 
+@needs_patched_ssl
 def test_s_client_expired_phone_tls12(srv_patched, pki):
     status, out, err = s_client_get(srv_patched.port("nocaopt"), pki,
                                     "polycom-expired", "/env.cgi")
@@ -152,6 +162,7 @@ def test_s_client_expired_phone_tls12(srv_patched, pki):
     assert "SSL_CLIENT_VERIFY=EXPIRED" in out
 
 
+@needs_patched_ssl
 def test_directive_is_rejected_in_directory_context(workdir, pki):
     srv = Httpd(workdir, "patched-ctx", pki, devprov=False)
     res = srv.configtest(srv.tls_vhost(

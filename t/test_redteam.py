@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from conftest import make_server_fixture, write_allowlist
+from conftest import (HANDSHAKE_FAIL_LOG, handshake_refuses,
+                      make_server_fixture, write_allowlist)
 from test_devprov import trust
 
 VALID, VALID_MAC = "polycom-valid", "0004f2000001"
@@ -79,6 +80,16 @@ def no_denial(srv):
     assert DENIED.findall(srv.new_log()) == []
 
 
+def refused_in_handshake(srv, res, device):
+    """Stock mode: mod_ssl refuses DEVICE before devprov sees a request
+    (conftest.handshake_refuses); True if it did, as it must."""
+    if not handshake_refuses(device):
+        return False
+    assert res.handshake_failed, res
+    no_denial(srv)
+    return True
+
+
 UNLISTED = "devprov: denied (DevprovDeny unlisted): "
 BINDPATH = "devprov: denied (DevprovBindPath): "
 NOT_VERIFIED = UNLISTED + "certificate not verified: "
@@ -93,8 +104,12 @@ NOT_VERIFIED = UNLISTED + "certificate not verified: "
     ("polycom-forged", "certificate signature failure"),
     ("polycom-selfsigned", "self-signed certificate"),   # not pinned
 ])
-def test_untrusted_certificate_refused(srv_redteam, device, reason):
+def test_untrusted_certificate_refused(srv_redteam, expect_log, device,
+                                      reason):
+    expect_log(HANDSHAKE_FAIL_LOG if handshake_refuses(device) else [])
     res = srv_redteam.curl("prod", "/env.php", device)
+    if refused_in_handshake(srv_redteam, res, device):
+        return
     line = one_denial(srv_redteam, res, NOT_VERIFIED + reason)
     # the MAC the certificate claims is never reported as the device's
     assert "device is" not in line
@@ -119,10 +134,14 @@ def test_forged_certificate_sending_chain_fails_the_handshake(srv_redteam):
 
 @pytest.mark.parametrize("device", ["rogue-polycom", "lookalike-polycom",
                                     "polycom-forged"])
-def test_untrusted_certificate_asking_for_victims_file(srv_redteam, device):
+def test_untrusted_certificate_asking_for_victims_file(srv_redteam,
+                                                      expect_log, device):
     """A forgery claiming 0004f2000001 asks for that phone's file: refused
     once, and never served."""
+    expect_log(HANDSHAKE_FAIL_LOG if handshake_refuses(device) else [])
     res = srv_redteam.curl("prod", f"/files/{VALID_MAC}.cfg", device)
+    if refused_in_handshake(srv_redteam, res, device):
+        return
     # DevprovDeny refuses it first; DevprovBindPath does not log it again
     one_denial(srv_redteam, res, NOT_VERIFIED)
     assert f"file {VALID_MAC}" not in res.body
@@ -264,8 +283,11 @@ def test_identity_cache_never_serves_another_certificate(srv_redteam):
     assert cached_lines() >= 1
     for device in ("rogue-polycom", "lookalike-polycom", "polycom-forged"):
         srv_redteam.mark()
+        srv_redteam.expected.extend(HANDSHAKE_FAIL_LOG
+                                    if handshake_refuses(device) else [])
         res = srv_redteam.curl("prod", "/env.php", device)
-        one_denial(srv_redteam, res, NOT_VERIFIED)
+        if not refused_in_handshake(srv_redteam, res, device):
+            one_denial(srv_redteam, res, NOT_VERIFIED)
     srv_redteam.mark()
     for _ in range(2):
         e = srv_redteam.curl("prod", "/env.php", EXPIRED).json

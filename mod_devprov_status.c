@@ -1,0 +1,323 @@
+/* mod_devprov_status.c - devprov's status counters: shared memory, the
+ * mod_status section and the devprov-status handler.
+ *
+ * Licensed under the Apache License, Version 2.0.
+ *
+ * The parent creates one shared memory segment per generation (every
+ * start and restart) in post_config, with one slot of DP_STAT_COUNT
+ * 64-bit counters per virtual host that has the engine on; the children
+ * inherit the mapping when they are forked and add to it with relaxed
+ * atomic increments, so the numbers are the sum over every process and
+ * thread, with no lock.  The generation's table (labels, slot addresses,
+ * start time) lives in pconf, found by the hooks as pconf user data: no
+ * global variable.  A restart clears pconf, which unmaps the parent's
+ * segment and makes a new one at zero; children of the old generation
+ * still finishing requests keep their own mapping of the old segment
+ * (never shown again), so they neither crash nor spoil the new numbers.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_optional_hooks.h"
+#include "apr_shm.h"
+#include "apr_strings.h"
+#include "mod_status.h"
+
+#include "mod_devprov_status.h"
+
+APLOG_USE_MODULE(devprov);
+
+#define USERDATA_KEY "devprov-status"
+/* a slot is a whole number of 64-byte cache lines: no false sharing
+ * between virtual hosts */
+#define SLOT_WORDS ((DP_STAT_COUNT + 7) / 8 * 8)
+
+struct devprov_counters {
+    uint64_t c[SLOT_WORDS];
+};
+
+typedef struct {
+    const char *label;          /* "host:port", unique in the table */
+    const char *where;          /* "file:line" of the <VirtualHost> */
+    int vhost;                  /* 0: the main server */
+    devprov_counters_t *counters;
+} slot_t;
+
+struct devprov_status {
+    apr_shm_t *shm;
+    devprov_counters_t *base;
+    int nslots, used;
+    slot_t *slots;
+    apr_time_t since;
+};
+
+devprov_status_t *devprov_status_begin(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                       server_rec *s)
+{
+    devprov_status_t *st = apr_pcalloc(pconf, sizeof(*st));
+    server_rec *v;
+    apr_size_t size;
+    apr_status_t rv;
+    const char *name = NULL;
+
+    for (v = s; v != NULL; v = v->next)
+        st->nslots++;
+    size = (apr_size_t)st->nslots * sizeof(devprov_counters_t);
+    /* anonymous shared memory where the platform has it (Linux does),
+     * else a file in DefaultRuntimeDir, made afresh */
+    rv = apr_shm_create(&st->shm, size, NULL, pconf);
+    if (rv == APR_ENOTIMPL) {
+        name = ap_runtime_dir_relative(pconf, apr_psprintf(ptemp,
+                                       "devprov-status.%ld.shm",
+                                       (long)getpid()));
+        if (name != NULL) {
+            apr_shm_remove(name, ptemp);
+            rv = apr_shm_create(&st->shm, size, name, pconf);
+        }
+    }
+    if (rv != APR_SUCCESS || st->shm == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "devprov: cannot create "
+                     "shared memory for the status counters%s%s: running "
+                     "without them", name ? " in " : "", name ? name : "");
+        return NULL;
+    }
+    st->base = apr_shm_baseaddr_get(st->shm);
+    memset(st->base, 0, size);
+    st->slots = apr_pcalloc(pconf, (apr_size_t)st->nslots * sizeof(slot_t));
+    st->since = apr_time_now();
+    apr_pool_userdata_set(st, USERDATA_KEY, apr_pool_cleanup_null, pconf);
+    return st;
+}
+
+devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s)
+{
+    apr_pool_t *p;
+    slot_t *slot;
+    char label[256];
+    const char *l;
+    int i, dup = 1;
+
+    if (st == NULL || st->used >= st->nslots)
+        return NULL;
+    p = apr_shm_pool_get(st->shm);
+    dp_stats_label(label, sizeof(label), s->server_hostname,
+                   s->addrs ? s->addrs->host_port : s->port);
+    l = apr_pstrdup(p, label);
+    /* two vhosts with one name and port: tell them apart */
+    for (i = 0; i < st->used; i++)
+        if (strcmp(st->slots[i].label, l) == 0) {
+            l = apr_psprintf(p, "%s#%d", label, ++dup);
+            i = -1;
+        }
+    /* httpd chains the virtual hosts in reverse order of definition:
+     * show them in configuration order (the main server first) */
+    i = st->used > 0 && !st->slots[0].vhost ? 1 : 0;
+    memmove(&st->slots[i + 1], &st->slots[i],
+            (apr_size_t)(st->used - i) * sizeof(slot_t));
+    slot = &st->slots[i];
+    slot->vhost = s->is_virtual;
+    slot->label = l;
+    slot->where = s->defn_name
+                  ? apr_psprintf(p, "%s:%d", s->defn_name,
+                                 s->defn_line_number)
+                  : "main server";
+    slot->counters = &st->base[st->used];       /* any free one */
+    st->used++;
+    return slot->counters;
+}
+
+void devprov_status_request(request_rec *r, devprov_counters_t *c,
+                            dp_deny_t deny, int verdict_reused,
+                            int idcache_hit)
+{
+    apr_table_t *e = r->subprocess_env;
+    const char *v;
+    dp_stats_event_t ev;
+    unsigned idx[DP_STATS_EVENT_MAX];
+    size_t n, i;
+
+    /* httpd runs post_read_request again for internal redirects
+     * (mod_rewrite [PT], mod_actions, ErrorDocument): one request, counted
+     * once, as the client sent it */
+    if (c == NULL || r->prev != NULL || r->main != NULL)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    /* what was exported (and what a log format shows) */
+    v = apr_table_get(e, "DEVICE_VERIFIED");
+    ev.verified = v != NULL && strcmp(v, "1") == 0;
+    v = apr_table_get(e, "DEVICE_CERT_VALIDITY");
+    ev.validity = v == NULL ? 0 : strcmp(v, "expired") == 0 ? 2
+                  : strcmp(v, "not-yet-valid") == 0 ? 1 : 0;
+    v = apr_table_get(e, "DEVICE_PINNED");
+    ev.pinned = v != NULL && strcmp(v, "1") == 0;
+    v = apr_table_get(e, "DEVICE_ALLOWLISTED");
+    ev.listed = v != NULL && strcmp(v, "1") == 0;
+    ev.reason = apr_table_get(e, "DEVICE_REASON");
+    ev.deny = deny;
+    ev.verdict_reused = verdict_reused;
+    ev.idcache_hit = idcache_hit;
+    n = dp_stats_event(&ev, idx, DP_STATS_EVENT_MAX);
+    for (i = 0; i < n; i++)
+        __atomic_fetch_add(&c->c[idx[i]], 1, __ATOMIC_RELAXED);
+}
+
+static devprov_status_t *current(request_rec *r)
+{
+    void *st = NULL;
+
+    apr_pool_userdata_get(&st, USERDATA_KEY, r->server->process->pconf);
+    return st;
+}
+
+static uint64_t get(const slot_t *slot, unsigned i)
+{
+    return __atomic_load_n(&slot->counters->c[i], __ATOMIC_RELAXED);
+}
+
+/* "devprov:<vhost>:<counter>: <n>" lines, as mod_status ?auto prints */
+static void print_lines(request_rec *r, const devprov_status_t *st)
+{
+    int i;
+    unsigned k;
+
+    ap_rprintf(r, "devprov:since: %" APR_TIME_T_FMT "\n",
+               apr_time_sec(st->since));
+    for (i = 0; i < st->used; i++)
+        for (k = 0; k < DP_STAT_COUNT; k++)
+            ap_rprintf(r, "devprov:%s:%s: %" APR_UINT64_T_FMT "\n",
+                       st->slots[i].label, dp_stats_name(k),
+                       (apr_uint64_t)get(&st->slots[i], k));
+}
+
+static const char *json_str(apr_pool_t *p, const char *s)
+{
+    size_t n = dp_stats_json_escape(NULL, 0, s);
+    char *out = apr_palloc(p, n + 1);
+
+    dp_stats_json_escape(out, n + 1, s);
+    return out;
+}
+
+static void print_json(request_rec *r, const devprov_status_t *st)
+{
+    char date[APR_RFC822_DATE_LEN];
+    int i;
+    unsigned k;
+
+    apr_rfc822_date(date, st->since);
+    ap_rprintf(r, "{\"since\": %" APR_TIME_T_FMT ", \"since_text\": \"%s\", "
+               "\"vhosts\": [", apr_time_sec(st->since), date);
+    for (i = 0; i < st->used; i++) {
+        ap_rprintf(r, "%s\n  {\"vhost\": \"%s\", \"defined\": \"%s\", "
+                   "\"counters\": {", i ? "," : "",
+                   json_str(r->pool, st->slots[i].label),
+                   json_str(r->pool, st->slots[i].where));
+        for (k = 0; k < DP_STAT_COUNT; k++)
+            ap_rprintf(r, "%s\"%s\": %" APR_UINT64_T_FMT, k ? ", " : "",
+                       dp_stats_name(k),
+                       (apr_uint64_t)get(&st->slots[i], k));
+        ap_rputs("}}", r);
+    }
+    ap_rputs("\n]}\n", r);
+}
+
+static void print_html(request_rec *r, const devprov_status_t *st,
+                       int flags)
+{
+    char date[APR_RFC822_DATE_LEN];
+    int i;
+    unsigned k;
+
+    apr_rfc822_date(date, st->since);
+    ap_rprintf(r, "<hr />\n<h2>devprov</h2>\n<p>Requests judged per virtual "
+               "host since %s (counters start at zero at every restart)"
+               "</p>\n", date);
+    if (st->used == 0) {
+        ap_rputs("<p>No virtual host has DevprovEngine on.</p>\n", r);
+        return;
+    }
+    if (flags & AP_STATUS_NOTABLE) {
+        for (i = 0; i < st->used; i++) {
+            ap_rprintf(r, "<p><b>%s</b> (%s):", st->slots[i].label,
+                       ap_escape_html(r->pool, st->slots[i].where));
+            for (k = 0; k < DP_STAT_COUNT; k++)
+                ap_rprintf(r, "%s %s %" APR_UINT64_T_FMT, k ? "," : "",
+                           dp_stats_name(k),
+                           (apr_uint64_t)get(&st->slots[i], k));
+            ap_rputs("</p>\n", r);
+        }
+        return;
+    }
+    ap_rputs("<table border=\"1\">\n<tr><th>counter</th>", r);
+    for (i = 0; i < st->used; i++)
+        ap_rprintf(r, "<th title=\"%s\">%s</th>",
+                   ap_escape_html(r->pool, st->slots[i].where),
+                   st->slots[i].label);
+    ap_rputs("</tr>\n", r);
+    for (k = 0; k < DP_STAT_COUNT; k++) {
+        ap_rprintf(r, "<tr><td>%s</td>", dp_stats_name(k));
+        for (i = 0; i < st->used; i++)
+            ap_rprintf(r, "<td align=\"right\">%" APR_UINT64_T_FMT "</td>",
+                       (apr_uint64_t)get(&st->slots[i], k));
+        ap_rputs("</tr>\n", r);
+    }
+    ap_rputs("</table>\n", r);
+}
+
+/* mod_status's /server-status (HTML, or lines with ?auto) */
+static int status_hook(request_rec *r, int flags)
+{
+    devprov_status_t *st = current(r);
+
+    if (st == NULL)
+        return OK;
+    if (flags & AP_STATUS_SHORT)
+        print_lines(r, st);
+    else
+        print_html(r, st, flags);
+    return OK;
+}
+
+/* SetHandler devprov-status: text/plain lines, or JSON with ?json */
+static int status_handler(request_rec *r)
+{
+    devprov_status_t *st;
+    int json;
+
+    if (r->handler == NULL || strcmp(r->handler, "devprov-status") != 0)
+        return DECLINED;
+    r->allowed |= (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    st = current(r);
+    if (st == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "devprov-status: no "
+                      "counters (no shared memory at startup)");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    json = r->args != NULL && (strcmp(r->args, "json") == 0
+                               || strncmp(r->args, "json&", 5) == 0);
+    ap_set_content_type(r, json ? "application/json"
+                                : "text/plain; charset=us-ascii");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (r->header_only)
+        return OK;
+    if (json)
+        print_json(r, st);
+    else
+        print_lines(r, st);
+    return OK;
+}
+
+void devprov_status_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,44 @@
+/* mod_devprov_status.h - devprov's status counters (Apache glue).
+ *
+ * Per virtual host with "DevprovEngine on", one array of counters
+ * (src/dp_stats.h says which) in shared memory that the parent creates in
+ * post_config, so that every child process and thread adds to the same
+ * numbers, with relaxed atomic increments (no lock in the request path).
+ * Counters start at zero at every start and restart (graceful too): the
+ * output says since when.  Shown by mod_status (/server-status, and
+ * "devprov:<vhost>:<counter>: <n>" lines with ?auto) and by the handler
+ * "SetHandler devprov-status" (text/plain, ?json for JSON).
+ */
+#ifndef MOD_DEVPROV_STATUS_H
+#define MOD_DEVPROV_STATUS_H
+
+#include "httpd.h"
+
+#include "src/dp_stats.h"
+
+/* The counters of one generation (start or restart), in pconf. */
+typedef struct devprov_status devprov_status_t;
+/* One virtual host's counters, in shared memory. */
+typedef struct devprov_counters devprov_counters_t;
+
+/* post_config: the counters of this generation, with room for every
+ * server_rec from S on; NULL (logged) if no shared memory could be had,
+ * and devprov then runs without counters. */
+devprov_status_t *devprov_status_begin(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                       server_rec *s);
+
+/* post_config: a slot for S (a server with the engine on); NULL if ST
+ * is NULL. */
+devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s);
+
+/* Count request R once, when devprov has decided (post_read_request),
+ * from the DEVICE_* variables it exported, and how devprov answered. */
+void devprov_status_request(request_rec *r, devprov_counters_t *c,
+                            dp_deny_t deny, int verdict_reused,
+                            int idcache_hit);
+
+/* register_hooks: mod_status's status_hook and the devprov-status
+ * handler. */
+void devprov_status_register_hooks(apr_pool_t *p);
+
+#endif
