@@ -20,6 +20,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "httpd.h"
@@ -142,6 +143,10 @@ struct idcache {
  * on it (re-made if a renegotiation changed the certificate, or if a
  * request on it is served by a vhost with another configuration). */
 typedef struct {
+    SSL *ssl;                   /* the connection's TLS state, from mod_ssl's
+                                 * pre_handshake hook; NULL if unknown */
+    X509 *peer;                 /* with SSL: the client certificate it was
+                                 * made for (a reference), NULL if none */
     const devprov_srv_t *conf;
     const char *pem;            /* client certificate it was made for */
     apr_time_t made;
@@ -984,7 +989,8 @@ static void swap_list(watched_t *w, void *fresh)
     void *old = w->list;
 
     w->list = fresh;
-    w->generation++;
+    /* read without the mutex by verdict_stale() */
+    __atomic_add_fetch(&w->generation, 1, __ATOMIC_RELEASE);
     /* nobody else uses OLD: lists are used only under the mutex */
     w->destroy(old);
 }
@@ -1090,7 +1096,9 @@ static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
      * truncated by "cat new > list"): read it at the next check */
     if (apr_time_now() - fi.mtime < SETTLE_TIME
         && apr_time_now() >= fi.mtime) {        /* not a clock skew */
-        w->checked -= w->interval - SETTLE_TIME;    /* check again soon */
+        /* check again soon */
+        __atomic_store_n(&w->checked, w->checked - (w->interval - SETTLE_TIME),
+                         __ATOMIC_RELAXED);
         return;
     }
     if (locked) {
@@ -1134,7 +1142,7 @@ static void watched_refresh(request_rec *r, watched_t *w)
 
     if (w->loading || now - w->checked < w->interval)
         return;
-    w->checked = now;
+    __atomic_store_n(&w->checked, now, __ATOMIC_RELAXED);
     if (w->image != NULL)
         image_refresh(r, w);            /* the parent re-reads the file */
     else
@@ -1172,6 +1180,14 @@ static void *watched_acquire(request_rec *r, watched_t *w)
 static void watched_release(watched_t *w)
 {
     apr_thread_mutex_unlock(w->mutex);
+}
+
+/* Is a check of W due (watched_refresh)?  Read without the mutex, so that
+ * a request that only needs the generation takes no lock. */
+static int watched_due(const watched_t *w)
+{
+    return apr_time_now() - __atomic_load_n(&w->checked, __ATOMIC_RELAXED)
+           >= w->interval;
 }
 
 /* Where a verdict looks phones up: the allowlist file as it was when the
@@ -1290,7 +1306,15 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     int cached = 0, have_key = 0;
     unsigned char key[DP_IDCACHE_KEYLEN];
 
-    memset(dc, 0, sizeof(*dc));
+    {
+        /* the connection's, not the verdict's */
+        SSL *ssl = dc->ssl;
+        X509 *peer = dc->peer;
+
+        memset(dc, 0, sizeof(*dc));
+        dc->ssl = ssl;
+        dc->peer = peer;
+    }
     dc->conf = sc;
     dc->made = apr_time_now();
     dc->pem = apr_pstrdup(c->pool, pem);
@@ -1451,18 +1475,67 @@ logged:
 static int verdict_stale(request_rec *r, const devprov_srv_t *sc,
                          const devprov_conn_t *dc)
 {
-    unsigned long gen;
-
     if (dc->listed == LIST_DOWN)
         return 1;
     if (sc->sql != NULL)
         return apr_time_now() - dc->made >= devprov_sql_ttl(sc->sql);
     if (sc->allow == NULL)
         return 0;
-    watched_acquire(r, sc->allow);
-    gen = sc->allow->generation;
-    watched_release(sc->allow);
-    return gen != dc->allow_gen;
+    if (watched_due(sc->allow)) {
+        watched_acquire(r, sc->allow);          /* re-reads if changed */
+        watched_release(sc->allow);
+    }
+    return __atomic_load_n(&sc->allow->generation, __ATOMIC_ACQUIRE)
+           != dc->allow_gen;
+}
+
+/* mod_devprov_ssl.c, from mod_ssl's pre_handshake hook: the TLS state of
+ * connection C, so that a kept-alive connection's certificate is compared
+ * as OpenSSL holds it rather than encoded again as SSL_CLIENT_CERT on
+ * every request (most of what reusing a verdict used to cost). */
+void devprov_conn_ssl(conn_rec *c, SSL *ssl)
+{
+    devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                              &devprov_module);
+
+    if (dc == NULL) {
+        dc = apr_pcalloc(c->pool, sizeof(*dc));
+        ap_set_module_config(c->conn_config, &devprov_module, dc);
+    }
+    dc->ssl = ssl;
+}
+
+/* Is the client certificate X the one DC's verdict was made for?  The
+ * same object, or an equal one: X509_cmp compares the cached SHA-1 of
+ * both and then their whole to-be-signed encodings. */
+static int same_peer(const X509 *x, const devprov_conn_t *dc)
+{
+    if (x == NULL || dc->peer == NULL)
+        return x == dc->peer;
+    return X509_cmp(x, dc->peer) == 0;
+}
+
+static apr_status_t peer_free(void *data)
+{
+    devprov_conn_t *dc = data;
+
+    X509_free(dc->peer);
+    dc->peer = NULL;
+    return APR_SUCCESS;
+}
+
+/* Remember X (or none) as the certificate of DC's new verdict. */
+static void keep_peer(conn_rec *c, devprov_conn_t *dc, X509 *x)
+{
+    if (dc->peer == NULL && x != NULL)
+        apr_pool_cleanup_register(c->pool, dc, peer_free,
+                                  apr_pool_cleanup_null);
+    else if (dc->peer != NULL && x == NULL)
+        apr_pool_cleanup_kill(c->pool, dc, peer_free);
+    X509_free(dc->peer);
+    if (x != NULL)
+        X509_up_ref(x);
+    dc->peer = x;
 }
 
 static const devprov_conn_t *get_verdict(request_rec *r,
@@ -1472,22 +1545,39 @@ static const devprov_conn_t *get_verdict(request_rec *r,
     devprov_conn_t *dc = ap_get_module_config(c->conn_config,
                                               &devprov_module);
     const char *pem = "";
+    X509 *peer = NULL;
+    int same;
 
-    if (ap_ssl_conn_is_ssl(c)) {
-        pem = ssl_var(r, "SSL_CLIENT_CERT");
-        if (pem == NULL)
-            pem = "";
+    if (dc != NULL && dc->ssl != NULL) {
+        peer = SSL_get0_peer_certificate(dc->ssl);
+        same = dc->conf == sc && same_peer(peer, dc);
     }
-    if (dc != NULL && dc->conf == sc && strcmp(dc->pem, pem) == 0
-        && !verdict_stale(r, sc, dc)) {
+    else {
+        /* without mod_ssl's hook: the certificate as mod_ssl exports it */
+        if (ap_ssl_conn_is_ssl(c)) {
+            pem = ssl_var(r, "SSL_CLIENT_CERT");
+            if (pem == NULL)
+                pem = "";
+        }
+        same = dc != NULL && dc->conf == sc && strcmp(dc->pem, pem) == 0;
+    }
+    if (same && !verdict_stale(r, sc, dc)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "devprov: reusing this connection's verdict");
         dc->reused = 1;
         return dc;
     }
     if (dc == NULL) {
-        dc = apr_palloc(c->pool, sizeof(*dc));
+        dc = apr_pcalloc(c->pool, sizeof(*dc));
         ap_set_module_config(c->conn_config, &devprov_module, dc);
+    }
+    if (dc->ssl != NULL) {
+        if (ap_ssl_conn_is_ssl(c)) {
+            pem = ssl_var(r, "SSL_CLIENT_CERT");
+            if (pem == NULL)
+                pem = "";
+        }
+        keep_peer(c, dc, peer);
     }
     make_verdict(r, sc, pem, dc);
     if (!ap_ssl_conn_is_ssl(c))
@@ -1649,16 +1739,19 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
 /* Count the request in its virtual host's status counters, once, as
  * decided and exported (mod_devprov_status.c); returns STATUS. */
 static int counted(request_rec *r, const devprov_srv_t *sc,
-                   const devprov_conn_t *dc, dp_deny_t deny, int status)
+                   const devprov_conn_t *dc, dp_deny_t deny, int status,
+                   int count)
 {
-    devprov_status_request(r, sc->counters, deny, dc->reused, dc->idcached);
+    if (count)
+        devprov_status_request(r, sc->counters, deny, dc->reused,
+                               dc->idcached);
     return status;
 }
 
 /* Initial requests: identify, export, and refuse if configured.  Running
  * this early lets mod_rewrite, "Require expr" and per-directory SetEnvIf
  * see the variables. */
-static int refuse(request_rec *r, const devprov_srv_t *sc)
+static int refuse(request_rec *r, const devprov_srv_t *sc, int count)
 {
     const devprov_conn_t *dc = get_verdict(r, sc);
     int revoked = is_revoked(r, sc, dc), status;
@@ -1672,7 +1765,7 @@ static int refuse(request_rec *r, const devprov_srv_t *sc)
                       "%s%s", devprov_sql_unavailable_status(sc->sql),
                       dc->mac[0] ? " for mac " : "", dc->mac);
         return counted(r, sc, dc, DP_DENY_UNAVAILABLE,
-                       devprov_sql_unavailable_status(sc->sql));
+                       devprov_sql_unavailable_status(sc->sql), count);
     }
     if (denied(sc, dc, revoked)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -1683,11 +1776,12 @@ static int refuse(request_rec *r, const devprov_srv_t *sc)
                       : dc->id.reason[0] ? dc->id.reason : "not a device",
                       dc->mac[0] ? ", mac " : "", dc->mac,
                       dc->sha256[0] ? ", sha256 " : "", dc->sha256);
-        return counted(r, sc, dc, DP_DENY_POLICY, HTTP_FORBIDDEN);
+        return counted(r, sc, dc, DP_DENY_POLICY, HTTP_FORBIDDEN, count);
     }
     status = bind_path_check(r, sc, dc, revoked);
     return counted(r, sc, dc, status == DECLINED ? DP_DENY_NONE
-                                                 : DP_DENY_BIND_PATH, status);
+                                                 : DP_DENY_BIND_PATH, status,
+                   count);
 }
 
 static int post_read_request(request_rec *r)
@@ -1698,7 +1792,7 @@ static int post_read_request(request_rec *r)
 
     if (!engine_on(sc))
         return DECLINED;
-    status = refuse(r, sc);
+    status = refuse(r, sc, 1);
     /* httpd ends the connection after an error from this phase: say so
      * in the response (Connection: close), so that a client does not
      * send its next request into a closed connection */
@@ -1707,16 +1801,44 @@ static int post_read_request(request_rec *r)
     return status;
 }
 
+/* Did the client certificate change since the verdict was made?  A
+ * per-directory SSLVerifyClient makes mod_ssl ask for one while checking
+ * access (a TLS 1.2 renegotiation or TLS 1.3 post-handshake
+ * authentication), after post_read_request has judged the request. */
+static int peer_changed(const conn_rec *c)
+{
+    const devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                                    &devprov_module);
+
+    return dc != NULL && dc->ssl != NULL && dc->conf != NULL
+           && !same_peer(SSL_get0_peer_certificate(dc->ssl), dc);
+}
+
 /* Internal redirects (mod_actions, ErrorDocument, DirectoryIndex) and
  * subrequests start with a fresh environment: export again, from the same
- * connection verdict. */
+ * connection verdict.  An initial request whose certificate arrived (or
+ * changed) during access checking is judged again, refusals included;
+ * it is counted once, by post_read_request. */
 static int fixups(request_rec *r)
 {
     const devprov_srv_t *sc = ap_get_module_config(r->server->module_config,
                                                    &devprov_module);
 
-    if (!engine_on(sc) || (r->main == NULL && r->prev == NULL))
+    if (!engine_on(sc))
         return DECLINED;
+    if (r->main == NULL && r->prev == NULL) {
+        int status;
+
+        if (!peer_changed(r->connection))
+            return DECLINED;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "devprov: the client certificate changed during "
+                      "access checking: judging the request again");
+        status = refuse(r, sc, 0);
+        if (status != DECLINED)
+            r->connection->keepalive = AP_CONN_CLOSE;
+        return status;
+    }
     {
         const devprov_conn_t *dc = get_verdict(r, sc);
         export_verdict(r, dc, is_revoked(r, sc, dc));

@@ -15,6 +15,8 @@
 #ifndef MOD_DEVPROV_SSL_H
 #define MOD_DEVPROV_SSL_H
 
+#include <openssl/ssl.h>
+
 #include "httpd.h"
 #include "http_config.h"
 
@@ -27,6 +29,10 @@ void devprov_ssl_register_hooks(apr_pool_t *p);
 /* Provided by mod_devprov.c: where virtual host S keeps its tolerance,
  * or NULL when DevprovEngine is not on there. */
 devprov_ssl_t **devprov_ssl_slot(server_rec *s);
+
+/* Provided by mod_devprov.c: connection C runs on SSL (mod_ssl's
+ * pre_handshake hook, both modes). */
+void devprov_conn_ssl(conn_rec *c, SSL *ssl);
 
 /* Provided by mod_devprov.c: does any server have DevprovEngine on? */
 int devprov_ssl_engine_anywhere(server_rec *s);

@@ -3,6 +3,7 @@ mod_devprov, phones simulated with curl and openssl s_client, variables
 read back through php-cgi and a plain CGI."""
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -639,5 +640,45 @@ def test_graceful_restart_rereads_allowlist(workdir, pki):
             time.sleep(0.2)
         assert e["DEVICE_ALLOWLISTED"] == "1" and e["DEVICE_LABEL"] == "b"
         check_log(srv)
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("tls", ["1.2", "1.3"])
+def test_certificate_arriving_on_a_kept_alive_connection(workdir, pki, tls):
+    """A verdict is reused only for the certificate it was made for: when
+    a per-directory SSLVerifyClient makes mod_ssl ask for a certificate on
+    a connection that had none (TLS 1.2 renegotiation, TLS 1.3
+    post-handshake authentication), the next request is judged again."""
+    srv = Httpd(workdir, f"reneg{tls}", pki)
+    srv.start(srv.tls_vhost(
+        "v", f"DevprovEngine on\n{trust(pki)}AddHandler cgi-script .cgi\n"
+        f"Alias /cert/ {WWW}/\n"
+        "<Location /cert/>\nSSLVerifyClient require\n</Location>\n",
+        verify="none"))
+    try:
+        srv.mark()
+        base = f"https://localhost:{srv.port('v')}"
+        p = subprocess.run(
+            ["curl", "-sS", "--max-time", "20", f"--tlsv{tls}",
+             "--tls-max", tls, "--resolve",
+             f"localhost:{srv.port('v')}:127.0.0.1",
+             "--cacert", str(pki / "server/ca.pem"),
+             "--cert", str(pki.cert("polycom-valid")),
+             "--key", str(pki.key("polycom-valid")),
+             "-w", "connects=%{num_connects}\n",
+             f"{base}/env.cgi", f"{base}/cert/env.cgi"],
+            capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p
+        # BODY1 connects=1 BODY2 connects=0: one connection for both
+        first, second, last = p.stdout.split("connects=")
+        assert second.startswith("1\n") and last == "0\n", p.stdout
+        assert "DEVICE_REASON=no client certificate" in first
+        assert "DEVICE_VERIFIED=0" in first
+        assert "\nDEVICE_MAC=0004f2000001\n" in second
+        assert "DEVICE_VERIFIED=1" in second
+        verdicts = [l for l in srv.new_log().splitlines()
+                    if "connection verdict" in l]
+        assert len(verdicts) == 2, verdicts
     finally:
         srv.stop()
