@@ -1,6 +1,12 @@
 # Benchmarks, included by the top Makefile (-include bench/bench.mk).
 #
 #   make bench             all benchmarks
+#   make bench-compare     devprov against stock mod_ssl, the openssl-verify
+#                          workaround, nginx and HAProxy in front of Apache:
+#                          new-connection and keep-alive requests/s, p50/p99,
+#                          server CPU per request, as ratios; a table and a
+#                          chart (bench/compare.py, needs root, about 4 min;
+#                          installs nginx, haproxy, matplotlib)
 #   make bench-allowlist   allowlist load/memory/lookup at 10k-1M entries
 #                          (bench/allowlist_bench.c), then a real apache2
 #                          serving phones while the allowlist is replaced
@@ -9,13 +15,13 @@
 #                          with and without the answer cache, against a
 #                          real PostgreSQL (bench/sql_bench.py, needs root)
 #
-# Results: on stdout and in bench/results/*.md.
+# Results: on stdout and in bench/results/*.md (and compare.png).
 
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
 
-.PHONY: bench bench-allowlist bench-sql
+.PHONY: bench bench-allowlist bench-sql bench-compare
 
-bench: bench-allowlist bench-sql
+bench: bench-compare bench-allowlist bench-sql
 
 $(BUILD)/bench/allowlist_bench: bench/allowlist_bench.c $(BUILD)/libdpcore.a \
                                 $(CORE_HDR)
@@ -27,6 +33,11 @@ bench-allowlist: $(BUILD)/bench/allowlist_bench $(BUILD)/mod_devprov.so \
 	$(BUILD)/bench/allowlist_bench -o bench/results/allowlist.md
 	$(PYTHON) bench/reload_under_load.py --bench-bin \
 	    $(BUILD)/bench/allowlist_bench -o bench/results/reload.md
+
+bench-compare: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
+	sh scripts/install-deps.sh --bench
+	$(PYTHON) bench/compare.py -o bench/results/compare.md \
+	    --png bench/results/compare.png
 
 bench-sql: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 	$(PYTHON) bench/sql_bench.py -o bench/results/sql.md

@@ -1,14 +1,22 @@
 #!/bin/sh
 # Install everything devprov needs on Debian 12, and fetch the Debian apache2
 # source that mod_ssl_expired.patch applies to.  Idempotent; run as root.
+#
+#   scripts/install-deps.sh [--bench]   --bench: also what make bench needs
 set -eu
 
 PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       libcmocka-dev pkg-config curl openssl php-cgi
-      python3-pytest python3-cryptography dpkg-dev patch
+      python3-pytest python3-cryptography dpkg-dev debhelper patch
       libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3
       postgresql postgresql-client
       clang libclang-rt-14-dev"
+
+# make bench (bench/compare.py) also compares with nginx, HAProxy and
+# php-cgi, and draws its chart with matplotlib
+if [ "${1:-}" = "--bench" ]; then
+    PKGS="$PKGS apache2-utils nginx haproxy python3-matplotlib"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,722 @@
+#!/usr/bin/python3
+"""devprov against the alternatives, side by side, as ratios.
+
+Five ways to serve a phone its configuration over TLS with a client
+certificate, all on 127.0.0.1, all started by this script:
+
+  a      stock: Debian's unmodified mod_ssl, SSLVerifyClient
+         optional_no_ca, a valid phone certificate, a static file.  Plain
+         TLS, no check of who the phone is: the floor.
+  b      devprov: the patched mod_ssl + mod_devprov, an EXPIRED genuine
+         phone certificate verified against the vendor CAs (no time check),
+         looked up in the allowlist (DevprovDeny unlisted, DevprovBindPath
+         on), the same static file.
+  b-php  as b, but the phone's file rendered by the example site's
+         render.php (php-cgi behind mod_actions, the example site's setup).
+  c      the field workaround: the patched mod_ssl lets the expired
+         certificate through (optional_no_ca), and a PHP script
+         (bench/workaround.php, php-cgi) runs "openssl verify
+         -no_check_time" on every request, reads the allowlist, then
+         renders with the same render.php.
+  d      nginx (Debian's): ssl_verify_client optional_no_ca, the CA file, a
+         map of the allowlisted MACs on the subject's CN, a valid phone
+         certificate (nginx cannot let an expired one through), the static
+         file.
+  e      HAProxy (Debian's 2.6) terminating TLS in front of Apache:
+         "verify optional crt-ignore-err 9,10 ca-ignore-err 9,10" (expired
+         genuine certificates pass, rogue ones fail), a map of the
+         allowlisted MACs on ssl_c_s_dn(cn), the MAC passed to Apache (the
+         stock instance, plain HTTP, kept-alive) in a header; the expired
+         certificate, the static file.
+
+Before measuring, each setup is checked to do its job: the phone gets 200
+(with its MAC in the rendered file), a rogue-CA certificate and a forged
+one are refused (a has no identity check and is the exception), an
+unlisted genuine phone is refused.
+
+Load: ApacheBench (ab, Debian's apache2-utils), which presents a client
+certificate (-E): "new" = one request per connection, a full TLS 1.2
+handshake each time (ab does not resume sessions); "keep-alive" = ab -k.
+Every setup allows 1000 requests per connection.  ROUNDS rounds, in
+alternating order, of SECONDS seconds per setup and mode; reported:
+requests/s, p50/p99 latency (ab's percentiles) and the servers' CPU time
+per request (utime+stime of every server process and their reaped
+children, from /proc: apache2, php-cgi, openssl, nginx, haproxy).  On a
+machine with few cores, ab competes with the servers: requests/s is what
+this machine did, CPU per request is what a server core pays, and its
+inverse (requests/s per server core) is the capacity that sizes a server.
+
+Needs root (servers drop to www-data), a build (make all) and the
+packages "scripts/install-deps.sh --bench" installs.
+
+    /usr/bin/python3 bench/compare.py [--seconds 4] [--rounds 3]
+        [-o bench/results/compare.md] [--png bench/results/compare.png]
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "t"))
+
+from conftest import STOCK_SSL, Httpd, Pki, curl, free_port  # noqa: E402
+
+SETUPS = ["a", "a0", "b", "b-php", "c", "d", "e"]
+LABEL = {
+    "a": "a: stock mod_ssl, valid cert, no identity check",
+    "a0": "a0: patched mod_ssl, no devprov (control)",
+    "b": "b: devprov, expired cert, static file",
+    "b-php": "b-php: devprov, expired cert, render.php",
+    "c": "c: workaround, openssl verify per request",
+    "d": "d: nginx, map of MACs, valid cert",
+    "e": "e: HAProxy in front of Apache, expired cert",
+}
+MODES = ["new", "keep-alive"]
+KEEPALIVE_REQUESTS = 1000
+PHONE = "polycom-expired"       # genuine, expired, allowlisted
+VALID = "polycom-valid"         # genuine, valid, allowlisted
+FILLER = 10000                  # more MACs in the allowlist and the maps
+
+
+# -- processes and CPU -------------------------------------------------------
+
+def proc_times():
+    """{pid: (ppid, cpu seconds incl. reaped children)} of all processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            stat = (p / "stat").read_text()
+        except OSError:
+            continue
+        f = stat[stat.rindex(")") + 2:].split()
+        out[int(p.name)] = (int(f[1]),
+                            sum(int(x) for x in f[11:15]) / tick)
+    return out
+
+
+def tree_pids(roots):
+    """The pids of the process trees under ROOTS."""
+    t = proc_times()
+    kids = {}
+    for pid, (ppid, _) in t.items():
+        kids.setdefault(ppid, []).append(pid)
+    todo, seen = list(roots), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in t:
+            continue
+        seen.add(pid)
+        todo += kids.get(pid, [])
+    return seen
+
+
+class CpuMeter:
+    """CPU time of the servers and everything they fork.
+
+    With a cgroup (v1 cpuacct, or v2), every server process is moved into
+    one group, and whatever they fork later (php-cgi, openssl, new
+    children) is counted there, reaped or not.  Without one: the machine's
+    busy time (/proc/stat) less the load tool's own CPU time."""
+
+    def __init__(self):
+        self.group = None
+        for base, usage in (("/sys/fs/cgroup/cpuacct", "cpuacct.usage"),
+                            ("/sys/fs/cgroup", "cpu.stat")):
+            g = Path(base) / f"devprov-bench-{os.getpid()}"
+            try:
+                g.mkdir()
+                (g / usage).read_text()
+            except OSError:
+                continue
+            self.group, self.usage = g, usage
+            break
+        self.how = ("a cgroup holding the servers" if self.group else
+                    "the machine's busy time less the load tool's")
+
+    def adopt(self, roots):
+        if not self.group:
+            return
+        for pid in tree_pids(roots):
+            try:
+                (self.group / "cgroup.procs").write_text(str(pid))
+            except OSError:
+                pass            # gone meanwhile
+
+    def seconds(self):
+        if self.group:
+            text = (self.group / self.usage).read_text()
+            if self.usage == "cpu.stat":
+                return int(re.search(r"usage_usec (\d+)", text)[1]) / 1e6
+            return int(text) / 1e9
+        f = Path("/proc/stat").read_text().split("\n")[0].split()[1:]
+        busy = sum(int(x) for i, x in enumerate(f) if i not in (3, 4))
+        return busy / os.sysconf("SC_CLK_TCK")
+
+    def close(self):
+        if self.group:
+            try:
+                self.group.rmdir()
+            except OSError:
+                pass
+
+
+def wait_port(port, proc, what, timeout=20):
+    import socket
+    deadline = time.time() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited: {proc.stderr.read().decode()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise SystemExit(f"{what}: port {port} not up")
+            time.sleep(0.05)
+
+
+# -- the load tool -----------------------------------------------------------
+
+def ab(port, path, pem, mode, seconds, conc, work):
+    """One ApacheBench run.  Returns a dict of its results."""
+    csv = work / "ab.csv"
+    cmd = ["ab", "-q", "-r", "-t", str(seconds), "-n", "10000000",
+           "-c", str(conc), "-f", "TLS1.2", "-E", str(pem),
+           "-H", "Host: localhost", "-e", str(csv)]
+    if mode == "keep-alive":
+        cmd.append("-k")
+    cmd.append(f"https://127.0.0.1:{port}{path}")
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(cmd, capture_output=True, text=True,
+                       timeout=seconds + 120)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = p.stdout
+
+    def num(pattern, default=None):
+        m = re.search(pattern, out)
+        if not m:
+            if default is None:
+                raise SystemExit(f"ab output without {pattern!r}:\n{out}\n"
+                                 f"{p.stderr}")
+            return default
+        return float(m.group(1))
+
+    pct = {}
+    for line in csv.read_text().splitlines()[1:]:
+        k, v = line.split(",")
+        pct[int(k)] = float(v)
+    return {
+        "done": int(num(r"Complete requests:\s+(\d+)")),
+        "failed": int(num(r"Failed requests:\s+(\d+)")),
+        "non2xx": int(num(r"Non-2xx responses:\s+(\d+)", 0)),
+        "secs": num(r"Time taken for tests:\s+([\d.]+)"),
+        "p50": pct[50], "p99": pct[99],
+        "client_cpu": (r1.ru_utime + r1.ru_stime)
+                      - (r0.ru_utime + r0.ru_stime),
+        "why": " ".join(re.findall(r"\((Connect.*)\)", out)),
+    }
+
+
+# -- the servers -------------------------------------------------------------
+
+class Nginx:
+    def __init__(self, work, pki, www, macs):
+        self.dir = work / "nginx"
+        for d in ("logs", "tmp"):
+            (self.dir / d).mkdir(parents=True)
+        self.port = free_port()
+        (self.dir / "macs.map").write_text(
+            "".join(f"{m.upper()} 1;\n" for m in macs))
+        (self.dir / "nginx.conf").write_text(f"""
+user www-data;
+worker_processes auto;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {self.dir}/logs/access.log;
+    client_body_temp_path {self.dir}/tmp/body;
+    proxy_temp_path {self.dir}/tmp/proxy;
+    fastcgi_temp_path {self.dir}/tmp/fastcgi;
+    uwsgi_temp_path {self.dir}/tmp/uwsgi;
+    scgi_temp_path {self.dir}/tmp/scgi;
+    keepalive_requests {KEEPALIVE_REQUESTS};
+    # the phone's MAC: the subject's CN (RFC 2253 form, last RDN first)
+    map $ssl_client_s_dn $device_mac {{
+        "~^O=Polycom Inc\\.,CN=(?<cn>[0-9A-F]{{12}})$" $cn;
+        default "";
+    }}
+    map $device_mac $device_known {{
+        include {self.dir}/macs.map;
+        default 0;
+    }}
+    server {{
+        listen 127.0.0.1:{self.port} ssl;
+        ssl_certificate {pki / 'server/server.pem'};
+        ssl_certificate_key {pki / 'server/server.key'};
+        ssl_client_certificate {pki / 'polycom/cafile.pem'};
+        ssl_verify_client optional_no_ca;
+        ssl_verify_depth 3;
+        root {www};
+        location / {{
+            if ($ssl_client_verify != SUCCESS) {{ return 403; }}
+            if ($device_known != 1) {{ return 403; }}
+        }}
+    }}
+}}
+""")
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf"),
+             "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_port(self.port, self.proc, "nginx")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
+class Haproxy:
+    def __init__(self, work, pki, macs, backend_port):
+        self.dir = work / "haproxy"
+        self.dir.mkdir()
+        self.port = free_port()
+        crt = self.dir / "server.pem"
+        crt.write_bytes((pki / "server/server.pem").read_bytes()
+                        + (pki / "server/server.key").read_bytes())
+        crt.chmod(0o600)
+        (self.dir / "macs.map").write_text(
+            "".join(f"{m} 1\n" for m in macs))
+        (self.dir / "haproxy.cfg").write_text(f"""
+global
+    maxconn 4096
+    pidfile {self.dir}/haproxy.pid
+    tune.ssl.default-dh-param 2048
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 30s
+
+frontend phones
+    bind 127.0.0.1:{self.port} ssl crt {crt} ca-file {pki / 'polycom/cafile.pem'} verify optional crt-ignore-err 9,10 ca-ignore-err 9,10
+    http-request deny deny_status 403 unless {{ ssl_c_used }}
+    http-request set-var(txn.mac) ssl_c_s_dn(cn),lower
+    http-request deny deny_status 403 unless {{ var(txn.mac),map({self.dir}/macs.map) -m found }}
+    http-request set-header X-Device-MAC %[var(txn.mac)]
+    http-request set-header X-Device-Cert-Error %[ssl_c_err]
+    default_backend apache
+
+backend apache
+    server stock 127.0.0.1:{backend_port}
+""")
+        self.proc = subprocess.Popen(
+            ["haproxy", "-db", "-f", str(self.dir / "haproxy.cfg")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_port(self.port, self.proc, "haproxy")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
+def vhost_common(www):
+    return (f"LogLevel warn\nDocumentRoot {www}\n"
+            f"KeepAlive on\nMaxKeepAliveRequests {KEEPALIVE_REQUESTS}\n"
+            f"<Directory {www}>\nOptions +ExecCGI\nRequire all granted\n"
+            f"</Directory>\n")
+
+
+def tls_vhost(httpd, name, body):
+    """The harness's TLS vhost, without mod_ssl's per-request export of
+    its variables (SSLOptions +StdEnvVars), which neither a static file
+    nor devprov needs: with it, mod_ssl spends more per request than
+    everything else together (callgrind: about 350k instructions)."""
+    return httpd.tls_vhost(name, body).replace("SSLOptions +StdEnvVars\n",
+                                               "")
+
+
+ROUTE = """RewriteEngine on
+RewriteCond "%{IS_SUBREQ}" "=false"
+RewriteRule "^/(render|workaround)\\.php$" - [F]
+RewriteRule "^/([0-9A-Fa-f]{12})(-phone)?\\.cfg$" "/SCRIPT" [PT,L]
+"""
+
+
+def start_servers(work, pki, www, allow, macs):
+    srv = {}
+    # a (and e's backend): Debian's mod_ssl, no devprov
+    stock = Httpd(work, "stock", pki, ssl_module=STOCK_SSL, devprov=False)
+    backend_port = stock.port("backend")
+    conf = tls_vhost(stock, "a", vhost_common(www))
+    conf += (f"Listen 127.0.0.1:{backend_port}\n"
+             f"<VirtualHost 127.0.0.1:{backend_port}>\nServerName localhost\n"
+             + vhost_common(www) + "</VirtualHost>\n")
+    # the stock mod_ssl may warn that it was built against a newer OpenSSL
+    stock.start(conf)
+    srv["stock"] = stock
+
+    patched = Httpd(work, "patched", pki)
+    trust = (f"DevprovEngine on\n"
+             f"DevprovTrust polycom {pki / 'polycom/root.pem'} "
+             f"{pki / 'polycom/issuing.pem'}\n"
+             f"DevprovAllowlist {allow}\nDevprovDeny unlisted\n"
+             "DevprovBindPath on\n")
+    conf = tls_vhost(patched, "b", vhost_common(www) + trust
+                     + ROUTE.replace("SCRIPT", "render.php"))
+    conf += tls_vhost(patched, "a0", vhost_common(www))
+    # the workaround reads the certificate and its subject from the
+    # environment
+    conf += tls_vhost(
+        patched, "c", vhost_common(www)
+        + "SSLOptions +StdEnvVars +ExportCertData\n"
+        + f"SetEnv VENDOR_ROOT {pki / 'polycom/root.pem'}\n"
+        + f"SetEnv ALLOWLIST {allow}\n"
+        + f"SetEnv RENDERER {www / 'render.php'}\n"
+        + ROUTE.replace("SCRIPT", "workaround.php"))
+    patched.start(conf)
+    srv["patched"] = patched
+
+    srv["nginx"] = Nginx(work, pki, www, macs)
+    srv["haproxy"] = Haproxy(work, pki, macs, backend_port)
+    return srv
+
+
+def target(srv, setup):
+    """(port, path) of a setup."""
+    mac = "0004f2000002"
+    return {
+        "a": (srv["stock"].port("a"), "/ok.txt"),
+        "a0": (srv["patched"].port("a0"), "/ok.txt"),
+        "b": (srv["patched"].port("b"), "/ok.txt"),
+        "b-php": (srv["patched"].port("b"), f"/{mac}.cfg"),
+        "c": (srv["patched"].port("c"), f"/{mac}.cfg"),
+        "d": (srv["nginx"].port, "/ok.txt"),
+        "e": (srv["haproxy"].port, "/ok.txt"),
+    }[setup]
+
+
+def phone_of(setup):
+    return VALID if setup in ("a", "a0", "d") else PHONE
+
+
+def sanity(srv, pki):
+    """Each setup does its job before it is timed."""
+    def get(setup, device, path=None):
+        port, p = target(srv, setup)
+        return curl(f"https://localhost:{port}{path or p}", pki,
+                    device=device, chain=True, port=port)
+
+    problems = []
+    for s in SETUPS:
+        r = get(s, phone_of(s))
+        if r.status != 200:
+            problems.append(f"{s}: the phone got {r!r}")
+        if s in ("b-php", "c") and \
+                "configuration for 0004f2000002" not in r.body:
+            problems.append(f"{s}: not the phone's rendered file: {r!r}")
+        if s in ("a", "a0"):
+            continue            # no identity check: the floor
+        for bad in ("rogue-polycom", "polycom-forged", "polycom-unlisted"):
+            path = "/0004f2000001.cfg" if s in ("b-php", "c") else None
+            if bad == "polycom-unlisted" and s in ("b-php", "c"):
+                path = "/0004f2999999.cfg"
+            r = get(s, bad, path)
+            if r.status == 200:
+                problems.append(f"{s}: {bad} was let in: {r!r}")
+    if problems:
+        raise SystemExit("setups do not do their job:\n  "
+                         + "\n  ".join(problems))
+
+
+def server_pids(srv):
+    return [srv["stock"].proc.pid, srv["patched"].proc.pid,
+            srv["nginx"].proc.pid, srv["haproxy"].proc.pid]
+
+
+def measure(srv, pki, work, seconds, rounds, conc, meter):
+    pems = {}
+    for dev in (PHONE, VALID):
+        pem = work / f"{dev}.ab.pem"
+        pem.write_bytes(pki.chain(dev).read_bytes() + pki.key(dev).read_bytes())
+        pems[dev] = pem
+    res = {(s, m): [] for s in SETUPS for m in MODES}
+    order = [(s, m) for m in MODES for s in SETUPS]
+    for rnd in range(rounds):
+        k = rnd * 5 % len(order)
+        for s, m in (order[k:] + order[:k])[::(-1 if rnd % 2 else 1)]:
+            port, path = target(srv, s)
+            c = conc["php" if s in ("b-php", "c") else m]
+            cpu0 = meter.seconds()
+            r = ab(port, path, pems[phone_of(s)], m, seconds, c, work)
+            time.sleep(0.2)     # let the last php-cgi/openssl finish
+            r["cpu"] = meter.seconds() - cpu0
+            if not meter.group:
+                r["cpu"] -= r["client_cpu"]
+            res[(s, m)].append(r)
+            print(f"round {rnd + 1} {s:6s} {m:10s} "
+                  f"{r['done'] / r['secs']:8.0f} req/s  p50 {r['p50']:7.2f} "
+                  f"ms  p99 {r['p99']:7.2f} ms  "
+                  f"{1000 * r['cpu'] / max(r['done'], 1):7.3f} ms CPU/req  "
+                  f"failed {r['failed'] + r['non2xx']} {r['why']}", flush=True)
+    return res
+
+
+def summarise(runs):
+    done = sum(r["done"] for r in runs)
+    secs = sum(r["secs"] for r in runs)
+    cpu = sum(r["cpu"] for r in runs)
+    p50 = sorted(r["p50"] for r in runs)[len(runs) // 2]
+    p99 = sorted(r["p99"] for r in runs)[len(runs) // 2]
+    return {"done": done, "rps": done / secs, "p50": p50, "p99": p99,
+            "cpu": cpu / max(done, 1),
+            "failed": sum(r["failed"] + r["non2xx"] for r in runs),
+            "client_cpu": sum(r["client_cpu"] for r in runs) / max(done, 1)}
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    def ver(cmd, pat):
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        m = re.search(pat, p.stdout + p.stderr)
+        return m.group(1) if m else "?"
+    apache = ver(["apache2", "-v"], r"Apache/(\S+)")
+    nginx = ver(["nginx", "-v"], r"nginx/(\S+)")
+    haproxy = ver(["haproxy", "-v"], r"version (\S+)")
+    openssl = ver(["openssl", "version"], r"(OpenSSL \S+)")
+    php = ver(["php-cgi", "-v"], r"PHP (\S+)")
+    return (f"{cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}; "
+            f"apache2 {apache}, nginx {nginx}, HAProxy {haproxy}, "
+            f"{openssl}, PHP {php}")
+
+
+def report(a, sums, out_md, meter):
+    def ratio(x, y, key):
+        return sums[x][key] / sums[y][key]
+
+    lines = [
+        "# devprov against the alternatives",
+        "",
+        f"`make bench-compare` (bench/compare.py), "
+        f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {machine()}. "
+        f"Load: ab (TLS 1.2, RSA-2048 client certificates), "
+        f"{a.rounds} rounds of {a.seconds} s per setup and mode, "
+        f"alternating; concurrency {a.conc_new} (new), {a.conc_ka} "
+        f"(keep-alive), {a.conc_php} (PHP setups). Clients and servers share "
+        f"the machine. Server CPU: {meter.how}.",
+        "",
+    ]
+    for m in MODES:
+        what = ("one request per new TLS connection (full handshake)"
+                if m == "new" else "requests on kept-alive connections")
+        lines += [
+            f"## {m}: {what}",
+            "",
+            "| setup | requests/s | vs a | p50 ms | p99 ms | server CPU "
+            "ms/request | requests/s per server core | vs a | failed |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for s in SETUPS:
+            x = sums[(s, m)]
+            base = sums[("a", m)]
+            cap = 1 / x["cpu"] if x["cpu"] else float("nan")
+            bcap = 1 / base["cpu"] if base["cpu"] else float("nan")
+            lines.append(
+                f"| {LABEL[s]} | {x['rps']:.0f} | {x['rps'] / base['rps']:.2f}"
+                f" | {x['p50']:.2f} | {x['p99']:.2f} | {1000 * x['cpu']:.3f} "
+                f"| {cap:.0f} | {cap / bcap:.2f} | {x['failed']} |")
+        lines.append("")
+
+    def cap(s, m):
+        return 1 / sums[(s, m)]["cpu"]
+
+    checks = []
+
+    def check(name, got_rps, got_cap, want):
+        ok = None if want is None else (got_rps >= want and got_cap >= want)
+        checks.append((name, got_rps, got_cap, want, ok))
+
+    check("b vs a, new connections", ratio(("b", "new"), ("a", "new"), "rps"),
+          cap("b", "new") / cap("a", "new"), 0.95)
+    check("b vs a, keep-alive",
+          ratio(("b", "keep-alive"), ("a", "keep-alive"), "rps"),
+          cap("b", "keep-alive") / cap("a", "keep-alive"), 0.99)
+    for m in MODES:
+        check(f"b vs a0 (devprov's own cost), {m}",
+              ratio(("b", m), ("a0", m), "rps"),
+              cap("b", m) / cap("a0", m), None)
+    for m in MODES:
+        check(f"b vs c, {m}", ratio(("b", m), ("c", m), "rps"),
+              cap("b", m) / cap("c", m), 50)
+        check(f"b-php vs c, {m} (same renderer)",
+              ratio(("b-php", m), ("c", m), "rps"),
+              cap("b-php", m) / cap("c", m), None)
+        check(f"b vs e, {m}", ratio(("b", m), ("e", m), "rps"),
+              cap("b", m) / cap("e", m), 1.0)
+    lines += [
+        "## Targets (issue 8)",
+        "",
+        "| comparison | requests/s ratio | per-server-core ratio | target | "
+        "met |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, r, c, want, ok in checks:
+        lines.append(
+            f"| {name} | {r:.2f} | {c:.2f} | "
+            f"{'-' if want is None else f'>= {want:g}'} | "
+            f"{'-' if want is None else ('yes' if ok else 'NO')} |")
+    lines += [
+        "",
+        "- requests/s: what this machine did with ab on the same 2 cores; "
+        "per server core: the inverse of the servers' CPU time per request "
+        "(all server processes, their php-cgi and openssl children "
+        "included), the figure that sizes a server.",
+        "- a, a0 and d use a valid certificate (stock mod_ssl and nginx "
+        "refuse an expired one); b, b-php, c and e the expired one.  a and "
+        "a0 check nothing beyond TLS; b, c, d and e refuse a rogue CA, a "
+        "forged signature and an unlisted phone (checked before timing).",
+        "- a0 is b's server (the patched mod_ssl, built from Debian's "
+        "2.4.68 source) without devprov: b vs a0 is devprov's own cost, "
+        "a vs a0 the difference between the two mod_ssl builds.",
+        "- No vhost exports mod_ssl's variables (SSLOptions +StdEnvVars) "
+        "except c, whose script reads them: it costs more per request "
+        "than devprov, and neither static files nor devprov need it.",
+        "- e's CPU is HAProxy's plus the Apache behind it.",
+        "- ab counts a response whose length differs from the first one as "
+        "failed; all setups serve fixed-length answers.",
+    ]
+    out_md.parent.mkdir(parents=True, exist_ok=True)
+    out_md.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return checks
+
+
+def chart(sums, png):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, m in zip(axes, MODES):
+        caps = [1 / sums[(s, m)]["cpu"] for s in SETUPS]
+        rps = [sums[(s, m)]["rps"] for s in SETUPS]
+        xs = range(len(SETUPS))
+        ax.bar([x - 0.2 for x in xs], rps, 0.4, label="requests/s (machine)")
+        ax.bar([x + 0.2 for x in xs], caps, 0.4,
+               label="requests/s per server core")
+        ax.set_yscale("log")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(SETUPS)
+        ax.set_title("new TLS connection per request" if m == "new"
+                     else "kept-alive connections")
+        ax.grid(axis="y", which="both", alpha=0.3)
+        for x, v in zip(xs, rps):
+            ax.annotate(f"{v:.0f}", (x - 0.2, v), ha="center",
+                        va="bottom", fontsize=7)
+    axes[0].legend(fontsize=8, loc="lower left")
+    fig.suptitle("a stock mod_ssl · a0 patched mod_ssl · b devprov "
+                 "(expired cert) · b-php + "
+                 "render.php · c openssl-verify\nworkaround · d nginx · "
+                 "e HAProxy+Apache", fontsize=8.5)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=int, default=4,
+                    help="seconds per setup, mode and round (default 4)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--conc-new", type=int, default=8)
+    ap.add_argument("--conc-ka", type=int, default=8)
+    ap.add_argument("--conc-php", type=int, default=4)
+    ap.add_argument("-o", "--output",
+                    default=str(ROOT / "bench/results/compare.md"))
+    ap.add_argument("--png", default=str(ROOT / "bench/results/compare.png"))
+    a = ap.parse_args()
+
+    for tool in ("ab", "nginx", "haproxy", "php-cgi", "apache2"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} not found: run scripts/install-deps.sh "
+                             "--bench")
+
+    meter = CpuMeter()
+    work = Path(tempfile.mkdtemp(prefix="devprov-compare-"))
+    work.chmod(0o755)
+    srv = {}
+    try:
+        subprocess.run(["/usr/bin/python3", str(ROOT / "certs/mkpki.py"),
+                        str(work / "pki")], check=True)
+        for p in (work / "pki").rglob("*"):
+            if p.is_dir():
+                p.chmod(0o755)
+        pki = Pki(work / "pki")
+        www = work / "www"
+        www.mkdir()
+        # a phone's static file: the size of a small Polycom config
+        (www / "ok.txt").write_text(
+            "<PHONE_CONFIG><ALL device.set=\"1\" /></PHONE_CONFIG>\n" * 6)
+        shutil.copy(ROOT / "conf/www/render.php", www / "render.php")
+        shutil.copy(ROOT / "bench/workaround.php", www / "workaround.php")
+        macs = [pki.mac(PHONE), pki.mac(VALID)]
+        macs += [f"0004f2{i:06x}" for i in range(0x100000,
+                                                  0x100000 + FILLER)]
+        allow = work / "allowlist"
+        allow.write_text("".join(f"{m} desk-{i} ext={1000 + i}\n"
+                                 for i, m in enumerate(macs)))
+        allow.chmod(0o644)
+
+        srv = start_servers(work, pki, www, allow, macs)
+        meter.adopt(server_pids(srv))
+        sanity(srv, pki)
+        # warm up: process start, caches, php opcache
+        for s in SETUPS:
+            port, path = target(srv, s)
+            pem = work / "warm.pem"
+            pem.write_bytes(pki.chain(phone_of(s)).read_bytes()
+                            + pki.key(phone_of(s)).read_bytes())
+            ab(port, path, pem, "new", 1, 2, work)
+
+        res = measure(srv, pki, work, a.seconds, a.rounds,
+                      {"new": a.conc_new, "keep-alive": a.conc_ka,
+                       "php": a.conc_php}, meter)
+        sums = {k: summarise(v) for k, v in res.items()}
+        checks = report(a, sums, Path(a.output), meter)
+        chart(sums, Path(a.png))
+        print(f"wrote {a.output} and {a.png}")
+        failed = sum(x["failed"] for x in sums.values())
+        if failed:
+            print(f"{failed} requests failed", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        for s in srv.values():
+            s.stop()
+        meter.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
