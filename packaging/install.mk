@@ -1,0 +1,163 @@
+# packaging/install.mk - make install / make uninstall (included by the top
+# Makefile: -include packaging/install.mk).
+#
+#   make install     build if needed, then install (as root):
+#                      $(MODDIR)/mod_devprov.so            the module
+#                      $(APACHE_CONFDIR)/mods-available/devprov.load, .conf
+#                                                          for "a2enmod devprov"
+#                      $(APACHE_CONFDIR)/sites-available/devprov-provisioning.conf
+#                                                          the example site, not
+#                                                          enabled ("a2ensite
+#                                                          devprov-provisioning")
+#                      $(BINDIR)/devprov-check             the CLI
+#                      $(MANDIR)/man1/devprov-check.1
+#                      $(DOCDIR)/README
+#                      $(EXAMPLESDIR)/                     the example site's
+#                                                          document roots (www/,
+#                                                          bootstrap/), allowlist
+#                                                          and revocation list
+#                                                          examples, sql/
+#                    Nothing is enabled and no server is (re)started.
+#                    Defaults are Debian's: PREFIX=/usr, MODDIR from
+#                    "apxs -q LIBEXECDIR" (/usr/lib/apache2/modules),
+#                    APACHE_CONFDIR=/etc/apache2 (or the environment's, as
+#                    a2enmod reads it).  DESTDIR is honoured (staged
+#                    installs, packaging).
+#   make uninstall   remove all of it again (refused while devprov or the
+#                    example site is enabled in $(APACHE_CONFDIR): a2dismod /
+#                    a2dissite first, or FORCE=1).
+#   make deb         the Debian package libapache2-mod-devprov (debian/), at
+#                    the end of this file
+#   make install-patched-ssl / uninstall-patched-ssl
+#                    optional: the patched mod_ssl (make mod_ssl) as
+#                    $(MODDIR)/mod_ssl_expired.so, not loaded by anything;
+#                    README, "Using it with Debian's Apache", says how to
+#                    switch to it.
+#
+# Configuration files (mods-available, sites-available) are never
+# overwritten or removed once the administrator has changed them: what make
+# install put there is recorded in $(DATADIR)/devprov/dist/; a changed file
+# is kept, the new version written beside it as <file>.devprov-new, with a
+# notice (packaging/conffile.sh).
+#
+# The installed devprov.load names $(MODDIR), and devprov.conf and the
+# example site name $(EXAMPLESDIR), so a different PREFIX or MODDIR stays
+# consistent.
+
+DESTDIR        ?=
+PREFIX         ?= /usr
+BINDIR         ?= $(PREFIX)/bin
+DATADIR        ?= $(PREFIX)/share
+MANDIR         ?= $(DATADIR)/man
+DOCDIR         ?= $(DATADIR)/doc/devprov
+EXAMPLESDIR    ?= $(DOCDIR)/examples
+MODDIR         ?= $(or $(shell $(APXS) -q LIBEXECDIR 2>/dev/null),/usr/lib/apache2/modules)
+APACHE_CONFDIR ?= /etc/apache2
+DISTDIR        ?= $(DATADIR)/devprov/dist
+SITE_NAME      := devprov-provisioning
+INSTALL        ?= install
+
+CONFFILE   := sh packaging/conffile.sh
+
+# the example site's files (env.php is a test aid, not for production)
+EXAMPLE_FILES := \
+    www/000000000000.cfg www/render.php www/firmware/README.txt \
+    bootstrap/000000000000.cfg bootstrap/bootstrap.cfg \
+    allowlist.example revoked.example \
+    sql/schema.sql sql/phones.example.sql
+
+# conffiles, relative to APACHE_CONFDIR
+CONFFILES := mods-available/devprov.load mods-available/devprov.conf \
+             sites-available/$(SITE_NAME).conf
+
+.PHONY: install uninstall install-patched-ssl uninstall-patched-ssl
+
+# -- install ---------------------------------------------------------------
+install: $(BUILD)/mod_devprov.so $(BUILD)/devprov-check
+	$(INSTALL) -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0644 $(BUILD)/mod_devprov.so $(DESTDIR)$(MODDIR)/mod_devprov.so
+	$(INSTALL) -m 0755 $(BUILD)/devprov-check $(DESTDIR)$(BINDIR)/devprov-check
+	$(INSTALL) -m 0644 doc/devprov-check.1 $(DESTDIR)$(MANDIR)/man1/devprov-check.1
+	$(INSTALL) -m 0644 README $(DESTDIR)$(DOCDIR)/README
+	@set -e; for f in $(EXAMPLE_FILES); do \
+	    $(INSTALL) -d $(DESTDIR)$(EXAMPLESDIR)/$$(dirname $$f); \
+	    $(INSTALL) -m 0644 conf/$$f $(DESTDIR)$(EXAMPLESDIR)/$$f; \
+	done; echo "installed examples in $(DESTDIR)$(EXAMPLESDIR)"
+	@# the conffiles with this installation's paths, staged in a directory
+	@# of this "make install" (two with other variables can run at once)
+	@set -e; stage=$$(mktemp -d); trap 'rm -rf "$$stage"' EXIT; \
+	sh packaging/stage-conffiles.sh $$stage $(MODDIR) $(EXAMPLESDIR) \
+	    $(APACHE_CONFDIR) $(SITE_NAME); \
+	for f in $(CONFFILES); do \
+	    $(CONFFILE) install $$stage/$$f $(DESTDIR)$(APACHE_CONFDIR)/$$f \
+	        $(DESTDIR)$(DISTDIR)/$$f; \
+	done
+	@echo
+	@echo "devprov installed.  Next: a2enmod devprov (enables ssl too), put the"
+	@echo "vendor CAs, the allowlist and the server certificate in place, edit"
+	@echo "$(APACHE_CONFDIR)/sites-available/$(SITE_NAME).conf (the example site),"
+	@echo "a2ensite $(SITE_NAME), apache2ctl configtest, systemctl reload apache2."
+
+# -- uninstall -------------------------------------------------------------
+uninstall:
+	@if [ -z "$(FORCE)" ]; then \
+	    for f in mods-enabled/devprov.load sites-enabled/$(SITE_NAME).conf; do \
+	        if [ -e $(DESTDIR)$(APACHE_CONFDIR)/$$f ] || [ -L $(DESTDIR)$(APACHE_CONFDIR)/$$f ]; then \
+	            echo "devprov: $(DESTDIR)$(APACHE_CONFDIR)/$$f is enabled; run" \
+	                 "a2dismod devprov / a2dissite $(SITE_NAME) first (or make uninstall FORCE=1)" >&2; \
+	            exit 1; \
+	        fi; \
+	    done; \
+	fi
+	rm -f $(DESTDIR)$(MODDIR)/mod_devprov.so $(DESTDIR)$(BINDIR)/devprov-check \
+	    $(DESTDIR)$(MANDIR)/man1/devprov-check.1 $(DESTDIR)$(DOCDIR)/README
+	@set -e; for f in $(EXAMPLE_FILES); do \
+	    rm -f $(DESTDIR)$(EXAMPLESDIR)/$$f; \
+	done
+	@set -e; for f in $(CONFFILES); do \
+	    $(CONFFILE) remove $(DESTDIR)$(APACHE_CONFDIR)/$$f $(DESTDIR)$(DISTDIR)/$$f; \
+	done
+	@# our own directories, if empty now (never the shared ones)
+	@for d in $(EXAMPLESDIR)/www/firmware $(EXAMPLESDIR)/www \
+	          $(EXAMPLESDIR)/bootstrap $(EXAMPLESDIR)/sql $(EXAMPLESDIR) \
+	          $(DOCDIR) $(DISTDIR)/mods-available $(DISTDIR)/sites-available \
+	          $(DISTDIR) $(DATADIR)/devprov; do \
+	    [ -d $(DESTDIR)$$d ] && rmdir $(DESTDIR)$$d 2>/dev/null || true; \
+	done
+	@echo "devprov uninstalled"
+
+# -- optional: the patched mod_ssl beside Debian's -------------------------
+install-patched-ssl: $(BUILD)/mod_ssl.so
+	$(INSTALL) -d $(DESTDIR)$(MODDIR)
+	$(INSTALL) -m 0644 $(BUILD)/mod_ssl.so $(DESTDIR)$(MODDIR)/mod_ssl_expired.so
+	@echo "installed $(DESTDIR)$(MODDIR)/mod_ssl_expired.so (not loaded yet): to use it,"
+	@echo "point $(APACHE_CONFDIR)/mods-available/ssl.load's LoadModule line at it"
+	@echo "(README, \"Using it with Debian's Apache\", step 4)."
+
+uninstall-patched-ssl:
+	@if grep -qs 'mod_ssl_expired\.so' $(DESTDIR)$(APACHE_CONFDIR)/mods-available/ssl.load; then \
+	    echo "devprov: $(APACHE_CONFDIR)/mods-available/ssl.load still loads mod_ssl_expired.so;" \
+	         "restore Debian's line first" >&2; exit 1; \
+	fi
+	rm -f $(DESTDIR)$(MODDIR)/mod_ssl_expired.so
+
+# -- the Debian package (debian/) ------------------------------------------
+#   make deb     dpkg-buildpackage -us -uc -b, with the results moved from
+#                the parent directory into $(BUILD)/deb/:
+#                libapache2-mod-devprov_<version>_<arch>.deb (+ -dbgsym,
+#                .buildinfo, .changes).  Needs dpkg-dev, debhelper,
+#                apache2-dev, libssl-dev (make deps installs them).
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH)
+
+.PHONY: deb
+deb:
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p $(BUILD)/deb
+	mv ../libapache2-mod-devprov_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	   ../libapache2-mod-devprov-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	   ../devprov_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
+	   ../devprov_$(DEB_VERSION)_$(DEB_ARCH).changes $(BUILD)/deb/
+	debian/rules clean
+	@echo "== $(BUILD)/deb/libapache2-mod-devprov_$(DEB_VERSION)_$(DEB_ARCH).deb"
