@@ -5,6 +5,9 @@
 #   make test     (root, fresh Debian 12) install deps, build, run all tests
 #   make unit     C unit tests only (cmocka)
 #   make check    integration tests only (pytest, needs a build)
+#   make check-stock  the same with Debian's unmodified mod_ssl (stock mode)
+#   make install / uninstall / deb   see packaging/install.mk
+#   make tools    build/devprov-check, the operator command (tools/)
 #   make soak     load and faults: 100 clients, 60 s steady + 60 s faults
 #   make test-asan / test-valgrind   the integration suite under
 #                 ASan+UBSan / valgrind (tests/sanitize.mk)
@@ -88,6 +91,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) check
+	$(MAKE) check-stock
 	$(MAKE) test-asan
 
 demo: deps
