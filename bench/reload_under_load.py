@@ -64,7 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "t"))
 
 from conftest import (BAD_LEVEL, DEVPROV, MPM_DEBIAN, PATCHED_SSL,  # noqa
-                      Httpd, Pki)
+                      Httpd, cpu_model, make_pki)
 
 PHONE = "polycom-expired"        # allowlisted in every list written
 OTHER = "polycom-valid"          # in no list: must get 403 (sanity check)
@@ -282,12 +282,7 @@ def run(args, work, started):
     t_start = time.time()
     load_before = Path("/proc/loadavg").read_text().split()[0]
     print("reload_under_load: test PKI, lists...", file=sys.stderr)
-    subprocess.run(["/usr/bin/python3", str(ROOT / "certs/mkpki.py"),
-                    str(work / "pki")], check=True, stdout=subprocess.DEVNULL)
-    for p in (work / "pki").rglob("*"):
-        if p.is_dir():
-            p.chmod(0o755)
-    pki = Pki(work / "pki")
+    pki = make_pki(work / "pki", quiet=True)
     mac = pki.mac(PHONE)
     phone_line = f"{mac} bench-phone site=bench vendor=polycom"
 
@@ -500,9 +495,7 @@ def run(args, work, started):
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cpu = next((ln.split(":", 1)[1].strip() for ln in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), "unknown CPU")
+    cpu = cpu_model()
     with open(out, "w") as f:
         f.write("# Allowlist reload under load\n\n"
                 f"`make bench-allowlist` (bench/reload_under_load.py), "

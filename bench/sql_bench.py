@@ -50,29 +50,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "t"))
 
-from conftest import MODDIR, MPM_DEBIAN, Httpd, Pki, Postgres  # noqa: E402
+from conftest import (MODDIR, MPM_DEBIAN, Httpd, Postgres,  # noqa: E402
+                      cpu_model, make_pki)
+from cpumeter import tree_seconds  # noqa: E402
 
 QUERY = ("SELECT allowed, label, pin, vendor, ext FROM phones "
          "WHERE mac = %s")
 VHOSTS = ["tls", "file", "sql", "sql-nocache"]
-
-
-def proc_tree_cpu(pid):
-    """CPU seconds (user + system) of PID and its children."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            stat = (p / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        ppid = int(fields[1])
-        if int(p.name) == pid or ppid == pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
 
 
 def xacts(pg):
@@ -170,13 +154,7 @@ def main():
     work.chmod(0o755)
     srv = pg = None
     try:
-        subprocess.run(["/usr/bin/python3", str(ROOT / "certs/mkpki.py"),
-                        str(work / "pki"), "--fleet", str(a.fleet)],
-                       check=True)
-        for p in (work / "pki").rglob("*"):
-            if p.is_dir():
-                p.chmod(0o755)
-        pki = Pki(work / "pki")
+        pki = make_pki(work / "pki", "--fleet", str(a.fleet))
         macs = pki.manifest["fleet"]
 
         pg = Postgres(work / "pg", options="-c shared_preload_libraries="
@@ -234,9 +212,9 @@ def main():
             order = VHOSTS[rnd % len(VHOSTS):] + VHOSTS[:rnd % len(VHOSTS)]
             for name in order:
                 settle_stats()
-                x0, c0 = xacts(pg), proc_tree_cpu(apache_pid)
+                x0, c0 = xacts(pg), tree_seconds([apache_pid])
                 n, secs = s_time(srv.port(name), pki, cert, key, a.round)
-                c1 = proc_tree_cpu(apache_pid)
+                c1 = tree_seconds([apache_pid])
                 settle_stats()
                 x1 = xacts(pg)
                 r = res[name]
@@ -275,11 +253,7 @@ def main():
 
 
 def report(a, res, boot, fleet):
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    cpu = cpu_model()
     base = res["tls"]
     base_rate = base["conns"] / base["secs"]
     lines = [

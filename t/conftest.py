@@ -115,15 +115,28 @@ def workdir():
         shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pki(workdir):
-    out = workdir / "pki"
+def make_pki(out, *args, quiet=False):
+    """A test PKI generated now (certs/mkpki.py OUT ARGS), its directories
+    readable by apache's children and php-cgi (www-data)."""
     subprocess.run(["/usr/bin/python3", str(ROOT / "certs" / "mkpki.py"),
-                    str(out)], check=True)
-    for p in out.rglob("*"):
+                    str(out), *args], check=True,
+                   stdout=subprocess.DEVNULL if quiet else None)
+    for p in Path(out).rglob("*"):
         if p.is_dir():
             p.chmod(0o755)
     return Pki(out)
+
+
+def cpu_model():
+    """The CPU's model name, for benchmark reports."""
+    return next((ln.split(":", 1)[1].strip() for ln in
+                 Path("/proc/cpuinfo").read_text().splitlines()
+                 if ln.startswith("model name")), "unknown CPU")
+
+
+@pytest.fixture(scope="session")
+def pki(workdir):
+    return make_pki(workdir / "pki")
 
 
 class Pki:

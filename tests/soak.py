@@ -66,7 +66,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "t"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from conftest import BAD_LEVEL, MODDIR, Httpd, Pki, Postgres  # noqa
+from conftest import (BAD_LEVEL, MODDIR, Httpd, Postgres,  # noqa
+                      cpu_model, make_pki)
 from reload_under_load import (PhoneConnection, children_rss,  # noqa
                                replace_atomically)
 
@@ -243,12 +244,7 @@ def main():
     work.chmod(0o755)
     srv = pg = load = None
     try:
-        subprocess.run(["/usr/bin/python3", str(ROOT / "certs/mkpki.py"),
-                        str(work / "pki")], check=True)
-        for p in (work / "pki").rglob("*"):
-            if p.is_dir():
-                p.chmod(0o755)
-        pki = Pki(work / "pki")
+        pki = make_pki(work / "pki")
 
         pg = Postgres(work / "pg")
         pg.sql("CREATE DATABASE provisioning")
@@ -428,9 +424,7 @@ def main():
     if not configtest_ok:
         problems.append(f"apache2 -t with a CA file missing: {configtest}")
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), "unknown CPU")
+    cpu = cpu_model()
     out = [
         "# Soak and faults",
         "",
