@@ -47,24 +47,18 @@
 #include "src/dp_path.h"
 #include "src/dp_revoked.h"
 #include "src/dp_trust.h"
+#include "src/dp_verdict.h"
 
 module AP_MODULE_DECLARE_DATA devprov_module;
 APLOG_USE_MODULE(devprov);
 
 #define UNSET (-1)
-#define LIST_DOWN (-2)          /* devprov_conn_t.listed: no answer */
 /* identities made from a certificate's bytes are kept this long, per
  * process and virtual host (DP_IDCACHE: at most IDCACHE_ENTRIES) */
 #define IDCACHE_TTL apr_time_from_sec(60)
 #define IDCACHE_ENTRIES 4096
 /* a list file is read once it has not changed for this long */
 #define SETTLE_TIME apr_time_from_msec(1000)
-
-typedef enum {
-    DENY_OFF = 0,               /* export only */
-    DENY_UNVERIFIED,            /* 403 unless a verified device */
-    DENY_UNLISTED               /* 403 unless a verified, allowlisted device */
-} deny_mode_t;
 
 /* One vendor as configured in one server: the core's dp_vendor_t plus
  * where it was configured, for messages. */
@@ -113,7 +107,7 @@ typedef struct {
 
 typedef struct {
     int engine;                 /* UNSET, 0, 1 */
-    int deny;                   /* UNSET or deny_mode_t */
+    int deny;                   /* UNSET or dp_policy_t (DevprovDeny) */
     apr_array_header_t *vendors;        /* vendor_conf_t *, NULL = unset */
     apr_array_header_t *vendor_ptrs;    /* const dp_vendor_t *, same order */
     watched_t *allow;                   /* dp_allowlist_t, NULL = unset */
@@ -151,13 +145,9 @@ typedef struct {
     const char *pem;            /* client certificate it was made for */
     apr_time_t made;
     unsigned long allow_gen;    /* DevprovAllowlist generation it used */
-    dp_identity_t id;
-    int listed;                 /* UNSET: no allowlist configured;
-                                 * LIST_DOWN: the database did not answer */
-    const char *label;
-    apr_table_t *attrs;         /* DEVICE_ATTR_* */
-    char mac[DP_MAC_STRLEN + 1];
-    char sha256[65];
+    dp_verdict_t v;             /* its allowlist entry copied to c->pool;
+                                 * v.revoked is per request: set by
+                                 * check_revoked() before every use */
     const char *enrol;          /* DevprovEnrol outcome, NULL if none */
     int idcached;               /* made from a cached identity */
     int reused;                 /* reused by the current request */
@@ -248,9 +238,9 @@ int devprov_ssl_engine_anywhere(server_rec *s)
     return 0;
 }
 
-static deny_mode_t deny_mode(const devprov_srv_t *sc)
+static dp_policy_t deny_mode(const devprov_srv_t *sc)
 {
-    return sc->deny == UNSET ? DENY_OFF : (deny_mode_t)sc->deny;
+    return sc->deny == UNSET ? DP_POLICY_OFF : (dp_policy_t)sc->deny;
 }
 
 static const char *where(cmd_parms *cmd)
@@ -660,15 +650,15 @@ static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
     if (sc == NULL)
         return msg;
     if (!strcasecmp(arg, "off"))
-        sc->deny = DENY_OFF;
+        sc->deny = DP_POLICY_OFF;
     else if (!strcasecmp(arg, "unverified"))
-        sc->deny = DENY_UNVERIFIED;
+        sc->deny = DP_POLICY_UNVERIFIED;
     else if (!strcasecmp(arg, "unlisted"))
-        sc->deny = DENY_UNLISTED;
+        sc->deny = DP_POLICY_UNLISTED;
     else
         return apr_psprintf(cmd->pool, "%s: unknown value '%s', use off, "
                             "unverified or unlisted", cmd->cmd->name, arg);
-    if (sc->deny != DENY_OFF)
+    if (sc->deny != DP_POLICY_OFF)
         sc->policy_here = 1;
     return NULL;
 }
@@ -784,7 +774,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
             rc = !OK;
         }
         if (s->is_virtual && sc->policy_here && sc->engine == UNSET
-            && deny_mode(sc) != DENY_OFF) {
+            && deny_mode(sc) != DP_POLICY_OFF) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                          "devprov: DevprovDeny in virtual host %s has no "
                          "effect without DevprovEngine on (say "
@@ -800,7 +790,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "no DevprovTrust for it or the main server", vhost);
             rc = !OK;
         }
-        if (deny_mode(sc) == DENY_UNLISTED && sc->allow == NULL
+        if (deny_mode(sc) == DP_POLICY_UNLISTED && sc->allow == NULL
             && sc->sql == NULL) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                          "devprov: DevprovDeny unlisted in virtual host %s "
@@ -1207,18 +1197,19 @@ static int source_lookup(void *data, const dp_mac_t *mac, dp_entry_t *out)
     return devprov_sql_lookup(src->r, src->sql, mac, out);
 }
 
-/* Record LEAF for enrolment if an allowlisted, unpinned MAC is in its
- * subject (by any vendor's rules).  Returns the outcome for
+/* Record LEAF for enrolment if verdict VD (an unverified self-signed
+ * certificate, the allowlist answering) finds an allowlisted, unpinned
+ * MAC in its subject (dp_verdict_enrol_mac).  Returns the outcome for
  * DEVICE_ENROLMENT, or NULL when there is nothing to enrol. */
 static const char *enrol(request_rec *r, const devprov_srv_t *sc,
-                         source_t *src, const dp_identity_t *id, X509 *leaf)
+                         source_t *src, const dp_verdict_t *vd, X509 *leaf)
 {
     const dp_vendor_t *const *v =
         (const dp_vendor_t *const *)sc->vendor_ptrs->elts;
+    const dp_identity_t *id = &vd->id;
     apr_file_t *f = NULL;
     apr_finfo_t fi;
     apr_status_t rv;
-    dp_entry_t entry;
     dp_mac_t mac;
     char *buf, line[256], when[APR_RFC822_DATE_LEN], fp[65];
     const char *outcome = NULL;
@@ -1226,14 +1217,9 @@ static const char *enrol(request_rec *r, const devprov_srv_t *sc,
     apr_size_t n;
     int i;
 
-    for (i = 0; i < sc->vendor_ptrs->nelts; i++) {
-        if (dp_mac_extract(v[i]->rules, v[i]->nrules,
-                           X509_get_subject_name(leaf), &mac) == DP_MAC_FOUND
-            && source_lookup(src, &mac, &entry) == 1
-            && dp_entry_attr(&entry, "pin") == NULL)
-            break;
-    }
-    if (i == sc->vendor_ptrs->nelts)
+    i = dp_verdict_enrol_mac(v, (size_t)sc->vendor_ptrs->nelts, vd, leaf,
+                             source_lookup, src, &mac);
+    if (i < 0)
         return NULL;
     dp_mac_format(&mac, m);
     rv = apr_file_open(&f, sc->enrol_path, APR_FOPEN_READ | APR_FOPEN_WRITE
@@ -1298,12 +1284,16 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
                          const char *pem, devprov_conn_t *dc)
 {
     conn_rec *c = r->connection;
+    const dp_vendor_t *const *vendors =
+        (const dp_vendor_t *const *)sc->vendor_ptrs->elts;
+    size_t nvendors = (size_t)sc->vendor_ptrs->nelts;
     X509 *leaf = NULL;
     STACK_OF(X509) *chain = NULL;
-    dp_entry_t entry;
+    dp_identity_t id;
     source_t src = { r, NULL, sc->sql };
-    int have_list = sc->allow != NULL || sc->sql != NULL, rc;
+    int have_list = sc->allow != NULL || sc->sql != NULL;
     int cached = 0, have_key = 0;
+    size_t size;
     unsigned char key[DP_IDCACHE_KEYLEN];
 
     {
@@ -1315,11 +1305,10 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         dc->ssl = ssl;
         dc->peer = peer;
     }
+    memset(&id, 0, sizeof(id));
     dc->conf = sc;
     dc->made = apr_time_now();
     dc->pem = apr_pstrdup(c->pool, pem);
-    dc->listed = UNSET;
-    dc->attrs = apr_table_make(c->pool, 2);
 
     if (*pem != '\0') {
         apr_array_header_t *pems = sent_chain_pems(r);
@@ -1330,27 +1319,25 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
             have_key = 1;
             apr_thread_mutex_lock(sc->ids->mutex);
             cached = dp_idcache_get(sc->ids->cache, key, apr_time_now(),
-                                    &dc->id);
+                                    &id);
             apr_thread_mutex_unlock(sc->ids->mutex);
         }
         if (!cached) {
             leaf = pem_to_x509(pem);
             chain = parse_chain(pems);
             if (leaf == NULL) {
-                dc->id.status = DP_ST_UNVERIFIED;
-                apr_cpystrn(dc->id.reason, "unreadable client certificate",
-                            sizeof(dc->id.reason));
+                id.status = DP_ST_UNVERIFIED;
+                apr_cpystrn(id.reason, "unreadable client certificate",
+                            sizeof(id.reason));
             }
         }
     }
     if (!cached && (leaf != NULL || *pem == '\0')) {
-        if (dp_identify((const dp_vendor_t *const *)sc->vendor_ptrs->elts,
-                        (size_t)sc->vendor_ptrs->nelts, sc->deny_keys,
-                        leaf, chain,
-                        time(NULL), &dc->id) != 0) {
-            dc->id.status = DP_ST_UNVERIFIED;
-            apr_cpystrn(dc->id.reason, "internal error while verifying",
-                        sizeof(dc->id.reason));
+        if (dp_identify(vendors, nvendors, sc->deny_keys, leaf, chain,
+                        time(NULL), &id) != 0) {
+            id.status = DP_ST_UNVERIFIED;
+            apr_cpystrn(id.reason, "internal error while verifying",
+                        sizeof(id.reason));
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "devprov: out of memory verifying a client "
                           "certificate");
@@ -1358,18 +1345,17 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         /* kept unless the allowlist may still pin it (self-signed: the
          * pin is looked up per connection, from the certificate) */
         else if (have_key && leaf != NULL
-                 && !(dc->id.status == DP_ST_UNVERIFIED
-                      && dc->id.x509_err
+                 && !(id.status == DP_ST_UNVERIFIED
+                      && id.x509_err
                          == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)) {
             apr_thread_mutex_lock(sc->ids->mutex);
-            dp_idcache_put(sc->ids->cache, key, &dc->id,
+            dp_idcache_put(sc->ids->cache, key, &id,
                            apr_time_now() + IDCACHE_TTL);
             apr_thread_mutex_unlock(sc->ids->mutex);
         }
     }
     if (cached) {
         dc->idcached = 1;
-        dp_hex_sha256(dc->id.sha256, dc->sha256);
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "devprov: identity of this certificate from the "
                       "cache");
@@ -1380,93 +1366,39 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         src.file = watched_acquire(r, sc->allow);
         dc->allow_gen = sc->allow->generation;
     }
-    if (have_list)
-        dc->listed = 0;
-    if (leaf != NULL) {
-        dp_hex_sha256(dc->id.sha256, dc->sha256);
-        /* a self-signed built-in certificate pinned in the allowlist
-         * (only self-signed ones are looked up: a certificate from an
-         * unknown CA costs no lookup, and no database query) */
-        if (have_list
-            && dc->id.x509_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
-            && dp_identify_pinned((const dp_vendor_t *const *)
-                                  sc->vendor_ptrs->elts,
-                                  (size_t)sc->vendor_ptrs->nelts,
-                                  source_lookup, &src, leaf, time(NULL),
-                                  &dc->id) < 0) {
-            dc->listed = LIST_DOWN;
-            apr_cpystrn(dc->id.reason, "the allowlist database did not "
-                        "answer", sizeof(dc->id.reason));
-        }
-        /* only phones' own built-in certificates are enrolled, never one
-         * issued by some other CA */
-        if (dc->id.status == DP_ST_UNVERIFIED && sc->enrol_path != NULL
-            && have_list && dc->listed != LIST_DOWN
-            && dc->id.x509_err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
-            dc->enrol = enrol(r, sc, &src, &dc->id, leaf);
-    }
+    /* pins, the allowlist lookup, its pin and vendor= binding (a cached
+     * identity is never that of a self-signed certificate: no pin to
+     * look up, so no certificate needed) */
+    dp_verdict_make(vendors, nvendors, &id, cached || leaf != NULL, leaf,
+                    have_list ? source_lookup : NULL, &src, time(NULL),
+                    &dc->v);
+    /* only phones' own built-in certificates are enrolled, never one
+     * issued by some other CA */
+    if (sc->enrol_path != NULL)
+        dc->enrol = enrol(r, sc, &src, &dc->v, leaf);
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
+    /* the entry outlives the allowlist it came from (a file re-read, a
+     * database row in r->pool) */
+    size = dp_verdict_entry_size(&dc->v);
+    if (size > 0)
+        dp_verdict_keep_entry(&dc->v, apr_palloc(c->pool, size));
 
-    if (dc->id.status == DP_ST_DEVICE)
-        dp_mac_format(&dc->id.mac, dc->mac);
-    if (have_list && dc->listed != LIST_DOWN) {
-        rc = dc->id.status == DP_ST_DEVICE
-             ? source_lookup(&src, &dc->id.mac, &entry) : 0;
-        if (rc < 0) {
-            dc->listed = LIST_DOWN;
-            apr_cpystrn(dc->id.reason, "the allowlist database did not "
-                        "answer", sizeof(dc->id.reason));
-        }
-        else if (rc == 1) {
-            const char *cur = entry.attrs, *k, *v;
-            const char *bound = dp_entry_attr(&entry, "vendor");
-            size_t klen;
-
-            if (dp_pin_mismatch(&entry, dc->id.sha256)) {
-                /* the line pins another certificate for this MAC */
-                apr_cpystrn(dc->id.reason, "certificate does not match the "
-                            "allowlist pin", sizeof(dc->id.reason));
-                goto logged;
-            }
-            if (bound != NULL && strcmp(bound, dc->id.vendor->name) != 0) {
-                /* listed for another vendor: a certificate from this
-                 * vendor's CA cannot claim that phone */
-                dc->listed = 0;
-                apr_snprintf(dc->id.reason, sizeof(dc->id.reason),
-                             "allowlisted for vendor %s, certificate from %s",
-                             bound, dc->id.vendor->name);
-                goto logged;
-            }
-            dc->listed = 1;
-            dc->label = apr_pstrdup(c->pool, entry.label);
-            while (dp_entry_next_attr(&cur, &k, &klen, &v)) {
-                char *name = apr_pstrcat(c->pool, "DEVICE_ATTR_",
-                                         apr_pstrmemdup(c->pool, k, klen),
-                                         NULL);
-                ap_str_toupper(name);
-                apr_table_setn(dc->attrs, name, apr_pstrdup(c->pool, v));
-            }
-        }
-        else if (dc->id.status == DP_ST_DEVICE) {
-            apr_cpystrn(dc->id.reason, "not in allowlist",
-                        sizeof(dc->id.reason));
-        }
-    }
-
-logged:
     if (src.file != NULL)
         watched_release(sc->allow);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "devprov: connection verdict: %s%s, vendor %s, chain %s, "
                   "allowlist %s, sha256 %s%s%s",
-                  dc->id.status == DP_ST_DEVICE ? "device " : "not a device",
-                  dc->mac, dc->id.vendor ? dc->id.vendor->name : "-",
-                  dc->id.vendor ? dp_time_status_string(dc->id.time) : "-",
-                  dc->listed == UNSET ? "-" : dc->listed == LIST_DOWN
-                  ? "unanswered" : dc->listed ? "listed" : "unlisted",
-                  dc->sha256[0] ? dc->sha256 : "-",
-                  dc->id.reason[0] ? ": " : "", dc->id.reason);
+                  dc->v.id.status == DP_ST_DEVICE ? "device "
+                                                  : "not a device",
+                  dc->v.mac, dc->v.id.vendor ? dc->v.id.vendor->name : "-",
+                  dc->v.id.vendor ? dp_time_status_string(dc->v.id.time)
+                                  : "-",
+                  dc->v.listed == DP_LISTED_NONE ? "-"
+                  : dc->v.listed == DP_LISTED_DOWN ? "unanswered"
+                  : dc->v.listed ? "listed" : "unlisted",
+                  dc->v.sha256[0] ? dc->v.sha256 : "-",
+                  dc->v.id.reason[0] ? ": " : "", dc->v.id.reason);
 }
 
 /* A verdict is made again on a kept-alive connection when the allowlist
@@ -1475,7 +1407,7 @@ logged:
 static int verdict_stale(request_rec *r, const devprov_srv_t *sc,
                          const devprov_conn_t *dc)
 {
-    if (dc->listed == LIST_DOWN)
+    if (dc->v.listed == DP_LISTED_DOWN)
         return 1;
     if (sc->sql != NULL)
         return apr_time_now() - dc->made >= devprov_sql_ttl(sc->sql);
@@ -1503,6 +1435,15 @@ void devprov_conn_ssl(conn_rec *c, SSL *ssl)
         ap_set_module_config(c->conn_config, &devprov_module, dc);
     }
     dc->ssl = ssl;
+}
+
+/* For mod_devprov_ssl.c: the SSL of connection C, or NULL. */
+SSL *devprov_conn_get_ssl(const conn_rec *c)
+{
+    const devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                                    &devprov_module);
+
+    return dc != NULL ? dc->ssl : NULL;
 }
 
 /* Is the client certificate X the one DC's verdict was made for?  The
@@ -1538,8 +1479,7 @@ static void keep_peer(conn_rec *c, devprov_conn_t *dc, X509 *x)
     dc->peer = x;
 }
 
-static const devprov_conn_t *get_verdict(request_rec *r,
-                                         const devprov_srv_t *sc)
+static devprov_conn_t *get_verdict(request_rec *r, const devprov_srv_t *sc)
 {
     conn_rec *c = r->connection;
     devprov_conn_t *dc = ap_get_module_config(c->conn_config,
@@ -1581,8 +1521,8 @@ static const devprov_conn_t *get_verdict(request_rec *r,
     }
     make_verdict(r, sc, pem, dc);
     if (!ap_ssl_conn_is_ssl(c))
-        apr_cpystrn(dc->id.reason, "not a TLS connection",
-                    sizeof(dc->id.reason));
+        apr_cpystrn(dc->v.id.reason, "not a TLS connection",
+                    sizeof(dc->v.id.reason));
     return dc;
 }
 
@@ -1597,96 +1537,44 @@ static int drop_device_var(void *data, const char *key, const char *val)
     return 1;
 }
 
+static void set_device_var(void *arg, const char *key, const char *value)
+{
+    apr_table_set(arg, key, value);
+}
+
 /* Export the verdict, replacing whatever DEVICE_* an earlier verdict (or
- * an inherited environment) left; values are copied into r->pool. */
-static void export_verdict(request_rec *r, const devprov_conn_t *dc,
-                           int revoked)
+ * an inherited environment) left; values are copied into r->pool.  The
+ * request's revocation (check_revoked()) must be in dc->v. */
+static void export_verdict(request_rec *r, const devprov_conn_t *dc)
 {
     apr_table_t *e = r->subprocess_env;
-    const dp_identity_t *id = &dc->id;
-    int device = id->status == DP_ST_DEVICE && !revoked;
-    /* verified by a vendor CA (a pinned certificate is not) */
-    int genuine = (id->status == DP_ST_DEVICE && !id->pinned)
-                  || id->status == DP_ST_NO_MAC;
     apr_array_header_t *old = apr_array_make(r->pool, 8, sizeof(char *));
     int i;
 
     apr_table_do(drop_device_var, old, e, NULL);
     for (i = 0; i < old->nelts; i++)
         apr_table_unset(e, APR_ARRAY_IDX(old, i, const char *));
-
-    apr_table_setn(e, "DEVICE_VERIFIED", device ? "1" : "0");
-    if (device)
-        apr_table_set(e, "DEVICE_MAC", dc->mac);
-    if (device && id->pinned) {
-        apr_table_setn(e, "DEVICE_PINNED", "1");
-        apr_table_setn(e, "DEVICE_CERT_VALIDITY",
-                       dp_time_status_string(id->time));
-        apr_table_setn(e, "DEVICE_CERT_EXPIRED",
-                       id->time == DP_TIME_EXPIRED ? "1" : "0");
-    }
-    if (genuine) {
-        apr_table_set(e, "DEVICE_VENDOR", id->vendor->name);
-        apr_table_setn(e, "DEVICE_CERT_VALIDITY",
-                       dp_time_status_string(id->time));
-        apr_table_setn(e, "DEVICE_CERT_EXPIRED",
-                       id->time == DP_TIME_EXPIRED ? "1" : "0");
-    }
-    if (dc->sha256[0])
-        apr_table_set(e, "DEVICE_CERT_SHA256", dc->sha256);
-    if (dc->enrol != NULL)
-        apr_table_setn(e, "DEVICE_ENROLMENT", dc->enrol);
-    if (revoked) {
-        apr_table_setn(e, "DEVICE_REVOKED", "1");
-        apr_table_setn(e, "DEVICE_REASON", "revoked (DevprovRevoked)");
-        if (dc->listed != UNSET)
-            apr_table_setn(e, "DEVICE_ALLOWLISTED", "0");
-        return;
-    }
-    /* no answer from the database: DEVICE_ALLOWLISTED stays unset */
-    if (dc->listed == 0 || dc->listed == 1)
-        apr_table_setn(e, "DEVICE_ALLOWLISTED", dc->listed ? "1" : "0");
-    if (dc->listed == 1) {
-        if (dc->label[0])
-            apr_table_set(e, "DEVICE_LABEL", dc->label);
-        apr_table_overlap(e, apr_table_copy(r->pool, dc->attrs),
-                          APR_OVERLAP_TABLES_SET);
-    }
-    if (id->reason[0])
-        apr_table_set(e, "DEVICE_REASON", id->reason);
+    dp_verdict_export(&dc->v, dc->enrol, set_device_var, e);
+    /* a listed device's DEVICE_ATTR_* were merged in with
+     * apr_table_overlap(), which also compresses the rest of the table
+     * (duplicate keys of other modules): kept as it was */
+    if (!dc->v.revoked && dc->v.listed == 1)
+        apr_table_compress(e, APR_OVERLAP_TABLES_SET);
 }
 
 /* Is this request's client revoked?  Checked per request (not cached per
  * connection), so a revocation also ends a kept-alive connection's
- * access. */
-static int is_revoked(request_rec *r, const devprov_srv_t *sc,
-                      const devprov_conn_t *dc)
+ * access.  Sets and returns dc->v.revoked. */
+static int check_revoked(request_rec *r, const devprov_srv_t *sc,
+                         devprov_conn_t *dc)
 {
-    const dp_revoked_t *list;
-    int hit;
-
-    if (sc->revoked == NULL || dc->sha256[0] == '\0')
-        return 0;
-    list = watched_acquire(r, sc->revoked);
-    hit = dp_revoked_cert(list, dc->id.sha256)
-          || (dc->id.status == DP_ST_DEVICE
-              && dp_revoked_mac(list, &dc->id.mac));
+    /* without a certificate nothing is looked up: the list is not even
+     * re-read */
+    if (sc->revoked == NULL || dc->v.sha256[0] == '\0')
+        return dp_verdict_revoke(&dc->v, NULL);
+    dp_verdict_revoke(&dc->v, watched_acquire(r, sc->revoked));
     watched_release(sc->revoked);
-    return hit;
-}
-
-static int denied(const devprov_srv_t *sc, const devprov_conn_t *dc,
-                  int revoked)
-{
-    switch (deny_mode(sc)) {
-    case DENY_OFF:
-        return 0;
-    case DENY_UNVERIFIED:
-        return revoked || dc->id.status != DP_ST_DEVICE;
-    case DENY_UNLISTED:
-        return revoked || dc->id.status != DP_ST_DEVICE || dc->listed != 1;
-    }
-    return 1;
+    return dc->v.revoked;
 }
 
 /* DevprovBindPath: a request whose path names a per-MAC file of another
@@ -1708,7 +1596,7 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
 
     if (sc->bind_path != 1)
         return DECLINED;
-    own = !revoked && dc->id.status == DP_ST_DEVICE ? &dc->id.mac : NULL;
+    own = !revoked && dc->v.id.status == DP_ST_DEVICE ? &dc->v.id.mac : NULL;
     if (r->unparsed_uri != NULL)
         rc = dp_path_check(r->unparsed_uri, strlen(r->unparsed_uri), own,
                            &found);
@@ -1732,7 +1620,7 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "devprov: denied (DevprovBindPath): path names MAC %s, "
                   "%s%s", mac, own ? "device is " : "not a device",
-                  own ? dc->mac : "");
+                  own ? dc->v.mac : "");
     return HTTP_FORBIDDEN;
 }
 
@@ -1753,29 +1641,28 @@ static int counted(request_rec *r, const devprov_srv_t *sc,
  * see the variables. */
 static int refuse(request_rec *r, const devprov_srv_t *sc, int count)
 {
-    const devprov_conn_t *dc = get_verdict(r, sc);
-    int revoked = is_revoked(r, sc, dc), status;
+    devprov_conn_t *dc = get_verdict(r, sc);
+    int revoked = check_revoked(r, sc, dc), status;
 
-    export_verdict(r, dc, revoked);
-    if (dc->listed == LIST_DOWN && !revoked
+    export_verdict(r, dc);
+    if (dc->v.listed == DP_LISTED_DOWN && !revoked
         && devprov_sql_unavailable_status(sc->sql) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "devprov: refused with %d (DevprovAllowlistSQL "
                       "unavailable=): the allowlist database did not answer"
                       "%s%s", devprov_sql_unavailable_status(sc->sql),
-                      dc->mac[0] ? " for mac " : "", dc->mac);
+                      dc->v.mac[0] ? " for mac " : "", dc->v.mac);
         return counted(r, sc, dc, DP_DENY_UNAVAILABLE,
                        devprov_sql_unavailable_status(sc->sql), count);
     }
-    if (denied(sc, dc, revoked)) {
+    if (dp_verdict_denied(&dc->v, deny_mode(sc))) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "devprov: denied (DevprovDeny %s): %s%s%s%s%s",
-                      deny_mode(sc) == DENY_UNLISTED ? "unlisted"
-                                                     : "unverified",
-                      revoked ? "revoked (DevprovRevoked)"
-                      : dc->id.reason[0] ? dc->id.reason : "not a device",
-                      dc->mac[0] ? ", mac " : "", dc->mac,
-                      dc->sha256[0] ? ", sha256 " : "", dc->sha256);
+                      deny_mode(sc) == DP_POLICY_UNLISTED ? "unlisted"
+                                                          : "unverified",
+                      dp_verdict_reason(&dc->v),
+                      dc->v.mac[0] ? ", mac " : "", dc->v.mac,
+                      dc->v.sha256[0] ? ", sha256 " : "", dc->v.sha256);
         return counted(r, sc, dc, DP_DENY_POLICY, HTTP_FORBIDDEN, count);
     }
     status = bind_path_check(r, sc, dc, revoked);
@@ -1840,8 +1727,10 @@ static int fixups(request_rec *r)
         return status;
     }
     {
-        const devprov_conn_t *dc = get_verdict(r, sc);
-        export_verdict(r, dc, is_revoked(r, sc, dc));
+        devprov_conn_t *dc = get_verdict(r, sc);
+
+        check_revoked(r, sc, dc);
+        export_verdict(r, dc);
     }
     return DECLINED;
 }

@@ -64,7 +64,6 @@
  */
 #include <string.h>
 
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -258,18 +257,6 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
 /* ------------------------------------------------------------------ */
 /* the request: SSL_CLIENT_VERIFY=EXPIRED                              */
 
-static X509 *pem_to_x509(const char *pem)
-{
-    BIO *bio = BIO_new_mem_buf(pem, -1);
-    X509 *x;
-
-    if (bio == NULL)
-        return NULL;
-    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    return x;
-}
-
 typedef struct {
     int err;
     int depth;
@@ -296,34 +283,18 @@ static int recheck_cb(int ok, X509_STORE_CTX *sctx)
 static const char *recheck(request_rec *r, const devprov_ssl_t *st)
 {
     conn_rec *c = r->connection;
-    const char *pem = ap_ssl_var_lookup(r->pool, r->server, c, r,
-                                        "SSL_CLIENT_CERT");
-    X509 *leaf;
-    STACK_OF(X509) *sent;
+    SSL *ssl = devprov_conn_get_ssl(c);
+    X509 *leaf = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
     X509_STORE_CTX *sctx;
     first_time_error_t t = { X509_V_OK, 0 };
-    int n;
 
-    if (pem == NULL || *pem == '\0' || (leaf = pem_to_x509(pem)) == NULL)
+    if (leaf == NULL)
         return "";
-    sent = sk_X509_new_null();
-    for (n = 0; sent != NULL && n < 16; n++) {
-        const char *p = ap_ssl_var_lookup(
-            r->pool, r->server, c, r,
-            apr_psprintf(r->pool, "SSL_CLIENT_CERT_CHAIN_%d", n));
-        X509 *x;
-
-        if (p == NULL || *p == '\0' || (x = pem_to_x509(p)) == NULL)
-            break;
-        if (!sk_X509_push(sent, x)) {
-            X509_free(x);
-            break;
-        }
-    }
     sctx = X509_STORE_CTX_new();
-    if (sctx != NULL && sent != NULL
+    /* on a server, the chain the client sent, without its certificate */
+    if (sctx != NULL
         && X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(st->ctx), leaf,
-                               sent)) {
+                               SSL_get_peer_cert_chain(ssl))) {
         X509_STORE_CTX_set_default(sctx, "ssl_client");
         X509_STORE_CTX_set_app_data(sctx, &t);
         X509_STORE_CTX_set_verify_cb(sctx, recheck_cb);
@@ -337,8 +308,6 @@ static const char *recheck(request_rec *r, const devprov_ssl_t *st)
             t.err = X509_V_ERR_CERT_HAS_EXPIRED;
     }
     X509_STORE_CTX_free(sctx);
-    sk_X509_pop_free(sent, X509_free);
-    X509_free(leaf);
     return t.err == X509_V_OK ? "" : waived_string(c->pool, t.err, t.depth);
 }
 

@@ -34,6 +34,9 @@ devprov_ssl_t **devprov_ssl_slot(server_rec *s);
  * pre_handshake hook, both modes). */
 void devprov_conn_ssl(conn_rec *c, SSL *ssl);
 
+/* Provided by mod_devprov.c: that SSL, or NULL. */
+SSL *devprov_conn_get_ssl(const conn_rec *c);
+
 /* Provided by mod_devprov.c: does any server have DevprovEngine on? */
 int devprov_ssl_engine_anywhere(server_rec *s);
 

@@ -11,7 +11,7 @@ static void set_reason(dp_verdict_t *v, const char *reason)
 }
 
 void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
-                     const dp_identity_t *id, X509 *leaf,
+                     const dp_identity_t *id, int cert, X509 *leaf,
                      dp_lookup_fn lookup, void *source, time_t now,
                      dp_verdict_t *v)
 {
@@ -21,8 +21,9 @@ void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
     memset(v, 0, sizeof(*v));
     v->id = *id;
     v->listed = have_list ? 0 : DP_LISTED_NONE;
-    if (leaf != NULL) {
+    if (cert || leaf != NULL)
         dp_hex_sha256(v->id.sha256, v->sha256);
+    if (leaf != NULL) {
         /* a self-signed built-in certificate pinned in the allowlist
          * (only self-signed ones are looked up: a certificate from an
          * unknown CA costs no lookup) */
@@ -66,6 +67,25 @@ void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
     else if (v->id.status == DP_ST_DEVICE) {
         set_reason(v, "not in allowlist");
     }
+}
+
+size_t dp_verdict_entry_size(const dp_verdict_t *v)
+{
+    return v->listed == 1 ? dp_entry_size(&v->entry) : 0;
+}
+
+void dp_verdict_keep_entry(dp_verdict_t *v, char *buf)
+{
+    size_t size = dp_verdict_entry_size(v), llen;
+
+    if (size == 0)
+        return;
+    llen = strlen(v->entry.label) + 1;
+    /* label, NUL, then "key=value\0...\0" with its final NUL */
+    memmove(buf, v->entry.label, llen);
+    memmove(buf + llen, v->entry.attrs, size - llen);
+    v->entry.label = buf;
+    v->entry.attrs = buf + llen;
 }
 
 int dp_verdict_revoke(dp_verdict_t *v, const dp_revoked_t *rv)
@@ -165,7 +185,7 @@ int dp_verdict_enrol_mac(const dp_vendor_t *const *vendors, size_t nvendors,
     size_t i;
 
     if (leaf == NULL || lookup == NULL || v->id.status != DP_ST_UNVERIFIED
-        || v->listed == DP_LISTED_DOWN
+        || v->listed == DP_LISTED_DOWN || v->listed == DP_LISTED_NONE
         || v->id.x509_err != X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
         return -1;
     for (i = 0; i < nvendors; i++) {

@@ -3,12 +3,11 @@
  * the DEVICE_* variables.
  *
  * dp_identify() says what a certificate is; this unit says what the
- * server makes of it, exactly as mod_devprov.c's make_verdict(),
- * export_verdict(), is_revoked() and denied() do (the Apache-specific
- * parts, caches, mutexes and the enrolment file writes, stay in the
- * glue).  devprov-check (tools/) uses it so that the command cannot
- * disagree with the server; the module can call it in place of its own
- * copy of these steps.
+ * server makes of it.  mod_devprov.c (make_verdict(), export_verdict(),
+ * check_revoked(), refuse()) and devprov-check (tools/) both use it, so
+ * that the command cannot disagree with the server; the Apache-specific
+ * parts (logging, caches, mutexes, the per-connection verdict, the
+ * enrolment file writes) stay in the glue.
  *
  * Part of devprov's pure-C core: OpenSSL and libc only.
  */
@@ -42,17 +41,28 @@ typedef struct dp_verdict {
     char sha256[65];                    /* "" without a certificate */
 } dp_verdict_t;
 
-/* Start a verdict from ID (as dp_identify() left it) for LEAF (NULL: no
- * certificate), then apply the allowlist: LOOKUP on SOURCE (LOOKUP NULL:
- * no allowlist configured).  A self-signed LEAF is tried against the
- * allowlist's pins (dp_identify_pinned); a device is looked up, its
- * line's pin and vendor= binding enforced.  NOW is used for a pinned
- * certificate's validity.  Never fails: an allowlist that cannot answer
- * gives listed == DP_LISTED_DOWN with the reason set. */
+/* Start a verdict from ID (as dp_identify() left it, or as a cache of
+ * identities kept it), then apply the allowlist: LOOKUP on SOURCE
+ * (LOOKUP NULL: no allowlist configured).  CERT is nonzero if ID is that
+ * of a client certificate (its fingerprint, ID's sha256, is then part of
+ * the verdict); LEAF is that certificate, or NULL if there is none or ID
+ * was not made from it just now (a cached identity: no pin lookup).  A
+ * self-signed LEAF is tried against the allowlist's pins
+ * (dp_identify_pinned); a device is looked up, its line's pin and
+ * vendor= binding enforced.  NOW is used for a pinned certificate's
+ * validity.  Never fails: an allowlist that cannot answer gives
+ * listed == DP_LISTED_DOWN with the reason set.  When listed == 1,
+ * v->entry points into SOURCE (see dp_verdict_keep_entry). */
 void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
-                     const dp_identity_t *id, X509 *leaf,
+                     const dp_identity_t *id, int cert, X509 *leaf,
                      dp_lookup_fn lookup, void *source, time_t now,
                      dp_verdict_t *v);
+
+/* Bytes needed to keep V's allowlist entry beyond its source's lifetime
+ * (0 unless listed == 1), and the copy: the entry's text is copied into
+ * BUF (that many bytes) and v->entry made to point into it. */
+size_t dp_verdict_entry_size(const dp_verdict_t *v);
+void dp_verdict_keep_entry(dp_verdict_t *v, char *buf);
 
 /* Apply the revocation list RV (may be NULL): the certificate by its
  * fingerprint, a device by its MAC.  Sets and returns v->revoked. */

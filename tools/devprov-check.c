@@ -712,7 +712,8 @@ int main(int argc, char **argv)
         out.sql_note = "not checked: database allowlist";
     }
     dp_verdict_make((const dp_vendor_t *const *)sc->vendor_ptrs,
-                    sc->nvendors, &id, certs.leaf, lookup, source, now, &v);
+                    sc->nvendors, &id, certs.leaf != NULL, certs.leaf, lookup,
+                    source, now, &v);
     if (out.sql_note != NULL && v.listed == DP_LISTED_DOWN)
         snprintf(v.id.reason, sizeof(v.id.reason), "%s", out.sql_note);
     enrol = out.sql_note ? NULL

@@ -3,14 +3,8 @@
 #
 #   make tools        $(BUILD)/devprov-check (doc/devprov-check.1)
 #
-# src/dp_verdict.c (the verdict after identification, shared with the
-# CLI) is added to libdpcore.a here until CORE_SRC lists it: the
-# archive's recipe takes all of its prerequisites ($^).
-
-VERDICT_OBJ := $(BUILD)/core/dp_verdict.o
-ifeq ($(filter src/dp_verdict.c,$(CORE_SRC)),)
-$(BUILD)/libdpcore.a: $(VERDICT_OBJ)
-endif
+# The command links libdpcore.a: the same core as the module, the
+# verdict after identification (src/dp_verdict.c) included.
 
 TOOLS_SRC := $(wildcard tools/*.c)
 TOOLS_HDR := $(wildcard tools/*.h)

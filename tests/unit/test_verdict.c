@@ -132,8 +132,8 @@ static void verdict(X509 *leaf, dp_allowlist_t *al, dp_verdict_t *v)
 
     assert_int_equal(dp_identify(P.list, 1, NULL, leaf, NULL, pki_now, &id),
                      0);
-    dp_verdict_make(P.list, 1, &id, leaf, al ? dp_allowlist_lookup_fn : NULL,
-                    al, pki_now, v);
+    dp_verdict_make(P.list, 1, &id, leaf != NULL, leaf,
+                    al ? dp_allowlist_lookup_fn : NULL, al, pki_now, v);
 }
 
 static const char *exported(const dp_verdict_t *v, const char *enrol,
@@ -334,12 +334,60 @@ static void test_not_devices(void **state)
     /* a source that cannot answer */
     assert_int_equal(dp_identify(P.list, 1, NULL, P.valid, NULL, pki_now,
                                  &id), 0);
-    dp_verdict_make(P.list, 1, &id, P.valid, down, NULL, pki_now, &v);
+    dp_verdict_make(P.list, 1, &id, 1, P.valid, down, NULL, pki_now, &v);
     assert_int_equal(v.listed, DP_LISTED_DOWN);
     assert_string_equal(v.id.reason, "the allowlist database did not answer");
     assert_null(strstr(exported(&v, NULL, &vs), "DEVICE_ALLOWLISTED"));
     assert_true(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
     dp_allowlist_free(al);
+}
+
+/* The module's way: an identity from its cache (no certificate at hand)
+ * and an entry kept beyond the allowlist it came from. */
+static void test_cached_identity_and_kept_entry(void **state)
+{
+    dp_allowlist_t *al = list_of("0004f2000001 lobby site=hq\n");
+    dp_identity_t id;
+    dp_verdict_t v;
+    dp_mac_t mac;
+    vars_t vs;
+    char *buf, want[1024];
+
+    (void)state;
+    assert_int_equal(dp_identify(P.list, 1, NULL, P.valid, NULL, pki_now,
+                                 &id), 0);
+    dp_verdict_make(P.list, 1, &id, 1, NULL, dp_allowlist_lookup_fn, al,
+                    pki_now, &v);
+    assert_string_equal(v.sha256, P.valid_fp);
+    assert_int_equal(v.listed, 1);
+    assert_int_equal(dp_verdict_entry_size(&v), dp_entry_size(&v.entry));
+    buf = malloc(dp_verdict_entry_size(&v));
+    assert_non_null(buf);
+    dp_verdict_keep_entry(&v, buf);
+    dp_allowlist_free(al);
+    snprintf(want, sizeof(want),
+             "DEVICE_VERIFIED=1\nDEVICE_MAC=0004f2000001\n"
+             "DEVICE_VENDOR=polycom\nDEVICE_CERT_VALIDITY=valid\n"
+             "DEVICE_CERT_EXPIRED=0\nDEVICE_CERT_SHA256=%s\n"
+             "DEVICE_ENROLMENT=pending\n"
+             "DEVICE_ALLOWLISTED=1\nDEVICE_LABEL=lobby\n"
+             "DEVICE_ATTR_SITE=hq\n", P.valid_fp);
+    assert_string_equal(exported(&v, "pending", &vs), want);
+    free(buf);
+
+    /* not listed: nothing to keep; no certificate: no fingerprint */
+    dp_verdict_make(P.list, 1, &id, 0, NULL, NULL, NULL, pki_now, &v);
+    assert_int_equal(dp_verdict_entry_size(&v), 0);
+    assert_string_equal(v.sha256, "");
+    assert_null(strstr(exported(&v, NULL, &vs), "DEVICE_CERT_SHA256"));
+
+    /* without an allowlist nothing is enrolled, whatever the lookup */
+    assert_int_equal(dp_identify(P.list, 1, NULL, P.self, NULL, pki_now,
+                                 &id), 0);
+    dp_verdict_make(P.list, 1, &id, 1, P.self, NULL, NULL, pki_now, &v);
+    assert_int_equal(v.listed, DP_LISTED_NONE);
+    assert_int_equal(dp_verdict_enrol_mac(P.list, 1, &v, P.self, down, NULL,
+                                          &mac), -1);
 }
 
 int main(void)
@@ -351,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_pinned_self_signed),
         cmocka_unit_test(test_revoked),
         cmocka_unit_test(test_not_devices),
+        cmocka_unit_test(test_cached_identity_and_kept_entry),
     };
     return cmocka_run_group_tests_name("dp_verdict", tests, setup, teardown);
 }
