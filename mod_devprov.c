@@ -149,6 +149,10 @@ typedef struct {
                                  * v.revoked is per request: set by
                                  * check_revoked() before every use */
     const char *enrol;          /* DevprovEnrol outcome, NULL if none */
+    apr_array_header_t *vars;   /* DEVICE_* of the verdict when not
+                                 * revoked, key and value in turn, in
+                                 * c->pool; NULL until first exported */
+    devprov_status_memo_t memo; /* what VARS say, for the counters */
     int idcached;               /* made from a cached identity */
     int reused;                 /* reused by the current request */
 } devprov_conn_t;
@@ -1447,12 +1451,15 @@ SSL *devprov_conn_get_ssl(const conn_rec *c)
 }
 
 /* Is the client certificate X the one DC's verdict was made for?  The
- * same object, or an equal one: X509_cmp compares the cached SHA-1 of
- * both and then their whole to-be-signed encodings. */
+ * same object (the verdict holds a reference to it, so its address cannot
+ * have been reused), or an equal one: X509_cmp compares the cached SHA-1
+ * of both and then their whole to-be-signed encodings. */
 static int same_peer(const X509 *x, const devprov_conn_t *dc)
 {
+    if (x == dc->peer)
+        return 1;
     if (x == NULL || dc->peer == NULL)
-        return x == dc->peer;
+        return 0;
     return X509_cmp(x, dc->peer) == 0;
 }
 
@@ -1542,24 +1549,56 @@ static void set_device_var(void *arg, const char *key, const char *value)
     apr_table_set(arg, key, value);
 }
 
+typedef struct {
+    apr_array_header_t *vars;
+    apr_pool_t *pool;
+} var_list_t;
+
+static void add_device_var(void *arg, const char *key, const char *value)
+{
+    var_list_t *l = arg;
+
+    APR_ARRAY_PUSH(l->vars, const char *) = apr_pstrdup(l->pool, key);
+    APR_ARRAY_PUSH(l->vars, const char *) = apr_pstrdup(l->pool, value);
+}
+
 /* Export the verdict, replacing whatever DEVICE_* an earlier verdict (or
- * an inherited environment) left; values are copied into r->pool.  The
- * request's revocation (check_revoked()) must be in dc->v. */
-static void export_verdict(request_rec *r, const devprov_conn_t *dc)
+ * an inherited environment) left.  The request's revocation
+ * (check_revoked()) must be in dc->v.  The variables of a verdict are
+ * listed once, in c->pool, and every request on the connection gets
+ * them without copies; a revoked client's (rare) are made afresh. */
+static void export_verdict(request_rec *r, devprov_conn_t *dc)
 {
     apr_table_t *e = r->subprocess_env;
-    apr_array_header_t *old = apr_array_make(r->pool, 8, sizeof(char *));
+    apr_array_header_t *old = NULL;
+    const apr_array_header_t *h = apr_table_elts(e);
+    const apr_table_entry_t *ent = (const apr_table_entry_t *)h->elts;
     int i;
 
-    apr_table_do(drop_device_var, old, e, NULL);
-    for (i = 0; i < old->nelts; i++)
-        apr_table_unset(e, APR_ARRAY_IDX(old, i, const char *));
-    dp_verdict_export(&dc->v, dc->enrol, set_device_var, e);
-    /* a listed device's DEVICE_ATTR_* were merged in with
-     * apr_table_overlap(), which also compresses the rest of the table
-     * (duplicate keys of other modules): kept as it was */
-    if (!dc->v.revoked && dc->v.listed == 1)
-        apr_table_compress(e, APR_OVERLAP_TABLES_SET);
+    for (i = 0; i < h->nelts; i++)
+        if (ent[i].key != NULL && strncasecmp(ent[i].key, "DEVICE_", 7) == 0)
+            break;
+    if (i < h->nelts) {
+        old = apr_array_make(r->pool, 8, sizeof(char *));
+        apr_table_do(drop_device_var, old, e, NULL);
+        for (i = 0; i < old->nelts; i++)
+            apr_table_unset(e, APR_ARRAY_IDX(old, i, const char *));
+    }
+    if (dc->v.revoked) {
+        dp_verdict_export(&dc->v, dc->enrol, set_device_var, e);
+        return;
+    }
+    if (dc->vars == NULL) {
+        var_list_t l;
+
+        l.pool = r->connection->pool;
+        l.vars = apr_array_make(l.pool, 24, sizeof(const char *));
+        dp_verdict_export(&dc->v, dc->enrol, add_device_var, &l);
+        dc->vars = l.vars;
+    }
+    for (i = 0; i + 1 < dc->vars->nelts; i += 2)
+        apr_table_setn(e, APR_ARRAY_IDX(dc->vars, i, const char *),
+                       APR_ARRAY_IDX(dc->vars, i + 1, const char *));
 }
 
 /* Is this request's client revoked?  Checked per request (not cached per
@@ -1627,12 +1666,15 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
 /* Count the request in its virtual host's status counters, once, as
  * decided and exported (mod_devprov_status.c); returns STATUS. */
 static int counted(request_rec *r, const devprov_srv_t *sc,
-                   const devprov_conn_t *dc, dp_deny_t deny, int status,
+                   devprov_conn_t *dc, dp_deny_t deny, int status,
                    int count)
 {
     if (count)
         devprov_status_request(r, sc->counters, deny, dc->reused,
-                               dc->idcached);
+                               dc->idcached,
+                               /* the variables are the verdict's own
+                                * list (export_verdict) unless revoked */
+                               dc->v.revoked ? NULL : &dc->memo);
     return status;
 }
 

@@ -133,7 +133,7 @@ devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s)
 
 void devprov_status_request(request_rec *r, devprov_counters_t *c,
                             dp_deny_t deny, int verdict_reused,
-                            int idcache_hit)
+                            int idcache_hit, devprov_status_memo_t *memo)
 {
     apr_table_t *e = r->subprocess_env;
     const char *v;
@@ -146,6 +146,10 @@ void devprov_status_request(request_rec *r, devprov_counters_t *c,
      * once, as the client sent it */
     if (c == NULL || r->prev != NULL || r->main != NULL)
         return;
+    if (memo != NULL && memo->valid) {
+        ev = memo->ev;
+        goto count;
+    }
     memset(&ev, 0, sizeof(ev));
     /* what was exported (and what a log format shows) */
     v = apr_table_get(e, "DEVICE_VERIFIED");
@@ -158,6 +162,11 @@ void devprov_status_request(request_rec *r, devprov_counters_t *c,
     v = apr_table_get(e, "DEVICE_ALLOWLISTED");
     ev.listed = v != NULL && strcmp(v, "1") == 0;
     ev.reason = apr_table_get(e, "DEVICE_REASON");
+    if (memo != NULL) {
+        memo->ev = ev;
+        memo->valid = 1;
+    }
+count:
     ev.deny = deny;
     ev.verdict_reused = verdict_reused;
     ev.idcache_hit = idcache_hit;

@@ -31,11 +31,21 @@ devprov_status_t *devprov_status_begin(apr_pool_t *pconf, apr_pool_t *ptemp,
  * is NULL. */
 devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s);
 
+/* What a request's exported DEVICE_* variables say, kept by a caller
+ * whose requests export the very same variables (one connection verdict)
+ * so that they are read once. */
+typedef struct {
+    int valid;                  /* 0: not read yet */
+    dp_stats_event_t ev;        /* its reason points into the variables */
+} devprov_status_memo_t;
+
 /* Count request R once, when devprov has decided (post_read_request),
- * from the DEVICE_* variables it exported, and how devprov answered. */
+ * from the DEVICE_* variables it exported (read into MEMO if it is not
+ * yet valid, from MEMO if it is; NULL: read them), and how devprov
+ * answered. */
 void devprov_status_request(request_rec *r, devprov_counters_t *c,
                             dp_deny_t deny, int verdict_reused,
-                            int idcache_hit);
+                            int idcache_hit, devprov_status_memo_t *memo);
 
 /* register_hooks: mod_status's status_hook and the devprov-status
  * handler. */
