@@ -1554,10 +1554,19 @@ typedef struct {
     apr_pool_t *pool;
 } var_list_t;
 
+/* As apr_table_set would: a key set again keeps its place, with the new
+ * value (the list is made once per verdict). */
 static void add_device_var(void *arg, const char *key, const char *value)
 {
     var_list_t *l = arg;
+    int i;
 
+    for (i = 0; i < l->vars->nelts; i += 2)
+        if (strcasecmp(APR_ARRAY_IDX(l->vars, i, const char *), key) == 0) {
+            APR_ARRAY_IDX(l->vars, i + 1, const char *) =
+                apr_pstrdup(l->pool, value);
+            return;
+        }
     APR_ARRAY_PUSH(l->vars, const char *) = apr_pstrdup(l->pool, key);
     APR_ARRAY_PUSH(l->vars, const char *) = apr_pstrdup(l->pool, value);
 }
@@ -1596,8 +1605,10 @@ static void export_verdict(request_rec *r, devprov_conn_t *dc)
         dp_verdict_export(&dc->v, dc->enrol, add_device_var, &l);
         dc->vars = l.vars;
     }
+    /* no DEVICE_* is left in E and the list has no key twice: added
+     * without apr_table_setn's search for the key */
     for (i = 0; i + 1 < dc->vars->nelts; i += 2)
-        apr_table_setn(e, APR_ARRAY_IDX(dc->vars, i, const char *),
+        apr_table_addn(e, APR_ARRAY_IDX(dc->vars, i, const char *),
                        APR_ARRAY_IDX(dc->vars, i + 1, const char *));
 }
 

@@ -72,11 +72,13 @@ from conftest import (STOCK_SSL, Httpd, cpu_model, curl,  # noqa: E402
                       free_port, make_pki)
 from cpumeter import CpuMeter  # noqa: E402
 
-SETUPS = ["a", "a0", "b", "b-php", "c", "d", "e"]
+SETUPS = ["a", "a0", "b", "b-stock", "b-php", "c", "d", "e"]
 LABEL = {
     "a": "a: stock mod_ssl, valid cert, no identity check",
     "a0": "a0: patched mod_ssl, no devprov (control)",
     "b": "b: devprov, expired cert, static file",
+    "b-stock": "b-stock: devprov in stock mode (Debian's mod_ssl), "
+               "expired cert, static file",
     "b-php": "b-php: devprov, expired cert, render.php",
     "c": "c: workaround, openssl verify per request",
     "d": "d: nginx, map of MACs, valid cert",
@@ -293,12 +295,18 @@ def start_servers(work, pki, www, allow, macs):
     stock.start(conf)
     srv["stock"] = stock
 
-    patched = Httpd(work, "patched", pki)
     trust = (f"DevprovEngine on\n"
              f"DevprovTrust polycom {pki / 'polycom/root.pem'} "
              f"{pki / 'polycom/issuing.pem'}\n"
              f"DevprovAllowlist {allow}\nDevprovDeny unlisted\n"
              "DevprovBindPath on\n")
+    # b-stock: Debian's mod_ssl with devprov (stock mode), in a server of
+    # its own so that a's server does not even load devprov
+    stockdp = Httpd(work, "stockdp", pki, ssl_module=STOCK_SSL)
+    stockdp.start(tls_vhost(stockdp, "b-stock", vhost_common(www) + trust))
+    srv["stockdp"] = stockdp
+
+    patched = Httpd(work, "patched", pki)
     conf = tls_vhost(patched, "b", vhost_common(www) + trust
                      + ROUTE.replace("SCRIPT", "render.php"))
     conf += tls_vhost(patched, "a0", vhost_common(www))
@@ -326,6 +334,7 @@ def target(srv, setup):
         "a": (srv["stock"].port("a"), "/ok.txt"),
         "a0": (srv["patched"].port("a0"), "/ok.txt"),
         "b": (srv["patched"].port("b"), "/ok.txt"),
+        "b-stock": (srv["stockdp"].port("b-stock"), "/ok.txt"),
         "b-php": (srv["patched"].port("b"), f"/{mac}.cfg"),
         "c": (srv["patched"].port("c"), f"/{mac}.cfg"),
         "d": (srv["nginx"].port, "/ok.txt"),
@@ -367,7 +376,8 @@ def sanity(srv, pki):
 
 
 def server_pids(srv):
-    return [srv["stock"].proc.pid, srv["patched"].proc.pid,
+    return [srv["stock"].proc.pid, srv["stockdp"].proc.pid,
+            srv["patched"].proc.pid,
             srv["nginx"].proc.pid, srv["haproxy"].proc.pid]
 
 
@@ -484,6 +494,12 @@ def report(a, sums, out_md, meter):
     check("b vs a, keep-alive",
           ratio(("b", "keep-alive"), ("a", "keep-alive"), "rps"),
           cap("b", "keep-alive") / cap("a", "keep-alive"), 0.99)
+    check("b-stock vs a, new connections",
+          ratio(("b-stock", "new"), ("a", "new"), "rps"),
+          cap("b-stock", "new") / cap("a", "new"), 0.95)
+    check("b-stock vs a, keep-alive",
+          ratio(("b-stock", "keep-alive"), ("a", "keep-alive"), "rps"),
+          cap("b-stock", "keep-alive") / cap("a", "keep-alive"), 0.99)
     for m in MODES:
         check(f"b vs a0 (devprov's own cost), {m}",
               ratio(("b", m), ("a0", m), "rps"),
@@ -496,6 +512,8 @@ def report(a, sums, out_md, meter):
               cap("b-php", m) / cap("c", m), None)
         check(f"b vs e, {m}", ratio(("b", m), ("e", m), "rps"),
               cap("b", m) / cap("e", m), 1.0)
+        check(f"b-stock vs e, {m}", ratio(("b-stock", m), ("e", m), "rps"),
+              cap("b-stock", m) / cap("e", m), 1.0)
     lines += [
         "## Targets (issue 8)",
         "",
@@ -515,12 +533,15 @@ def report(a, sums, out_md, meter):
         "(all server processes, their php-cgi and openssl children "
         "included), the figure that sizes a server.",
         "- a, a0 and d use a valid certificate (stock mod_ssl and nginx "
-        "refuse an expired one); b, b-php, c and e the expired one.  a and "
+        "refuse an expired one); b, b-stock, b-php, c and e the expired "
+        "one.  a and "
         "a0 check nothing beyond TLS; b, c, d and e refuse a rogue CA, a "
         "forged signature and an unlisted phone (checked before timing).",
         "- a0 is b's server (the patched mod_ssl, built from Debian's "
         "2.4.68 source) without devprov: b vs a0 is devprov's own cost, "
-        "a vs a0 the difference between the two mod_ssl builds.",
+        "a vs a0 the difference between the two mod_ssl builds; b-stock "
+        "is devprov on a's very mod_ssl (stock mode), so b-stock vs a is "
+        "devprov's cost with nothing else changed.",
         "- No vhost exports mod_ssl's variables (SSLOptions +StdEnvVars) "
         "except c, whose script reads them: it costs more per request "
         "than devprov, and neither static files nor devprov need it.",
@@ -552,7 +573,7 @@ def chart(sums, png):
                label="requests/s per server core")
         ax.set_yscale("log")
         ax.set_xticks(list(xs))
-        ax.set_xticklabels(SETUPS)
+        ax.set_xticklabels(SETUPS, fontsize=8)
         ax.set_title("new TLS connection per request" if m == "new"
                      else "kept-alive connections")
         ax.grid(axis="y", which="both", alpha=0.3)
@@ -560,10 +581,10 @@ def chart(sums, png):
             ax.annotate(f"{v:.0f}", (x - 0.2, v), ha="center",
                         va="bottom", fontsize=7)
     axes[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle("a stock mod_ssl · a0 patched mod_ssl · b devprov "
-                 "(expired cert) · b-php + "
-                 "render.php · c openssl-verify\nworkaround · d nginx · "
-                 "e HAProxy+Apache", fontsize=8.5)
+    fig.suptitle("a stock mod_ssl · a0 patched mod_ssl · b devprov, "
+                 "patched mod_ssl (expired cert) · b-stock devprov, stock "
+                 "mod_ssl\nb-php b + render.php · c openssl-verify "
+                 "workaround · d nginx · e HAProxy+Apache", fontsize=8.5)
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110)
