@@ -388,19 +388,6 @@ static const char *watched_open(cmd_parms *cmd, const char *path,
     return NULL;
 }
 
-static int valid_vendor_name(const char *name)
-{
-    size_t i, n = strlen(name);
-
-    if (n == 0 || n > 32)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z')
-              || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
-            return 0;
-    return 1;
-}
-
 static const char *add_rule(cmd_parms *cmd, vendor_conf_t *vc,
                             const char *attr, const char *pattern)
 {
@@ -428,7 +415,7 @@ static const char *get_vendor(cmd_parms *cmd, const char *name,
     vendor_conf_t *vc;
     int i;
 
-    if (!valid_vendor_name(name))
+    if (!dp_vendor_name_valid(name))
         return apr_psprintf(cmd->pool, "%s: invalid vendor name '%s': use "
                             "1-32 characters of a-z, 0-9 and '-' (presets: "
                             "%s)", cmd->cmd->name, name,
@@ -647,21 +634,17 @@ static const char *cmd_enrol(cmd_parms *cmd, void *dc, const char *path)
 
 static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
 {
+    dp_policy_t p;
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
 
     (void)dc;
     if (sc == NULL)
         return msg;
-    if (!strcasecmp(arg, "off"))
-        sc->deny = DP_POLICY_OFF;
-    else if (!strcasecmp(arg, "unverified"))
-        sc->deny = DP_POLICY_UNVERIFIED;
-    else if (!strcasecmp(arg, "unlisted"))
-        sc->deny = DP_POLICY_UNLISTED;
-    else
+    if (dp_policy_parse(arg, &p) != 0)
         return apr_psprintf(cmd->pool, "%s: unknown value '%s', use off, "
                             "unverified or unlisted", cmd->cmd->name, arg);
+    sc->deny = p;
     if (sc->deny != DP_POLICY_OFF)
         sc->policy_here = 1;
     return NULL;

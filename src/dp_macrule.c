@@ -53,6 +53,19 @@ const dp_rule_spec_t *dp_vendor_preset(const char *vendor)
     return NULL;
 }
 
+int dp_vendor_name_valid(const char *name)
+{
+    size_t i, n = strlen(name);
+
+    if (n == 0 || n > 32)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+            return 0;
+    return 1;
+}
+
 const char *dp_vendor_preset_names(void)
 {
     return "polycom, cisco-spa, yealink";

@@ -42,6 +42,9 @@ const dp_rule_spec_t *dp_vendor_preset(const char *vendor);
 /* A comma-separated list of the preset names, for error messages. */
 const char *dp_vendor_preset_names(void);
 
+/* Is NAME a valid vendor name: 1-32 characters of a-z, 0-9 and '-'? */
+int dp_vendor_name_valid(const char *name);
+
 typedef enum {
     DP_MAC_FOUND = 0,
     DP_MAC_NONE,          /* no rule matched: not a device */

@@ -1,6 +1,7 @@
 /* dp_verdict.c - identity + allowlist + revocation -> verdict. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/x509_vfy.h>
 
 #include "dp_verdict.h"
@@ -115,6 +116,19 @@ const char *dp_verdict_reason(const dp_verdict_t *v)
     if (v->revoked)
         return "revoked (DevprovRevoked)";
     return v->id.reason[0] ? v->id.reason : "not a device";
+}
+
+int dp_policy_parse(const char *s, dp_policy_t *out)
+{
+    if (!strcasecmp(s, "off"))
+        *out = DP_POLICY_OFF;
+    else if (!strcasecmp(s, "unverified"))
+        *out = DP_POLICY_UNVERIFIED;
+    else if (!strcasecmp(s, "unlisted"))
+        *out = DP_POLICY_UNLISTED;
+    else
+        return -1;
+    return 0;
 }
 
 void dp_verdict_export(const dp_verdict_t *v, const char *enrolment,

@@ -29,6 +29,10 @@ typedef enum {
     DP_POLICY_UNLISTED            /* refuse unless a verified, listed device */
 } dp_policy_t;
 
+/* DevprovDeny's value ("off", "unverified", "unlisted", in any case) into
+ * *OUT; 0, or -1 for anything else. */
+int dp_policy_parse(const char *s, dp_policy_t *out);
+
 #define DP_LISTED_NONE (-1)     /* no allowlist configured */
 #define DP_LISTED_DOWN (-2)     /* the allowlist source did not answer */
 

@@ -117,19 +117,6 @@ static char *check_file(const char *directive, const char *path,
                      allow_dir ? " or directory" : "");
 }
 
-static int valid_vendor_name(const char *name)
-{
-    size_t i, n = strlen(name);
-
-    if (n == 0 || n > 32)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z')
-              || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
-            return 0;
-    return 1;
-}
-
 static char *add_rule(const char *directive, cc_vendor_t *vc,
                       const char *attr, const char *pattern)
 {
@@ -155,7 +142,7 @@ static char *get_vendor(cc_srv_t *sc, const char *directive,
     cc_vendor_t *vc;
     size_t i;
 
-    if (!valid_vendor_name(name))
+    if (!dp_vendor_name_valid(name))
         return cc_printf("%s: invalid vendor name '%s': use 1-32 characters "
                          "of a-z, 0-9 and '-' (presets: %s)", directive,
                          name, dp_vendor_preset_names());
@@ -334,15 +321,12 @@ char *cc_enrol(cc_srv_t *sc, const char *path)
 
 char *cc_deny(cc_srv_t *sc, const char *arg)
 {
-    if (!strcasecmp(arg, "off"))
-        sc->deny = DP_POLICY_OFF;
-    else if (!strcasecmp(arg, "unverified"))
-        sc->deny = DP_POLICY_UNVERIFIED;
-    else if (!strcasecmp(arg, "unlisted"))
-        sc->deny = DP_POLICY_UNLISTED;
-    else
+    dp_policy_t p;
+
+    if (dp_policy_parse(arg, &p) != 0)
         return cc_printf("DevprovDeny: unknown value '%s', use off, "
                          "unverified or unlisted", arg);
+    sc->deny = p;
     if (sc->deny != DP_POLICY_OFF)
         sc->policy_here = 1;
     return NULL;

@@ -619,6 +619,21 @@ static void test_macrule_new_errors(void **state)
     }
 }
 
+static void test_vendor_name_valid(void **state)
+{
+    (void)state;
+    assert_true(dp_vendor_name_valid("polycom"));
+    assert_true(dp_vendor_name_valid("cisco-spa"));
+    assert_true(dp_vendor_name_valid("v2"));
+    assert_true(dp_vendor_name_valid("abcdefghijklmnopqrstuvwxyz012345"));
+    assert_false(dp_vendor_name_valid("abcdefghijklmnopqrstuvwxyz0123456"));
+    assert_false(dp_vendor_name_valid(""));
+    assert_false(dp_vendor_name_valid("Polycom"));
+    assert_false(dp_vendor_name_valid("poly com"));
+    assert_false(dp_vendor_name_valid("poly_com"));
+    assert_false(dp_vendor_name_valid("../etc"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_capture_not_a_mac),
         cmocka_unit_test(test_unknown_dotted_oid),
         cmocka_unit_test(test_macrule_new_errors),
+        cmocka_unit_test(test_vendor_name_valid),
     };
     return cmocka_run_group_tests_name("dp_macrule", tests, NULL, NULL);
 }

@@ -390,6 +390,24 @@ static void test_cached_identity_and_kept_entry(void **state)
                                           &mac), -1);
 }
 
+/* DevprovDeny's values, as the module and the CLI read them */
+static void test_policy_parse(void **state)
+{
+    dp_policy_t p = DP_POLICY_OFF;
+
+    (void)state;
+    assert_int_equal(dp_policy_parse("unlisted", &p), 0);
+    assert_int_equal(p, DP_POLICY_UNLISTED);
+    assert_int_equal(dp_policy_parse("UnVerified", &p), 0);
+    assert_int_equal(p, DP_POLICY_UNVERIFIED);
+    assert_int_equal(dp_policy_parse("off", &p), 0);
+    assert_int_equal(p, DP_POLICY_OFF);
+    assert_int_equal(dp_policy_parse("on", &p), -1);
+    assert_int_equal(dp_policy_parse("", &p), -1);
+    assert_int_equal(dp_policy_parse("unlisted ", &p), -1);
+    assert_int_equal(p, DP_POLICY_OFF);         /* unchanged on error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_revoked),
         cmocka_unit_test(test_not_devices),
         cmocka_unit_test(test_cached_identity_and_kept_entry),
+        cmocka_unit_test(test_policy_parse),
     };
     return cmocka_run_group_tests_name("dp_verdict", tests, setup, teardown);
 }
