@@ -1469,6 +1469,16 @@ static void keep_peer(conn_rec *c, devprov_conn_t *dc, X509 *x)
     dc->peer = x;
 }
 
+/* The client certificate as mod_ssl exports it (PEM), "" if none. */
+static const char *client_pem(request_rec *r)
+{
+    const char *pem = NULL;
+
+    if (ap_ssl_conn_is_ssl(r->connection))
+        pem = ssl_var(r, "SSL_CLIENT_CERT");
+    return pem != NULL ? pem : "";
+}
+
 static devprov_conn_t *get_verdict(request_rec *r, const devprov_srv_t *sc)
 {
     conn_rec *c = r->connection;
@@ -1484,11 +1494,7 @@ static devprov_conn_t *get_verdict(request_rec *r, const devprov_srv_t *sc)
     }
     else {
         /* without mod_ssl's hook: the certificate as mod_ssl exports it */
-        if (ap_ssl_conn_is_ssl(c)) {
-            pem = ssl_var(r, "SSL_CLIENT_CERT");
-            if (pem == NULL)
-                pem = "";
-        }
+        pem = client_pem(r);
         same = dc != NULL && dc->conf == sc && strcmp(dc->pem, pem) == 0;
     }
     if (same && !verdict_stale(r, sc, dc)) {
@@ -1502,11 +1508,7 @@ static devprov_conn_t *get_verdict(request_rec *r, const devprov_srv_t *sc)
         ap_set_module_config(c->conn_config, &devprov_module, dc);
     }
     if (dc->ssl != NULL) {
-        if (ap_ssl_conn_is_ssl(c)) {
-            pem = ssl_var(r, "SSL_CLIENT_CERT");
-            if (pem == NULL)
-                pem = "";
-        }
+        pem = client_pem(r);
         keep_peer(c, dc, peer);
     }
     make_verdict(r, sc, pem, dc);
