@@ -316,7 +316,10 @@ def test_handler_json_and_head(srv_status):
 def test_counts_add_up_across_processes(srv_status, expect_log):
     """Many concurrent connections on 4 processes of 2 threads: the counts
     are the sum over all of them, and match the access log."""
-    expect_log([r"AH00484: server reached MaxRequestWorkers"])   # 12 > 8
+    # 12 clients on 8 workers: the parent says so, once per generation
+    expect_log([r"AH00484: server reached MaxRequestWorkers",
+                r"AH10159: server is within MinSpareThreads of "
+                r"MaxRequestWorkers"])
     s = srv_status
     log = s.dir / "logs" / "open_access.log"
     _, before = counters(s)
@@ -328,7 +331,9 @@ def test_counts_add_up_across_processes(srv_status, expect_log):
     with ThreadPoolExecutor(12) as pool:
         results = list(pool.map(one, range(60)))
     assert results == [[200]] * 60
-    time.sleep(0.2)
+    # the parent logs the above in its maintenance pass, once a second:
+    # let it do so within this test, not in the next one's log
+    time.sleep(1.5)
     _, after = counters(s)
     d = delta(before[label(s, "open")], after[label(s, "open")])
     assert d["requests"] == 60
