@@ -102,6 +102,8 @@ def wait_port(port, proc, what, timeout=20):
             return
         except OSError:
             if time.time() > deadline:
+                proc.kill()
+                proc.wait(5)
                 raise SystemExit(f"{what}: port {port} not up")
             time.sleep(0.05)
 
@@ -282,8 +284,9 @@ RewriteRule "^/([0-9A-Fa-f]{12})(-phone)?\\.cfg$" "/SCRIPT" [PT,L]
 """
 
 
-def start_servers(work, pki, www, allow, macs):
-    srv = {}
+def start_servers(work, pki, www, allow, macs, srv):
+    """Start the servers into SRV, each entered before it starts, so that
+    the caller stops every one that started even if a later one fails."""
     # a (and e's backend): Debian's mod_ssl, no devprov
     stock = Httpd(work, "stock", pki, ssl_module=STOCK_SSL, devprov=False)
     backend_port = stock.port("backend")
@@ -292,8 +295,8 @@ def start_servers(work, pki, www, allow, macs):
              f"<VirtualHost 127.0.0.1:{backend_port}>\nServerName localhost\n"
              + vhost_common(www) + "</VirtualHost>\n")
     # the stock mod_ssl may warn that it was built against a newer OpenSSL
-    stock.start(conf)
     srv["stock"] = stock
+    stock.start(conf)
 
     trust = (f"DevprovEngine on\n"
              f"DevprovTrust polycom {pki / 'polycom/root.pem'} "
@@ -303,8 +306,8 @@ def start_servers(work, pki, www, allow, macs):
     # b-stock: Debian's mod_ssl with devprov (stock mode), in a server of
     # its own so that a's server does not even load devprov
     stockdp = Httpd(work, "stockdp", pki, ssl_module=STOCK_SSL)
-    stockdp.start(tls_vhost(stockdp, "b-stock", vhost_common(www) + trust))
     srv["stockdp"] = stockdp
+    stockdp.start(tls_vhost(stockdp, "b-stock", vhost_common(www) + trust))
 
     patched = Httpd(work, "patched", pki)
     conf = tls_vhost(patched, "b", vhost_common(www) + trust
@@ -319,12 +322,11 @@ def start_servers(work, pki, www, allow, macs):
         + f"SetEnv ALLOWLIST {allow}\n"
         + f"SetEnv RENDERER {www / 'render.php'}\n"
         + ROUTE.replace("SCRIPT", "workaround.php"))
-    patched.start(conf)
     srv["patched"] = patched
+    patched.start(conf)
 
     srv["nginx"] = Nginx(work, pki, www, macs)
     srv["haproxy"] = Haproxy(work, pki, macs, backend_port)
-    return srv
 
 
 def target(srv, setup):
@@ -629,7 +631,7 @@ def main():
                                  for i, m in enumerate(macs)))
         allow.chmod(0o644)
 
-        srv = start_servers(work, pki, www, allow, macs)
+        start_servers(work, pki, www, allow, macs, srv)
         meter.adopt(server_pids(srv))
         sanity(srv, pki)
         # warm up: process start, caches, php opcache
