@@ -395,18 +395,20 @@ def curl(url, pki, device=None, chain=False, tls=None, extra=(), port=None,
     return Result(p.returncode, int(code or 0), body, p.stderr)
 
 
-def s_client_get(port, pki, device, path="/", tls="-tls1_2", extra=()):
+def s_client_get(port, pki, device, path="/", tls="-tls1_2", extra=(),
+                 quiet=True):
     """An HTTP/1.0 request over `openssl s_client`, as a phone would send.
-    Returns (status, headers+body text)."""
-    cmd = ["openssl", "s_client", "-quiet", "-ign_eof",
-           "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
-           "-CAfile", str(pki / "server/ca.pem"), tls,
-           "-cert", str(pki.cert(device)), "-key", str(pki.key(device))]
+    Returns (status, output, stderr): the output is the response, preceded
+    by s_client's report of the handshake (session, reuse) unless QUIET."""
+    cmd = ["openssl", "s_client"] + (["-quiet"] if quiet else []) + [
+        "-ign_eof", "-connect", f"127.0.0.1:{port}",
+        "-servername", "localhost", "-CAfile", str(pki / "server/ca.pem"),
+        tls, "-cert", str(pki.cert(device)), "-key", str(pki.key(device))]
     cmd += list(extra)
     req = f"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"
     p = subprocess.run(cmd, input=req, capture_output=True, text=True,
                        timeout=30)
-    m = re.match(r"HTTP/1\.\d (\d{3})", p.stdout)
+    m = re.search(r"^HTTP/1\.\d (\d{3})", p.stdout, re.M)
     return (int(m.group(1)) if m else 0), p.stdout, p.stderr
 
 

@@ -7,13 +7,12 @@ reports SSL_CLIENT_VERIFY=EXPIRED in the request environment.
 Everything else must stay exactly as stock mod_ssl: each case is also
 sent to a vhost of the same server without DevprovEngine."""
 import re
-import subprocess
 import time
 
 import pytest
 
 from conftest import (STOCK_SSL, WWW, make_server_fixture,
-                      mod_ssl_is_patched, write_allowlist)
+                      mod_ssl_is_patched, s_client_get, write_allowlist)
 
 ALLOW = ["0004F2000001 lobby", "0004F2000002 expired-desk",
          "0004F2000003 not-yet", "0004F2000004 under-expired-ca"]
@@ -122,16 +121,10 @@ def test_no_certificate(srv_stockmode):
     assert e["DEVICE_VERIFIED"] == "0"
 
 
-def s_client(port, pki, device, tls, extra=(), servername="localhost"):
-    cmd = ["openssl", "s_client", "-ign_eof", "-connect",
-           f"127.0.0.1:{port}", "-servername", servername,
-           "-CAfile", str(pki / "server/ca.pem"), tls,
-           "-cert", str(pki.cert(device)), "-key", str(pki.key(device))]
-    cmd += list(extra)
-    req = f"GET /env.cgi HTTP/1.0\r\nHost: {servername}\r\n\r\n"
-    p = subprocess.run(cmd, input=req, capture_output=True, text=True,
-                       timeout=30)
-    return p.stdout
+def s_client(port, pki, device, tls, extra=()):
+    """/env.cgi over openssl s_client, with its report of the session."""
+    return s_client_get(port, pki, device, "/env.cgi", tls, extra,
+                        quiet=False)[1]
 
 
 @pytest.mark.parametrize("tls", ["-tls1_2", "-tls1_3"])
