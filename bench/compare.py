@@ -49,7 +49,7 @@ inverse (requests/s per server core) is the capacity that sizes a server.
 Needs root (servers drop to www-data), a build (make all) and the
 packages "scripts/install-deps.sh --bench" installs.
 
-    /usr/bin/python3 bench/compare.py [--seconds 4] [--rounds 3]
+    /usr/bin/python3 bench/compare.py [--seconds 5] [--rounds 3]
         [-o bench/results/compare.md] [--png bench/results/compare.png]
 """
 import argparse
@@ -594,8 +594,8 @@ def chart(sums, png):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=int, default=4,
-                    help="seconds per setup, mode and round (default 4)")
+    ap.add_argument("--seconds", type=int, default=5,
+                    help="seconds per setup, mode and round (default 5)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--conc-new", type=int, default=8)
     ap.add_argument("--conc-ka", type=int, default=8)
