@@ -11,6 +11,8 @@
 struct dp_trust {
     X509_STORE *store;              /* anchors only */
     STACK_OF(X509) *intermediates;  /* chain-building helpers */
+    STACK_OF(X509) *certs;          /* every configured one, in order */
+    size_t roots;
 };
 
 dp_trust_t *dp_trust_new(void)
@@ -21,7 +23,8 @@ dp_trust_t *dp_trust_new(void)
         return NULL;
     t->store = X509_STORE_new();
     t->intermediates = sk_X509_new_null();
-    if (t->store == NULL || t->intermediates == NULL) {
+    t->certs = sk_X509_new_null();
+    if (t->store == NULL || t->intermediates == NULL || t->certs == NULL) {
         dp_trust_free(t);
         return NULL;
     }
@@ -34,6 +37,7 @@ void dp_trust_free(dp_trust_t *t)
         return;
     X509_STORE_free(t->store);
     sk_X509_pop_free(t->intermediates, X509_free);
+    sk_X509_pop_free(t->certs, X509_free);
     free(t);
 }
 
@@ -46,6 +50,46 @@ size_t dp_trust_anchor_count(const dp_trust_t *t)
 size_t dp_trust_intermediate_count(const dp_trust_t *t)
 {
     return (size_t)sk_X509_num(t->intermediates);
+}
+
+size_t dp_trust_count(const dp_trust_t *t)
+{
+    return (size_t)sk_X509_num(t->certs);
+}
+
+size_t dp_trust_root_count(const dp_trust_t *t)
+{
+    return t->roots;
+}
+
+X509 *dp_trust_get(const dp_trust_t *t, size_t i)
+{
+    return i < dp_trust_count(t) ? sk_X509_value(t->certs, (int)i) : NULL;
+}
+
+/* Is X (or a certificate with the same encoding) configured already? */
+static int have_cert(const dp_trust_t *t, X509 *x)
+{
+    int i;
+
+    for (i = 0; i < sk_X509_num(t->certs); i++)
+        if (X509_cmp(sk_X509_value(t->certs, i), x) == 0)
+            return 1;
+    return 0;
+}
+
+/* Record X (a new reference) among the configured certificates. */
+static int record_cert(dp_trust_t *t, X509 *x, int root)
+{
+    if (!X509_up_ref(x))
+        return -1;
+    if (sk_X509_push(t->certs, x) <= 0) {
+        X509_free(x);
+        return -1;
+    }
+    if (root)
+        t->roots++;
+    return 0;
 }
 
 static void subject_str(X509 *x, char *buf, size_t len)
@@ -63,6 +107,15 @@ static int add_cert(dp_trust_t *t, X509 *x, const char *name, char *err,
         subject_str(x, subj, sizeof(subj));
         snprintf(err, errlen, "%s: certificate '%s' is not a CA certificate",
                  name, subj);
+        X509_free(x);
+        return -1;
+    }
+    if (have_cert(t, x)) {              /* the same one twice: harmless */
+        X509_free(x);
+        return 0;
+    }
+    if (record_cert(t, x, X509_self_signed(x, 1) == 1) != 0) {
+        snprintf(err, errlen, "%s: out of memory", name);
         X509_free(x);
         return -1;
     }

@@ -35,6 +35,13 @@ int dp_trust_add_path(dp_trust_t *t, const char *path, char *err,
 int dp_trust_add_mem(dp_trust_t *t, const unsigned char *buf, size_t len,
                      const char *name, char *err, size_t errlen);
 
+/* The configured CA certificates, each once, in the order they were
+ * added; how many of them are self-signed roots; the I-th one (borrowed,
+ * 0 <= I < dp_trust_count). */
+size_t dp_trust_count(const dp_trust_t *t);
+size_t dp_trust_root_count(const dp_trust_t *t);
+X509 *dp_trust_get(const dp_trust_t *t, size_t i);
+
 size_t dp_trust_anchor_count(const dp_trust_t *t);
 size_t dp_trust_intermediate_count(const dp_trust_t *t);
 
