@@ -853,6 +853,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                       apr_pool_cleanup_null);
             sc->ids = ids;
         }
+        /* an inherited DevprovAllowlistSQL may query another database
+         * here (this vhost's DBDParams): its answers are kept apart */
+        if (engine_on(sc) && sc->sql != NULL
+            && devprov_sql_init_server(sc->sql, s, pconf) != APR_SUCCESS)
+            return HTTP_INTERNAL_SERVER_ERROR;
 
         if (w != NULL && w->image == NULL && shared) {
             /* named after the directive: the same at every restart, its

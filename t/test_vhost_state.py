@@ -10,6 +10,8 @@ config record itself, and all of them shared that state: requests were
 counted under whichever inheriting vhost post_config saw last.)"""
 import json
 import re
+import sqlite3
+import time
 
 import pytest
 
@@ -259,6 +261,84 @@ def test_main_server_without_vhosts(workdir, pki):
             log = srv.error_log.read_text()
             assert re.search(r"devprov: stock mod_ssl: .* tolerates "
                              r"expired", log), log
+        check_log(srv)
+    finally:
+        srv.stop()
+
+
+# -- DevprovAllowlistSQL: answers per database ---------------------------
+
+def sqlite_db(path, rows):
+    from test_sql import SCHEMA
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o755)
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as c:
+        c.execute(SCHEMA)
+        c.executemany("INSERT INTO phones VALUES (?,?,?,?,?,?)", rows)
+    path.chmod(0o644)
+    return path
+
+
+def allowlisted(res):
+    """(DEVICE_ALLOWLISTED, DEVICE_LABEL) of an /env.cgi answer"""
+    assert res.status == 200, res
+    env = dict(line.split("=", 1) for line in res.body.splitlines()
+               if "=" in line)
+    return env.get("DEVICE_ALLOWLISTED"), env.get("DEVICE_LABEL")
+
+
+def test_inherited_sql_allowlist_answers_from_each_vhosts_database(
+        workdir, pki):
+    """The main server's DevprovAllowlistSQL, inherited by three vhosts:
+    one and three use the main server's database, two has DBDParams of its
+    own.  Each is answered from its own database, also while another
+    database's answer for the same MAC is cached (ttl=60); one and three,
+    one database, share one cache."""
+    from test_sql import QUERY
+    a = sqlite_db(workdir / "sql_vhosts" / "a.db",
+                  [("0004f2000002", "in-a", None, None, None, True)])
+    b = sqlite_db(workdir / "sql_vhosts" / "b.db",
+                  [("0004f2000001", "in-b", None, None, None, True)])
+    srv = Httpd(workdir, "srv_sql_vhosts", pki)
+    cgi = "AddHandler cgi-script .cgi\n"
+    body = (ONE_PROCESS
+            + f"LoadModule dbd_module /usr/lib/apache2/modules/mod_dbd.so\n"
+            "LogLevel info ssl:info devprov:trace1\n"
+            f"DBDriver sqlite3\nDBDParams {a}\n"
+            "DevprovEngine on\n"
+            f"DevprovTrust polycom {pki / 'polycom/cafile.pem'}\n"
+            f"DevprovAllowlistSQL \"{QUERY}\" ttl=60 unlisted-ttl=60\n"
+            + srv.tls_vhost("one", cgi)
+            + srv.tls_vhost("two", cgi + f"DBDParams {b}\n")
+            + srv.tls_vhost("three", cgi))
+    srv.start(body)
+    try:
+        srv.mark()
+        expired, valid = "polycom-expired", "polycom-valid"
+        assert allowlisted(srv.curl("one", "/env.cgi", expired)) \
+            == ("1", "in-a")
+        # database b does not list it, whatever a said a moment ago
+        assert allowlisted(srv.curl("two", "/env.cgi", expired)) \
+            == ("0", None)
+        assert allowlisted(srv.curl("two", "/env.cgi", valid)) \
+            == ("1", "in-b")
+        assert allowlisted(srv.curl("one", "/env.cgi", valid)) \
+            == ("0", None)
+        # three asks database a too: its answers come from the cache that
+        # one filled
+        pos = srv.error_log.stat().st_size
+        assert allowlisted(srv.curl("three", "/env.cgi", expired)) \
+            == ("1", "in-a")
+        assert allowlisted(srv.curl("three", "/env.cgi", valid)) \
+            == ("0", None)
+        time.sleep(0.1)
+        with open(srv.error_log, "rb") as f:
+            f.seek(pos)
+            log = f.read().decode(errors="replace")
+        assert "devprov: allowlist cache: 0004f2000002 listed" in log, log
+        assert "devprov: allowlist cache: 0004f2000001 not listed" in log
+        assert "devprov: allowlist database:" not in log
         check_log(srv)
     finally:
         srv.stop()
