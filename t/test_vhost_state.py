@@ -7,7 +7,9 @@ mode) its own handshake tolerance, which re-checks resumed sessions
 against that vhost's own SSLCACertificateFile.  (Without
 AP_MODULE_FLAG_ALWAYS_MERGE httpd gave such vhosts the main server's
 config record itself, and all of them shared that state: requests were
-counted under whichever inheriting vhost post_config saw last.)"""
+counted under whichever inheriting vhost post_config saw last.)  An
+inherited DevprovAllowlistSQL answers from the database of the vhost
+that asks (its own DBDParams), never from another database's cache."""
 import json
 import re
 import sqlite3
@@ -40,7 +42,8 @@ def main_server(srv, pki):
 
 def inherit_body(srv, pki):
     # the status vhost is the only one that says anything about devprov:
-    # it does not judge its own requests (as conf/sites' bootstrap vhost)
+    # engine off (as conf/sites' bootstrap vhost), else it would count its
+    # own fetches and the three reads that counters() compares would differ
     status = status_vhost(srv).replace(
         "ServerName localhost\n", "ServerName localhost\nDevprovEngine off\n")
     return (ONE_PROCESS + main_server(srv, pki)
