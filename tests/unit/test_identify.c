@@ -2362,6 +2362,78 @@ static void test_identify_pinned_source(void **state)
     vendors_free(&v);
 }
 
+/* A pinned certificate's own validity: the vendor whose MAC rules read
+ * it decides whether a not-yet-valid one is admitted. */
+static void test_identify_pinned_times(void **state)
+{
+    vendors_t v;
+    dp_identity_t id;
+    fake_source_t src;
+    X509 *nyv, *never;
+    pki_opts_t o = PKI_LEAF;
+    char want[DP_REASON_MAX];
+
+    (void)state;
+    vendors_init(&v);
+    /* read by beta's rule (OU), not by acme's (no MAC in the CN) */
+    o.from = PKI_DAY;
+    nyv = pki_issue(pki_name("/OU=dev-00aabbccdd01/CN=Beta Desk"), P.k_self,
+                    NULL, NULL, &o);
+    fake_pin(&src, "00aabbccdd01", nyv);
+    v.a.accept_future = 1;                  /* not the one that counts */
+    id = identify(v.list, 2, nyv);
+    assert_int_equal(id.x509_err, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
+    assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src, nyv,
+                                        pki_now, &id), 0);
+    assert_int_equal(id.status, DP_ST_UNVERIFIED);
+    assert_false(id.pinned);
+    assert_null(id.vendor);
+    snprintf(want, sizeof(want), "not yet valid (depth 0, from %s): "
+             "DevprovAcceptNotYetValid beta off", iso(pki_now + PKI_DAY));
+    assert_string_equal(id.reason, want);
+    v.a.accept_future = 0;
+    v.b.accept_future = 1;
+    id = identify(v.list, 2, nyv);
+    assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src, nyv,
+                                        pki_now, &id), 1);
+    assert_device(&id, &v.b, "00aabbccdd01");
+    assert_true(id.pinned);
+    assert_int_equal(id.time, DP_TIME_NOT_YET_VALID);
+    assert_int_equal(id.time_depth, 0);
+
+    /* never valid: refused whatever the vendor admits */
+    o.from = -PKI_DAY;
+    o.to = -PKI_DAY;
+    never = pki_issue(pki_name("/OU=dev-00aabbccdd02/CN=Beta Desk"),
+                      P.k_self, NULL, NULL, &o);
+    fake_pin(&src, "00aabbccdd02", never);
+    id = identify(v.list, 2, never);
+    assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src, never,
+                                        pki_now, &id), 0);
+    assert_int_equal(id.status, DP_ST_UNVERIFIED);
+    assert_false(id.pinned);
+    assert_string_equal(id.reason, "chain never valid: notBefore at depth 0 "
+                        "is not before notAfter at depth 0");
+
+    /* expired: the device, as before */
+    o.from = -3 * PKI_YEAR;
+    o.to = -PKI_DAY;
+    X509_free(never);
+    never = pki_issue(pki_name("/OU=dev-00aabbccdd03/CN=Beta Desk"),
+                      P.k_self, NULL, NULL, &o);
+    fake_pin(&src, "00aabbccdd03", never);
+    id = identify(v.list, 2, never);
+    assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src, never,
+                                        pki_now, &id), 1);
+    assert_device(&id, &v.b, "00aabbccdd03");
+    assert_int_equal(id.time, DP_TIME_EXPIRED);
+    assert_int_equal(id.time_depth, 0);
+
+    X509_free(nyv);
+    X509_free(never);
+    vendors_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2402,6 +2474,7 @@ int main(void)
         cmocka_unit_test(test_identify_refused_not_retried),
         cmocka_unit_test(test_identify_fingerprint),
         cmocka_unit_test(test_identify_pinned_source),
+        cmocka_unit_test(test_identify_pinned_times),
     };
     return cmocka_run_group_tests_name("dp_identify", tests, pki_setup,
                                        pki_teardown);
