@@ -218,6 +218,20 @@ out:
     return rc;
 }
 
+/* The moment nearest NOW at which X is valid: NOW, the last second
+ * before its notAfter, or its notBefore.  -1 if never valid or its
+ * validity cannot be read. */
+static int leaf_moment(X509 *x, time_t now, time_t *at)
+{
+    time_t nb, na;
+
+    if (asn1_time_t(X509_get0_notBefore(x), &nb) != 0
+        || asn1_time_t(X509_get0_notAfter(x), &na) != 0 || nb >= na)
+        return -1;
+    *at = na <= now ? na - 1 : nb > now ? nb : now;
+    return 0;
+}
+
 /* Is X a CA certificate (it may sign others), whatever it claims to be
  * otherwise?  CA:TRUE, or a keyUsage that allows certificate signing. */
 static int is_ca_cert(X509 *x)
@@ -294,7 +308,7 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, const dp_keyset_t *deny,
 {
     STACK_OF(X509) *chain = NULL;
     int partial = 0, ok, err = X509_V_OK, depth = -1, i, rc = -1;
-    int nb_depth = 0, na_depth = 0;
+    int nb_depth = 0, na_depth = 0, verified_at = 0;
     time_t at;
 
     /* the thread's error queue is shared with mod_ssl: leave the caller's
@@ -306,17 +320,38 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, const dp_keyset_t *deny,
     res->time_depth = -1;
     res->err_depth = -1;
 
-    /* the chain, from configured certificates only, signatures and
+    /* first as of the moment nearest NOW at which the leaf itself is
+     * valid: no chain was valid later than that, and with time checks on
+     * OpenSSL picks, of two configured certificates with the same name and
+     * key (a CA renewed), the one valid then; time checks off, it takes
+     * whichever comes first, and a good chain could read as never valid */
+    if (leaf_moment(leaf, now, &at) == 0) {
+        ok = verify_run(t, leaf, auth_level, &at, 0, &chain, &err, &depth);
+        if (ok == 0 && err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+            && t->roots < dp_trust_count(t)) {
+            partial = 1;
+            ok = verify_run(t, leaf, auth_level, &at, 1, &chain, &err,
+                            &depth);
+        }
+        if (ok < 0)
+            goto out;
+        verified_at = ok == 1;
+    }
+    /* else the chain, from configured certificates only, signatures and
      * constraints checked, time aside: up to a configured root if one is
      * above the leaf, else ending at the configured issuing CA */
-    ok = verify_run(t, leaf, auth_level, NULL, 0, &chain, &err, &depth);
-    if (ok == 0 && err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
-        && t->roots < dp_trust_count(t)) {
-        partial = 1;
-        ok = verify_run(t, leaf, auth_level, NULL, 1, &chain, &err, &depth);
+    if (!verified_at) {
+        partial = 0;
+        ok = verify_run(t, leaf, auth_level, NULL, 0, &chain, &err, &depth);
+        if (ok == 0 && err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+            && t->roots < dp_trust_count(t)) {
+            partial = 1;
+            ok = verify_run(t, leaf, auth_level, NULL, 1, &chain, &err,
+                            &depth);
+        }
+        if (ok < 0)
+            goto out;
     }
-    if (ok < 0)
-        goto out;
     if (ok == 0) {
         res->x509_err = err;
         res->err_depth = depth;
@@ -381,9 +416,10 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, const dp_keyset_t *deny,
     }
 
     /* verify as of that moment, time checks on, so that time semantics
-     * stay coherent; a chain wholly valid now needs no second run (the
-     * first one was that verification, its time checks passing) */
-    if (at != now || res->time != DP_TIME_VALID) {
+     * stay coherent; a chain verified as of the leaf's moment needs no
+     * second run (that moment is the one found: the leaf bounds the
+     * window, and the chain was valid then) */
+    if (!verified_at) {
         sk_X509_pop_free(chain, X509_free);
         ok = verify_run(t, leaf, auth_level, &at, partial, &chain, &err,
                         &depth);

@@ -33,11 +33,14 @@ typedef struct pki_opts {
     const EVP_MD *md;       /* signature digest; NULL means SHA-256 */
     int keyids;             /* add subject/authority key identifiers */
     const char *eku;        /* leaf extendedKeyUsage; NULL: clientAuth */
+    const char *bc;         /* basicConstraints instead of the default
+                             * for CA or leaf; "" leaves it out */
+    const char *ku;         /* keyUsage likewise ("" leaves it out) */
 } pki_opts_t;
 
 /* Valid from a day ago: CAs for 10 years, leaves for one. */
-#define PKI_CA   { 1, -PKI_DAY, 10 * PKI_YEAR, NULL, 0, NULL }
-#define PKI_LEAF { 0, -PKI_DAY, PKI_YEAR, NULL, 0, NULL }
+#define PKI_CA   { 1, -PKI_DAY, 10 * PKI_YEAR, NULL, 0, NULL, NULL, NULL }
+#define PKI_LEAF { 0, -PKI_DAY, PKI_YEAR, NULL, 0, NULL, NULL, NULL }
 
 static inline void pki_init(void)
 {
@@ -127,15 +130,20 @@ static inline X509 *pki_issue(X509_NAME *subject, EVP_PKEY *key,
                             &pki_now) == NULL
         || X509_set_pubkey(x, key) != 1)
         abort();
-    if (o->ca) {
-        pki_ext(x, signer_cert, NID_basic_constraints, "critical,CA:TRUE");
-        pki_ext(x, signer_cert, NID_key_usage, "critical,keyCertSign,cRLSign");
-    }
-    else {
-        pki_ext(x, signer_cert, NID_basic_constraints, "critical,CA:FALSE");
-        pki_ext(x, signer_cert, NID_key_usage, "critical,digitalSignature");
-        pki_ext(x, signer_cert, NID_ext_key_usage,
-                o->eku ? o->eku : "clientAuth");
+    {
+        const char *bc = o->bc ? o->bc : o->ca ? "critical,CA:TRUE"
+                                               : "critical,CA:FALSE";
+        const char *ku = o->ku ? o->ku
+                               : o->ca ? "critical,keyCertSign,cRLSign"
+                                       : "critical,digitalSignature";
+
+        if (*bc != '\0')
+            pki_ext(x, signer_cert, NID_basic_constraints, bc);
+        if (*ku != '\0')
+            pki_ext(x, signer_cert, NID_key_usage, ku);
+        if (!o->ca)
+            pki_ext(x, signer_cert, NID_ext_key_usage,
+                    o->eku ? o->eku : "clientAuth");
     }
     if (o->keyids) {
         pki_ext(x, signer_cert, NID_subject_key_identifier, "hash");

@@ -17,11 +17,13 @@
 static struct {
     EVP_PKEY *k_root, *k_int, *k_leaf, *k_self, *k_rogue;
     X509 *root, *intr, *valid, *expired, *nomac, *self, *rogue_leaf, *rogue;
+    X509 *self_never, *self_nyv, *self_expired;   /* self-signed, pinned */
     dp_trust_t *trust;
     dp_macrule_t *rules[4];
     dp_vendor_t v;
     const dp_vendor_t *list[1];
     char self_fp[65], valid_fp[65];
+    char never_fp[65], nyv_fp[65], sexp_fp[65];
 } P;
 
 static int setup(void **state)
@@ -40,6 +42,9 @@ static int setup(void **state)
     P.k_leaf = pki_key();
     P.k_self = pki_key();
     P.k_rogue = pki_key();
+    /* the CAs predate the expired leaf: with time checks on, a leaf valid
+     * before its CA was would make a chain that was never valid */
+    ca.from = -10 * PKI_YEAR;
     P.root = pki_issue(pki_name("/O=Acme/CN=Acme Root"), P.k_root, NULL,
                        NULL, &ca);
     P.intr = pki_issue(pki_name("/O=Acme/CN=Acme Issuing"), P.k_int, P.root,
@@ -56,6 +61,19 @@ static int setup(void **state)
     P.self = pki_issue(pki_name("/CN=0004F2000005"), P.k_self, NULL, NULL,
                        &lf);
     P.rogue = pki_issue(pki_name("/CN=Rogue"), P.k_rogue, NULL, NULL, &ca);
+    lf.from = -PKI_DAY;                 /* notBefore after notAfter */
+    lf.to = -2 * PKI_DAY;
+    P.self_never = pki_issue(pki_name("/CN=0004F2000006"), P.k_self, NULL,
+                             NULL, &lf);
+    lf.from = PKI_DAY;
+    lf.to = PKI_YEAR;
+    P.self_nyv = pki_issue(pki_name("/CN=0004F2000007"), P.k_self, NULL,
+                           NULL, &lf);
+    lf.from = -3 * PKI_YEAR;
+    lf.to = -PKI_DAY;
+    P.self_expired = pki_issue(pki_name("/CN=0004F2000008"), P.k_self, NULL,
+                               NULL, &lf);
+    lf = (pki_opts_t)PKI_LEAF;
     P.rogue_leaf = pki_issue(pki_name("/CN=0004F2000001"), P.k_leaf,
                              P.rogue, P.k_rogue, &lf);
 
@@ -81,13 +99,20 @@ static int setup(void **state)
     dp_hex_sha256(md, P.self_fp);
     X509_digest(P.valid, EVP_sha256(), md, &mdlen);
     dp_hex_sha256(md, P.valid_fp);
+    X509_digest(P.self_never, EVP_sha256(), md, &mdlen);
+    dp_hex_sha256(md, P.never_fp);
+    X509_digest(P.self_nyv, EVP_sha256(), md, &mdlen);
+    dp_hex_sha256(md, P.nyv_fp);
+    X509_digest(P.self_expired, EVP_sha256(), md, &mdlen);
+    dp_hex_sha256(md, P.sexp_fp);
     return 0;
 }
 
 static int teardown(void **state)
 {
     X509 *certs[] = { P.root, P.intr, P.valid, P.expired, P.nomac, P.self,
-                      P.rogue_leaf, P.rogue };
+                      P.rogue_leaf, P.rogue, P.self_never, P.self_nyv,
+                      P.self_expired };
     EVP_PKEY *keys[] = { P.k_root, P.k_int, P.k_leaf, P.k_self, P.k_rogue };
     size_t i;
 
@@ -130,7 +155,7 @@ static void verdict(X509 *leaf, dp_allowlist_t *al, dp_verdict_t *v)
 {
     dp_identity_t id;
 
-    assert_int_equal(dp_identify(P.list, 1, NULL, leaf, NULL, pki_now, &id),
+    assert_int_equal(dp_identify(P.list, 1, NULL, leaf, pki_now, &id),
                      0);
     dp_verdict_make(P.list, 1, &id, leaf != NULL, leaf,
                     al ? dp_allowlist_lookup_fn : NULL, al, pki_now, v);
@@ -268,6 +293,138 @@ static void test_pinned_self_signed(void **state)
     dp_allowlist_free(al);
 }
 
+/* A pinned self-signed certificate follows the time rules for its own
+ * validity (issue 13): never valid is refused, not yet valid is refused
+ * unless the vendor whose rules read its MAC admits it, expired is a
+ * device as before. */
+static void test_pinned_self_signed_times(void **state)
+{
+    char text[512], want[1024], when[32];
+    dp_allowlist_t *al;
+    dp_verdict_t v;
+    vars_t vs;
+    time_t nb = pki_now + PKI_DAY;
+    struct tm tm;
+
+    (void)state;
+    snprintf(text, sizeof(text),
+             "0004f2000006 never pin=sha256:%s\n"
+             "0004f2000007 future pin=sha256:%s\n"
+             "0004f2000008 old pin=sha256:%s\n",
+             P.never_fp, P.nyv_fp, P.sexp_fp);
+    al = list_of(text);
+
+    verdict(P.self_never, al, &v);
+    assert_int_equal(v.id.status, DP_ST_UNVERIFIED);
+    assert_false(v.id.pinned);
+    assert_int_equal(v.listed, 0);
+    assert_string_equal(v.id.reason, "chain never valid: notBefore at depth "
+                        "0 is not before notAfter at depth 0");
+    snprintf(want, sizeof(want),
+             "DEVICE_VERIFIED=0\nDEVICE_CERT_SHA256=%s\n"
+             "DEVICE_ALLOWLISTED=0\nDEVICE_REASON=chain never valid: "
+             "notBefore at depth 0 is not before notAfter at depth 0\n",
+             P.never_fp);
+    assert_string_equal(exported(&v, NULL, &vs), want);
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+
+    /* not yet valid: refused with the vendor's directive named... */
+    assert_non_null(gmtime_r(&nb, &tm));
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    verdict(P.self_nyv, al, &v);
+    assert_int_equal(v.id.status, DP_ST_UNVERIFIED);
+    assert_false(v.id.pinned);
+    snprintf(want, sizeof(want), "not yet valid (depth 0, from %s): "
+             "DevprovAcceptNotYetValid polycom off", when);
+    assert_string_equal(v.id.reason, want);
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+    /* ...and admitted with it on */
+    P.v.accept_future = 1;
+    verdict(P.self_nyv, al, &v);
+    P.v.accept_future = 0;
+    assert_int_equal(v.id.status, DP_ST_DEVICE);
+    assert_true(v.id.pinned);
+    assert_int_equal(v.listed, 1);
+    assert_int_equal(v.id.time, DP_TIME_NOT_YET_VALID);
+    exported(&v, NULL, &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
+                                    "0004f2000007\nDEVICE_PINNED=1\n"
+                                    "DEVICE_CERT_VALIDITY=not-yet-valid\n"
+                                    "DEVICE_CERT_EXPIRED=0\n"));
+    assert_false(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
+
+    /* expired: a device as before, the validity says so */
+    verdict(P.self_expired, al, &v);
+    assert_int_equal(v.id.status, DP_ST_DEVICE);
+    assert_true(v.id.pinned);
+    assert_int_equal(v.listed, 1);
+    assert_int_equal(v.id.time, DP_TIME_EXPIRED);
+    exported(&v, NULL, &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
+                                    "0004f2000008\nDEVICE_PINNED=1\n"
+                                    "DEVICE_CERT_VALIDITY=expired\n"
+                                    "DEVICE_CERT_EXPIRED=1\n"));
+    assert_non_null(strstr(vs.text, "DEVICE_LABEL=old\n"));
+    assert_false(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
+    dp_allowlist_free(al);
+}
+
+/* A genuine expired chain is a device, as before; a CA-verified chain
+ * that is never valid or not yet valid is not, with the reason. */
+static void test_chain_times(void **state)
+{
+    dp_allowlist_t *al = list_of("0004f2000002 old\n0004f2000003 new\n"
+                                 "0004f2000004 bad\n");
+    pki_opts_t lf = PKI_LEAF;
+    X509 *nyv, *never;
+    dp_verdict_t v;
+    vars_t vs;
+
+    (void)state;
+    verdict(P.expired, al, &v);
+    assert_int_equal(v.id.status, DP_ST_DEVICE);
+    assert_int_equal(v.listed, 1);
+    exported(&v, NULL, &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
+                                    "0004f2000002\nDEVICE_VENDOR=polycom\n"
+                                    "DEVICE_CERT_VALIDITY=expired\n"
+                                    "DEVICE_CERT_EXPIRED=1\n"));
+
+    lf.from = PKI_DAY;
+    nyv = pki_issue(pki_name("/CN=0004F2000003"), P.k_leaf, P.intr, P.k_int,
+                    &lf);
+    verdict(nyv, al, &v);
+    assert_int_equal(v.id.status, DP_ST_UNVERIFIED);
+    assert_int_equal(v.listed, 0);
+    assert_non_null(strstr(v.id.reason, "DevprovAcceptNotYetValid polycom "
+                                        "off"));
+    exported(&v, NULL, &vs);
+    assert_null(strstr(vs.text, "DEVICE_MAC"));
+    assert_null(strstr(vs.text, "DEVICE_CERT_VALIDITY"));
+    P.v.accept_future = 1;
+    verdict(nyv, al, &v);
+    P.v.accept_future = 0;
+    assert_int_equal(v.id.status, DP_ST_DEVICE);
+    assert_int_equal(v.listed, 1);
+    exported(&v, NULL, &vs);
+    assert_non_null(strstr(vs.text, "DEVICE_CERT_VALIDITY=not-yet-valid\n"
+                                    "DEVICE_CERT_EXPIRED=0\n"));
+
+    lf.from = -PKI_DAY;
+    lf.to = -PKI_DAY;
+    never = pki_issue(pki_name("/CN=0004F2000004"), P.k_leaf, P.intr,
+                      P.k_int, &lf);
+    verdict(never, al, &v);
+    assert_int_equal(v.id.status, DP_ST_UNVERIFIED);
+    assert_string_equal(v.id.reason, "chain never valid: notBefore at depth "
+                        "0 is not before notAfter at depth 0");
+    assert_int_equal(v.listed, 0);
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+    X509_free(nyv);
+    X509_free(never);
+    dp_allowlist_free(al);
+}
+
 static void test_revoked(void **state)
 {
     char text[256], err[256];
@@ -332,8 +489,7 @@ static void test_not_devices(void **state)
     assert_true(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
     assert_string_equal(v.mac, "");
     /* a source that cannot answer */
-    assert_int_equal(dp_identify(P.list, 1, NULL, P.valid, NULL, pki_now,
-                                 &id), 0);
+    assert_int_equal(dp_identify(P.list, 1, NULL, P.valid, pki_now, &id), 0);
     dp_verdict_make(P.list, 1, &id, 1, P.valid, down, NULL, pki_now, &v);
     assert_int_equal(v.listed, DP_LISTED_DOWN);
     assert_string_equal(v.id.reason, "the allowlist database did not answer");
@@ -354,8 +510,7 @@ static void test_cached_identity_and_kept_entry(void **state)
     char *buf, want[1024];
 
     (void)state;
-    assert_int_equal(dp_identify(P.list, 1, NULL, P.valid, NULL, pki_now,
-                                 &id), 0);
+    assert_int_equal(dp_identify(P.list, 1, NULL, P.valid, pki_now, &id), 0);
     dp_verdict_make(P.list, 1, &id, 1, NULL, dp_allowlist_lookup_fn, al,
                     pki_now, &v);
     assert_string_equal(v.sha256, P.valid_fp);
@@ -382,8 +537,7 @@ static void test_cached_identity_and_kept_entry(void **state)
     assert_null(strstr(exported(&v, NULL, &vs), "DEVICE_CERT_SHA256"));
 
     /* without an allowlist nothing is enrolled, whatever the lookup */
-    assert_int_equal(dp_identify(P.list, 1, NULL, P.self, NULL, pki_now,
-                                 &id), 0);
+    assert_int_equal(dp_identify(P.list, 1, NULL, P.self, pki_now, &id), 0);
     dp_verdict_make(P.list, 1, &id, 1, P.self, NULL, NULL, pki_now, &v);
     assert_int_equal(v.listed, DP_LISTED_NONE);
     assert_int_equal(dp_verdict_enrol_mac(P.list, 1, &v, P.self, down, NULL,
@@ -415,6 +569,8 @@ int main(void)
         cmocka_unit_test(test_no_list_and_unlisted),
         cmocka_unit_test(test_vendor_binding_and_pin_mismatch),
         cmocka_unit_test(test_pinned_self_signed),
+        cmocka_unit_test(test_pinned_self_signed_times),
+        cmocka_unit_test(test_chain_times),
         cmocka_unit_test(test_revoked),
         cmocka_unit_test(test_not_devices),
         cmocka_unit_test(test_cached_identity_and_kept_entry),
