@@ -8,7 +8,11 @@
  * not configure, a phone certificate mis-issued with CA:TRUE) never
  * vouches for anyone.  A chain ends at a self-signed configured root when
  * there is one above the leaf; otherwise at the configured issuing CA
- * (OpenSSL's partial-chain verification, used only then).
+ * (OpenSSL's partial-chain verification, used only then; it stops at the
+ * first configured certificate, so of two issuing CAs configured one
+ * above the other without their root, only the lower one's validity and
+ * key count for its phones, and an anchor's own signature is never
+ * checked: it is trusted because it is configured).
  *
  * Time: instead of switching time checks off, verification finds the
  * latest moment t <= now at which every certificate of the chain was
@@ -78,9 +82,12 @@ typedef struct dp_chain_result {
     dp_chain_status_t status;
     int verified;               /* status == DP_CHAIN_OK */
     int x509_err;               /* X509_V_ERR_* when UNVERIFIED */
-    int err_depth;              /* depth the refusal is about, or -1 */
+    int err_depth;              /* depth the refusal is about, or -1;
+                                 * NEVER_VALID: the latest notBefore's */
     dp_time_status_t time;      /* OK: worst over the chain at NOW */
-    int time_depth;             /* depth of the first cert with that status */
+    int time_depth;             /* depth of the first cert with that
+                                 * status; NEVER_VALID: the depth of the
+                                 * earliest notAfter */
     int depth;                  /* OK: number of CA certificates above the
                                  * leaf in the verified chain */
     time_t at;                  /* OK: the moment it was verified as of */
