@@ -3,10 +3,9 @@
  * A vendor is a trust store plus the rules saying where its MAC is.  A
  * certificate is a device of vendor V only if its chain verifies against
  * V's own trust store (as of a moment it was valid, dp_trust.h) and V's
- * rules find exactly one unicast
- * MAC in its subject.  Vendors are tried in configuration order and never
- * mixed: vendor A's CA cannot vouch for a certificate read with vendor B's
- * rules.
+ * rules find exactly one unicast MAC in its subject.  Vendors are tried
+ * in configuration order and never mixed: vendor A's CA cannot vouch for
+ * a certificate read with vendor B's rules.
  *
  * Part of devprov's pure-C core: OpenSSL and libc only.
  */
