@@ -203,7 +203,7 @@ Timeout 30
 </Directory>
 
 # "devprov" log format (defined in the site): %{DEVICE_MAC}e
-# %{DEVICE_CERT_VALIDITY}e %{SSL_CLIENT_VERIFY}x ...
+# %{DEVICE_CERT_VALIDITY}e %{SSL_CLIENT_VERIFY}e ...
 CustomLog "$DEMO/logs/access_log" devprov
 
 # the example provisioning site (conf/sites/provisioning.conf.in)

@@ -2,6 +2,7 @@
 with conf/www, conf/bootstrap and conf/allowlist.example), end to end with
 the PHP renderer behind php-cgi."""
 import os
+import re
 
 import pytest
 
@@ -179,11 +180,9 @@ def test_phone_uploads_its_own_log_only(srv_site, expect_log, tmp_path):
                          extra=["-T", str(big)]).status == 413
 
 
-def test_production_example_passes_configtest(workdir, pki):
-    """conf/sites/provisioning.conf (the file admins copy) stays valid:
-    with its paths pointed at test files it passes apache2 -t."""
-    from conftest import Httpd
-    srv = Httpd(workdir, "prod-example", pki)
+def production_site(srv, pki, varlib):
+    """conf/sites/provisioning.conf (the file admins copy) with its paths
+    pointed at test files and /var/lib/devprov at VARLIB."""
     text = (ROOT / "conf/sites/provisioning.conf").read_text()
     https, http = srv.port("https"), srv.port("http")
     subst = [
@@ -200,7 +199,7 @@ def test_production_example_passes_configtest(workdir, pki):
          str(pki / "polycom/issuing-expired.pem")),
         ("/etc/devprov/allowlist", str(ROOT / "conf/allowlist.example")),
         ("/etc/devprov/revoked", str(ROOT / "conf/revoked.example")),
-        ("/var/lib/devprov", str(srv.dir)),
+        ("/var/lib/devprov", str(varlib)),
         ("/var/www/devprov/https", str(ROOT / "conf/www")),
         ("/var/www/devprov/bootstrap", str(ROOT / "conf/bootstrap")),
     ]
@@ -211,6 +210,63 @@ def test_production_example_passes_configtest(workdir, pki):
     text = f"Listen 127.0.0.1:{http}\n" + text
     (srv.dir / "logs").mkdir(exist_ok=True)
     (srv.dir / "logs" / "provisioning_error.log").touch()
-    res = srv.configtest(text)
+    return text
+
+
+def test_production_example_passes_configtest(workdir, pki):
+    """conf/sites/provisioning.conf (the file admins copy) stays valid:
+    with its paths pointed at test files it passes apache2 -t."""
+    srv = Httpd(workdir, "prod-example", pki)
+    res = srv.configtest(production_site(srv, pki, srv.dir))
     assert res.returncode == 0, res.stderr
     assert "Syntax OK" in res.stderr
+
+
+def test_production_example_works_with_the_files_its_header_lists(
+        workdir, pki, tmp_path):
+    """/var/lib/devprov as the production header says (root's, with
+    logs/ and davlock/ owned by www-data): an expired phone gets its
+    configuration and uploads its log, and the access log's ssl_verify
+    says EXPIRED for it in both modes (the environment, not mod_ssl's
+    own lookup, which says SUCCESS in stock mode)."""
+    import pwd
+    www = pwd.getpwnam("www-data")
+    srv = Httpd(workdir, "prod-example-run", pki)
+    varlib = srv.dir / "varlib"
+    varlib.mkdir()
+    varlib.chmod(0o755)
+    for d in ("logs", "davlock"):
+        (varlib / d).mkdir()
+        os.chown(varlib / d, www.pw_uid, www.pw_gid)
+        (varlib / d).chmod(0o750)
+    srv.start(production_site(srv, pki, varlib))
+    try:
+        res = srv.curl("https", f"/{LISTED}.cfg", "polycom-expired")
+        assert res.status == 200 and "cert validity: expired" in res.body, res
+        body = tmp_path / "log"
+        body.write_text("boot ok\n")
+        body.chmod(0o644)
+        res = srv.curl("https", f"/logs/{LISTED}-app.log", "polycom-expired",
+                       extra=["-T", str(body)])
+        assert res.status == 201, res
+        assert (varlib / "logs" / f"{LISTED}-app.log").read_text() \
+            == "boot ok\n"
+        assert srv.curl("https", "/0004f2000001.cfg", "polycom-valid") \
+            .status == 200
+        # refused before the fixups: no SSL_CLIENT_VERIFY in the
+        # environment, the DEVICE_* fields say why
+        assert srv.curl("https", f"/{LISTED}.cfg", "polycom-unlisted") \
+            .status == 403
+    finally:
+        srv.stop()
+    log = (srv.dir / "logs" / "provisioning_access.log").read_text()
+    assert re.search(rf'"GET /{LISTED}\.cfg HTTP/1\.1" 200 .* mac={LISTED} '
+                     r"verified=1 validity=expired ssl_verify=EXPIRED listed=1",
+                     log), log
+    assert re.search(rf'"PUT /logs/{LISTED}-app\.log HTTP/1\.1" 201 .* '
+                     r"ssl_verify=EXPIRED", log), log
+    assert re.search(r'"GET /0004f2000001\.cfg HTTP/1\.1" 200 .* '
+                     r"validity=valid ssl_verify=SUCCESS", log), log
+    assert re.search(rf'"GET /{LISTED}\.cfg HTTP/1\.1" 403 .* verified=1 '
+                     r'validity=valid ssl_verify=- listed=0 '
+                     r'reason="not in allowlist"', log), log

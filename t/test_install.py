@@ -312,8 +312,11 @@ def test_debian_apache_provisions_expired_phone(workdir, pki, tmp_path):
         www, boot, varlib = base / "www", base / "bootstrap", base / "varlib"
         shutil.copytree(ex / "www", www)
         shutil.copytree(ex / "bootstrap", boot)
-        (varlib / "logs").mkdir(parents=True)
-        for d in (varlib, varlib / "logs"):
+        # /var/lib/devprov as the site's header lists it: root's, with
+        # the upload and DAV lock directories owned by www-data
+        varlib.mkdir(mode=0o755)
+        for d in (varlib / "logs", varlib / "davlock"):
+            d.mkdir(mode=0o750)
             os.chown(d, www_data.pw_uid, www_data.pw_gid)
         for d in (www, boot):
             subprocess.run(["chmod", "-R", "a+rX", str(d)], check=True)
@@ -389,6 +392,17 @@ def test_debian_apache_provisions_expired_phone(workdir, pki, tmp_path):
         assert r.status == 200 and "cert validity: expired" in r.body, r
         # ... and nothing of another phone's
         assert https("/0004f2000001.cfg", "polycom-expired").status == 403
+        # it uploads its log (mod_dav_fs writes the lock database and the
+        # file as www-data)
+        upload = base / "upload.log"
+        upload.write_text("boot ok\n")
+        upload.chmod(0o644)
+        r = curl(f"https://localhost:{p8443}/logs/{LISTED}-app.log", pki,
+                 device="polycom-expired", port=p8443,
+                 extra=["-T", str(upload)])
+        assert r.status == 201, r
+        assert (varlib / "logs" / f"{LISTED}-app.log").read_text() \
+            == "boot ok\n"
         # a rogue CA's certificates, claiming listed MACs: refused (the
         # expired one already in the handshake, as stock mod_ssl does)
         r = https("/0004f2000001.cfg", "rogue-polycom")
@@ -418,7 +432,8 @@ def test_debian_apache_provisions_expired_phone(workdir, pki, tmp_path):
 
         log = (base / "log/provisioning_access.log").read_text()
         assert re.search(rf"GET /{LISTED}\.cfg HTTP/1\.1\" 200 .*"
-                         rf"mac={LISTED} verified=1 validity=expired", log), log
+                         rf"mac={LISTED} verified=1 validity=expired "
+                         r"ssl_verify=EXPIRED", log), log
         errors = (base / "log/error.log").read_text()
         assert not re.search(r"\[[a-z_]*:(emerg|alert|crit)\]", errors), errors
     finally:
