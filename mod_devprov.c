@@ -3,7 +3,8 @@
  * Licensed under the Apache License, Version 2.0.
  *
  * Per virtual host, devprov re-verifies the client certificate chain a desk
- * phone presented against the configured vendor CAs without a time check,
+ * phone presented against the configured vendor CAs (only those: nothing
+ * else the phone sends), as of the latest moment the chain was valid,
  * extracts the phone's MAC, looks it up in an allowlist and exports the
  * result (DEVICE_MAC, DEVICE_VERIFIED, ...) to the request environment,
  * where CGI/PHP handlers, "Require expr", mod_rewrite, per-directory
@@ -525,6 +526,26 @@ static const char *cmd_seclevel(cmd_parms *cmd, void *dc, const char *vendor,
     return NULL;
 }
 
+static const char *cmd_notyetvalid(cmd_parms *cmd, void *dc,
+                                   const char *vendor, const char *flag)
+{
+    const char *msg = check_context(cmd);
+    vendor_conf_t *vc;
+
+    (void)dc;
+    if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
+        return msg;
+    if (!strcasecmp(flag, "on"))
+        vc->v.accept_future = 1;
+    else if (!strcasecmp(flag, "off"))
+        vc->v.accept_future = 0;
+    else
+        return apr_psprintf(cmd->pool, "%s %s: unknown value '%s', use on "
+                            "or off (default off)", cmd->cmd->name, vendor,
+                            flag);
+    return NULL;
+}
+
 static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path,
                                  const char *secs)
 {
@@ -682,6 +703,10 @@ static const command_rec devprov_cmds[] = {
     AP_INIT_TAKE2("DevprovSecurityLevel", cmd_seclevel, NULL, RSRC_CONF,
                   "<vendor> <0-5>: OpenSSL security level for the vendor's "
                   "chains"),
+    AP_INIT_TAKE2("DevprovAcceptNotYetValid", cmd_notyetvalid, NULL,
+                  RSRC_CONF,
+                  "<vendor> on|off: admit the vendor's certificate chains "
+                  "that become valid only in the future (default off)"),
     AP_INIT_TAKE12("DevprovAllowlist", cmd_allowlist, NULL, RSRC_CONF,
                    "<file> [<seconds>]: the phones this server provisions, "
                    "re-read when the file changes"),
@@ -731,12 +756,13 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                 const vendor_conf_t *vc =
                     APR_ARRAY_IDX(sc->vendors, i, vendor_conf_t *);
                 if (vc->v.trust == NULL
-                    || dp_trust_anchor_count(vc->v.trust) == 0) {
+                    || dp_trust_count(vc->v.trust) == 0) {
                     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0,
-                                 NULL, "devprov: vendor '%s' (%s): "
-                                 "DevprovTrust gives no self-signed root CA "
-                                 "for it: add the vendor's root certificate",
-                                 vc->v.name, vc->where);
+                                 NULL, "devprov: vendor '%s' (%s) has no CA "
+                                 "certificate: add DevprovTrust %s "
+                                 "<file-or-directory> with the vendor's "
+                                 "issuing CA(s), and its root if known",
+                                 vc->v.name, vc->where, vc->v.name);
                     rc = !OK;
                 }
                 if (vc->v.nrules == 0) {
@@ -905,58 +931,15 @@ static const char *ssl_var(request_rec *r, const char *name)
     return ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
 }
 
-/* The certificates the phone sent after its own (SSL_CLIENT_CERT_CHAIN_n),
- * as PEM. */
-static apr_array_header_t *sent_chain_pems(request_rec *r)
+/* The identity cache's key: SHA-256 over the exact certificate bytes.
+ * Only the leaf counts: nothing else the phone sends is looked at
+ * (dp_trust.h). */
+static int cert_key(const char *pem, unsigned char *key)
 {
-    apr_array_header_t *pems = apr_array_make(r->pool, 2,
-                                              sizeof(const char *));
-    int n;
-
-    for (n = 0; n < 16; n++) {
-        const char *pem = ssl_var(r, apr_psprintf(r->pool,
-                                                  "SSL_CLIENT_CERT_CHAIN_%d",
-                                                  n));
-        if (pem == NULL || *pem == '\0')
-            break;
-        APR_ARRAY_PUSH(pems, const char *) = pem;
-    }
-    return pems;
-}
-
-static STACK_OF(X509) *parse_chain(const apr_array_header_t *pems)
-{
-    STACK_OF(X509) *sk = sk_X509_new_null();
-    int n;
-
-    for (n = 0; sk != NULL && n < pems->nelts; n++) {
-        X509 *x = pem_to_x509(APR_ARRAY_IDX(pems, n, const char *));
-        if (x == NULL || sk_X509_push(sk, x) <= 0) {
-            X509_free(x);
-            break;
-        }
-    }
-    return sk;
-}
-
-/* The identity cache's key: SHA-256 over the exact certificate bytes
- * (leaf, then each chain certificate, each with its length). */
-static int cert_key(const char *pem, const apr_array_header_t *chain,
-                    unsigned char *key)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int len = 0;
-    int n, ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 
-    for (n = -1; ok && n < chain->nelts; n++) {
-        const char *p = n < 0 ? pem : APR_ARRAY_IDX(chain, n, const char *);
-        size_t plen = strlen(p);
-        ok = EVP_DigestUpdate(md, &plen, sizeof(plen))
-             && EVP_DigestUpdate(md, p, plen);
-    }
-    ok = ok && EVP_DigestFinal_ex(md, key, &len) && len == DP_IDCACHE_KEYLEN;
-    EVP_MD_CTX_free(md);
-    return ok ? 0 : -1;
+    return EVP_Digest(pem, strlen(pem), key, &len, EVP_sha256(), NULL)
+           && len == DP_IDCACHE_KEYLEN ? 0 : -1;
 }
 
 /* Put FRESH in force in place of W's list, for the next verdicts (they
@@ -1275,7 +1258,6 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         (const dp_vendor_t *const *)sc->vendor_ptrs->elts;
     size_t nvendors = (size_t)sc->vendor_ptrs->nelts;
     X509 *leaf = NULL;
-    STACK_OF(X509) *chain = NULL;
     dp_identity_t id;
     source_t src = { r, NULL, sc->sql };
     int have_list = sc->allow != NULL || sc->sql != NULL;
@@ -1298,11 +1280,9 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     dc->pem = apr_pstrdup(c->pool, pem);
 
     if (*pem != '\0') {
-        apr_array_header_t *pems = sent_chain_pems(r);
-
         /* a phone seen lately on another connection: its identity, made
          * from these very bytes, without decoding or verifying again */
-        if (sc->ids != NULL && cert_key(pem, pems, key) == 0) {
+        if (sc->ids != NULL && cert_key(pem, key) == 0) {
             have_key = 1;
             apr_thread_mutex_lock(sc->ids->mutex);
             cached = dp_idcache_get(sc->ids->cache, key, apr_time_now(),
@@ -1311,7 +1291,6 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         }
         if (!cached) {
             leaf = pem_to_x509(pem);
-            chain = parse_chain(pems);
             if (leaf == NULL) {
                 id.status = DP_ST_UNVERIFIED;
                 apr_cpystrn(id.reason, "unreadable client certificate",
@@ -1320,8 +1299,8 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         }
     }
     if (!cached && (leaf != NULL || *pem == '\0')) {
-        if (dp_identify(vendors, nvendors, sc->deny_keys, leaf, chain,
-                        time(NULL), &id) != 0) {
+        if (dp_identify(vendors, nvendors, sc->deny_keys, leaf, time(NULL),
+                        &id) != 0) {
             id.status = DP_ST_UNVERIFIED;
             apr_cpystrn(id.reason, "internal error while verifying",
                         sizeof(id.reason));
@@ -1364,7 +1343,6 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     if (sc->enrol_path != NULL)
         dc->enrol = enrol(r, sc, &src, &dc->v, leaf);
     X509_free(leaf);
-    sk_X509_pop_free(chain, X509_free);
     /* the entry outlives the allowlist it came from (a file re-read, a
      * database row in r->pool) */
     size = dp_verdict_entry_size(&dc->v);

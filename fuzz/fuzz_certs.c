@@ -9,15 +9,22 @@
  *   - the caller's OpenSSL error queue is left as it was;
  *   - for input dp_certs_parse accepts, dp_trust_add_mem either adds the
  *     same number of certificates (the store holds at most that many) or
- *     refuses with a message naming the input (e.g. not a CA).
+ *     refuses with a message naming the input (e.g. not a CA);
+ *   - every certificate the store keeps is a CA certificate, each once,
+ *     and none of them verifies as a client's own certificate (a CA is
+ *     never a phone).
  */
+#include <time.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "fuzz_common.h"
 #include "fuzz_err.h"
 #include "dp_certs.h"
 #include "dp_trust.h"
+
+#define NOW ((time_t)1767225600)        /* fixed: runs are reproducible */
 
 typedef struct counter {
     int n, stop_at;
@@ -77,8 +84,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     err_check();
     if (rc2 >= 0) {
         FUZZ_CHECK(rc2 == rc);      /* every certificate was filed */
-        FUZZ_CHECK(dp_trust_anchor_count(t) + dp_trust_intermediate_count(t)
-                   <= (size_t)rc2);
+        size_t i, n = dp_trust_count(t);
+
+        /* each certificate filed once (duplicates merge), all of them CAs */
+        FUZZ_CHECK(n <= (size_t)rc2 && dp_trust_root_count(t) <= n);
+        for (i = 0; i < n; i++) {
+            X509 *ca = dp_trust_get(t, i);
+            dp_chain_result_t res;
+
+            FUZZ_CHECK(ca != NULL && X509_check_ca(ca) >= 1);
+            /* a configured CA presented as a client's own certificate is
+             * never a phone's, whatever its validity or signature */
+            FUZZ_CHECK(dp_trust_verify(t, ca, NULL, 0, NOW, 1, &res) == 0);
+            FUZZ_CHECK(res.status != DP_CHAIN_OK && !res.verified);
+        }
+        FUZZ_CHECK(dp_trust_get(t, n) == NULL);
     }
     else
         FUZZ_CHECK(strncmp(err, "fuzz", 4) == 0);

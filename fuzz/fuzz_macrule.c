@@ -252,7 +252,7 @@ static void check_identify(X509 *x, const dp_mac_status_t *st,
     int rc, ts, first = -1;
 
     err_sentinel();
-    rc = dp_identify(vlist, NVENDORS, NULL, x, NULL, NOW, &id);
+    rc = dp_identify(vlist, NVENDORS, NULL, x, NOW, &id);
     err_check();
     if (rc != 0)
         return;                                 /* e.g. no public key */

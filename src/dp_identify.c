@@ -13,8 +13,8 @@ void dp_hex_sha256(const unsigned char *md, char *out)
 }
 
 int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
-                const dp_keyset_t *deny, X509 *leaf, STACK_OF(X509) *sent,
-                time_t now, dp_identity_t *id)
+                const dp_keyset_t *deny, X509 *leaf, time_t now,
+                dp_identity_t *id)
 {
     size_t i;
     unsigned int mdlen = 0;
@@ -34,6 +34,8 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
     if (X509_digest(leaf, EVP_sha256(), id->sha256, &mdlen) != 1
         || dp_spki_sha256(leaf, spki) != 0)
         return -1;
+    /* the leaf's own key first: a generic certificate is one whatever
+     * CA signed it, also one that no configured CA verifies */
     if (dp_keyset_match(deny, spki)) {
         id->status = DP_ST_GENERIC;
         snprintf(id->reason, sizeof(id->reason), "generic certificate: its "
@@ -43,17 +45,33 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
 
     for (i = 0; i < nvendors; i++) {
         const dp_vendor_t *v = vendors[i];
-        if (dp_trust_verify(v->trust, leaf, sent, v->auth_level, now,
-                            &res) != 0)
+        if (dp_trust_verify(v->trust, leaf, deny, v->auth_level, now,
+                            v->accept_future, &res) != 0)
             return -1;
-        if (res.verified) {
-            id->vendor = v;
-            id->time = res.time;
-            id->time_depth = res.time_depth;
-            break;
+        if (res.status == DP_CHAIN_UNVERIFIED) {
+            if (first_err == X509_V_OK)
+                first_err = res.x509_err;
+            continue;
         }
-        if (first_err == X509_V_OK)
-            first_err = res.x509_err;
+        /* the chain's signatures verified against this vendor's CAs: its
+         * verdict stands, whatever the other vendors would say */
+        if (res.status != DP_CHAIN_OK) {
+            id->status = res.status == DP_CHAIN_DENIED_KEY ? DP_ST_GENERIC
+                                                           : DP_ST_UNVERIFIED;
+            id->x509_err = res.status == DP_CHAIN_NOT_YET_VALID
+                           ? X509_V_ERR_CERT_NOT_YET_VALID
+                           : res.status == DP_CHAIN_NEVER_VALID
+                           ? X509_V_ERR_CERT_HAS_EXPIRED
+                           : res.status == DP_CHAIN_CA_LEAF
+                           ? X509_V_ERR_INVALID_PURPOSE
+                           : X509_V_OK;
+            dp_chain_reason(&res, id->reason, sizeof(id->reason), v->name);
+            return 0;
+        }
+        id->vendor = v;
+        id->time = res.time;
+        id->time_depth = res.time_depth;
+        break;
     }
     if (id->vendor == NULL) {
         id->status = DP_ST_UNVERIFIED;
@@ -95,7 +113,8 @@ int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
     size_t i;
     dp_mac_t mac;
     dp_entry_t entry;
-    int ts, rc;
+    dp_chain_result_t res;
+    int rc;
 
     if (id->status != DP_ST_UNVERIFIED || lookup == NULL || leaf == NULL)
         return 0;
@@ -110,15 +129,21 @@ int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
         if (rc == 0 || dp_entry_attr(&entry, "pin") == NULL
             || dp_pin_mismatch(&entry, id->sha256))
             continue;
-        ts = dp_cert_time_status(leaf, now);
-        if (ts < 0)
-            return 0;                   /* unparseable: not a device */
+        /* pinned, so trusted as itself: the time rules still apply */
+        if (dp_trust_time_alone(leaf, now, v->accept_future, &res) != 0)
+            return -1;
+        if (res.status != DP_CHAIN_OK) {
+            if (res.status != DP_CHAIN_UNVERIFIED)  /* else: unreadable */
+                dp_chain_reason(&res, id->reason, sizeof(id->reason),
+                                v->name);
+            return 0;
+        }
         id->status = DP_ST_DEVICE;
         id->pinned = 1;
         id->vendor = v;
         id->mac = mac;
-        id->time = (dp_time_status_t)ts;
-        id->time_depth = ts == (int)DP_TIME_VALID ? -1 : 0;
+        id->time = res.time;
+        id->time_depth = res.time_depth;
         id->x509_err = X509_V_OK;
         id->reason[0] = '\0';
         return 1;

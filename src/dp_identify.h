@@ -30,6 +30,8 @@ typedef struct dp_vendor {
     dp_macrule_t **rules;
     size_t nrules;
     int auth_level;             /* OpenSSL security level for the chain */
+    int accept_future;          /* DevprovAcceptNotYetValid: admit a chain
+                                 * that becomes valid only in the future */
 } dp_vendor_t;
 
 typedef enum {
@@ -54,13 +56,15 @@ typedef struct dp_identity {
     char reason[DP_REASON_MAX];         /* why not a device, "" if one */
 } dp_identity_t;
 
-/* Identify LEAF (may be NULL: no certificate) sent with chain SENT.  A
- * leaf whose public key is in DENY (may be NULL) or in the built-in list
- * of generic firmware keys is never a device.  Returns 0, or -1 on an
- * internal error (out of memory). */
+/* Identify LEAF (may be NULL: no certificate).  Only the vendors' own
+ * configured CA certificates build its chain (whatever else the client
+ * sent is not looked at; see dp_trust.h).  A chain with a public key in
+ * DENY (may be NULL) or in the built-in list of generic firmware keys, at
+ * any depth, is never a device.  Returns 0, or -1 on an internal error
+ * (out of memory). */
 int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
-                const dp_keyset_t *deny, X509 *leaf, STACK_OF(X509) *sent,
-                time_t now, dp_identity_t *id);
+                const dp_keyset_t *deny, X509 *leaf, time_t now,
+                dp_identity_t *id);
 
 /* Phones without a factory certificate present a self-signed built-in
  * one.  An allowlist line can pin it: pin=sha256:<its SHA-256

@@ -16,14 +16,18 @@ static const char *const reason_full[DP_REASON_COUNT] = {
     "reason_no_cert", "reason_not_tls", "reason_generic_key",
     "reason_not_verified", "reason_no_mac", "reason_unlisted",
     "reason_vendor_mismatch", "reason_pin_mismatch",
-    "reason_db_unavailable", "reason_revoked", "reason_other"
+    "reason_db_unavailable", "reason_revoked", "reason_ca_leaf",
+    "reason_ca_key", "reason_never_valid", "reason_not_yet_valid",
+    "reason_other"
 };
 
 static const char *const denied_full[DP_REASON_COUNT] = {
     "denied_no_cert", "denied_not_tls", "denied_generic_key",
     "denied_not_verified", "denied_no_mac", "denied_unlisted",
     "denied_vendor_mismatch", "denied_pin_mismatch",
-    "denied_db_unavailable", "denied_revoked", "denied_other"
+    "denied_db_unavailable", "denied_revoked", "denied_ca_leaf",
+    "denied_ca_key", "denied_never_valid", "denied_not_yet_valid",
+    "denied_other"
 };
 
 static int starts(const char *s, const char *prefix)
@@ -58,6 +62,14 @@ int dp_stats_reason(const char *r)
         return DP_REASON_DB_UNAVAILABLE;
     if (strcmp(r, "revoked (DevprovRevoked)") == 0)
         return DP_REASON_REVOKED;
+    if (starts(r, "a CA certificate "))
+        return DP_REASON_CA_LEAF;
+    if (starts(r, "denied key (DevprovDenyKey) at depth "))
+        return DP_REASON_CA_KEY;
+    if (starts(r, "chain never valid:"))
+        return DP_REASON_NEVER_VALID;
+    if (starts(r, "not yet valid ("))
+        return DP_REASON_NOT_YET_VALID;
     return DP_REASON_OTHER;
 }
 

@@ -46,6 +46,10 @@ typedef enum {
     DP_REASON_PIN_MISMATCH,     /* certificate does not match the pin */
     DP_REASON_DB_UNAVAILABLE,   /* the allowlist database did not answer */
     DP_REASON_REVOKED,          /* revoked (DevprovRevoked) */
+    DP_REASON_CA_LEAF,          /* a CA certificate, not a phone's */
+    DP_REASON_CA_KEY,           /* denied key (DevprovDenyKey) of a CA */
+    DP_REASON_NEVER_VALID,      /* chain never valid at one moment */
+    DP_REASON_NOT_YET_VALID,    /* not yet valid, DevprovAcceptNotYetValid off */
     DP_REASON_OTHER,            /* anything else (internal error) */
     DP_REASON_COUNT
 } dp_reason_t;

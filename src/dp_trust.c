@@ -1,7 +1,10 @@
-/* dp_trust.c - vendor trust stores and time-agnostic chain verification. */
+/* dp_trust.c - vendor trust stores; chains verified from configured
+ * certificates only, as of the latest moment they were valid together. */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -9,9 +12,8 @@
 #include "dp_trust.h"
 
 struct dp_trust {
-    X509_STORE *store;              /* anchors only */
-    STACK_OF(X509) *intermediates;  /* chain-building helpers */
-    STACK_OF(X509) *certs;          /* every configured one, in order */
+    X509_STORE *store;              /* every configured certificate */
+    STACK_OF(X509) *certs;          /* the same, in configuration order */
     size_t roots;
 };
 
@@ -22,9 +24,8 @@ dp_trust_t *dp_trust_new(void)
     if (t == NULL)
         return NULL;
     t->store = X509_STORE_new();
-    t->intermediates = sk_X509_new_null();
     t->certs = sk_X509_new_null();
-    if (t->store == NULL || t->intermediates == NULL || t->certs == NULL) {
+    if (t->store == NULL || t->certs == NULL) {
         dp_trust_free(t);
         return NULL;
     }
@@ -36,20 +37,8 @@ void dp_trust_free(dp_trust_t *t)
     if (t == NULL)
         return;
     X509_STORE_free(t->store);
-    sk_X509_pop_free(t->intermediates, X509_free);
     sk_X509_pop_free(t->certs, X509_free);
     free(t);
-}
-
-/* The store holds anchors only, each once. */
-size_t dp_trust_anchor_count(const dp_trust_t *t)
-{
-    return (size_t)sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store));
-}
-
-size_t dp_trust_intermediate_count(const dp_trust_t *t)
-{
-    return (size_t)sk_X509_num(t->intermediates);
 }
 
 size_t dp_trust_count(const dp_trust_t *t)
@@ -119,11 +108,13 @@ static int add_cert(dp_trust_t *t, X509 *x, const char *name, char *err,
         X509_free(x);
         return -1;
     }
-    if (X509_self_signed(x, 1) == 1) {
+    {
         int ok;
 
-        /* the same anchor twice (e.g. file and directory) is harmless:
-         * OpenSSL 3 ignores it, older versions report it */
+        /* every configured certificate is an anchor: a vendor may be
+         * trusted at its issuing CA, and nothing the client sends is ever
+         * used (the same certificate twice, e.g. file and directory, is
+         * harmless: OpenSSL 3 ignores it, older versions report it) */
         ERR_set_mark();
         ok = X509_STORE_add_cert(t->store, x) == 1
              || ERR_GET_REASON(ERR_peek_last_error())
@@ -137,12 +128,6 @@ static int add_cert(dp_trust_t *t, X509 *x, const char *name, char *err,
         }
         return 0;
     }
-    if (sk_X509_push(t->intermediates, x) <= 0) {
-        snprintf(err, errlen, "%s: out of memory", name);
-        X509_free(x);
-        return -1;
-    }
-    return 0;
 }
 
 static int add_cert_cb(X509 *x, const char *name, void *arg, char *err,
@@ -179,71 +164,340 @@ int dp_cert_time_status(X509 *x, time_t now)
     return DP_TIME_VALID;
 }
 
-int dp_trust_verify(const dp_trust_t *t, X509 *leaf, STACK_OF(X509) *sent,
-                    int auth_level, time_t now, dp_chain_result_t *res)
+/* Seconds since the epoch of an ASN1_TIME; -1 if it cannot be read. */
+static int asn1_time_t(const ASN1_TIME *a, time_t *out)
 {
-    X509_STORE_CTX *ctx = NULL;
-    STACK_OF(X509) *untrusted = NULL;
+    struct tm tm;
+
+    if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
+        return -1;
+    *out = timegm(&tm);
+    return 0;
+}
+
+/* One run of X509_verify_cert over the store's certificates only: at
+ * NOW with time checks off (AT == NULL), or as of *AT.  PARTIAL: let a
+ * configured issuing CA end the chain.  On success the chain is handed
+ * over in *CHAIN (the caller frees it); otherwise *ERR and *DEPTH say
+ * why.  Returns 1 verified, 0 not, -1 out of memory. */
+static int verify_run(const dp_trust_t *t, X509 *leaf, int auth_level,
+                      const time_t *at, int partial, STACK_OF(X509) **chain,
+                      int *err, int *depth)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     X509_VERIFY_PARAM *param;
-    STACK_OF(X509) *chain;
-    int i, rc = -1;
+    unsigned long flags = 0;
+    int rc = -1;
+
+    *chain = NULL;
+    if (ctx == NULL || !X509_STORE_CTX_init(ctx, t->store, leaf, NULL))
+        goto out;
+    param = X509_STORE_CTX_get0_param(ctx);
+    if (at == NULL)
+        flags |= X509_V_FLAG_NO_CHECK_TIME;
+    else
+        X509_VERIFY_PARAM_set_time(param, *at);
+    if (partial)
+        flags |= X509_V_FLAG_PARTIAL_CHAIN;
+    X509_VERIFY_PARAM_set_flags(param, flags);
+    X509_VERIFY_PARAM_set_auth_level(param, auth_level);
+    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+    if (X509_verify_cert(ctx) == 1) {
+        *chain = X509_STORE_CTX_get1_chain(ctx);
+        rc = *chain != NULL ? 1 : -1;
+    }
+    else {
+        *err = X509_STORE_CTX_get_error(ctx);
+        *depth = X509_STORE_CTX_get_error_depth(ctx);
+        if (*err == X509_V_OK)                  /* should not happen */
+            *err = X509_V_ERR_UNSPECIFIED;
+        rc = 0;
+    }
+out:
+    X509_STORE_CTX_free(ctx);
+    return rc;
+}
+
+/* Is X a CA certificate (it may sign others), whatever it claims to be
+ * otherwise?  CA:TRUE, or a keyUsage that allows certificate signing. */
+static int is_ca_cert(X509 *x)
+{
+    uint32_t flags = X509_get_extension_flags(x);
+
+    return (flags & EXFLAG_CA) != 0
+           || ((flags & EXFLAG_KUSAGE) != 0
+               && (X509_get_key_usage(x) & KU_KEY_CERT_SIGN) != 0);
+}
+
+static void set_subject(dp_chain_result_t *res, X509 *x)
+{
+    X509_NAME_oneline(X509_get_subject_name(x), res->subject,
+                      (int)sizeof(res->subject));
+}
+
+/* The window of CHAIN: the latest notBefore and the earliest notAfter,
+ * with the depth each comes from.  -1 with *BAD the depth of an
+ * unreadable validity field. */
+static int chain_window(STACK_OF(X509) *chain, dp_chain_result_t *res,
+                        int *nb_depth, int *na_depth, int *bad_err)
+{
+    int i;
+
+    for (i = 0; i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        time_t nb, na;
+
+        if (asn1_time_t(X509_get0_notBefore(x), &nb) != 0) {
+            *bad_err = X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD;
+            res->err_depth = i;
+            return -1;
+        }
+        if (asn1_time_t(X509_get0_notAfter(x), &na) != 0) {
+            *bad_err = X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD;
+            res->err_depth = i;
+            return -1;
+        }
+        if (i == 0 || nb > res->not_before) {
+            res->not_before = nb;
+            *nb_depth = i;
+        }
+        if (i == 0 || na < res->not_after) {
+            res->not_after = na;
+            *na_depth = i;
+        }
+    }
+    return 0;
+}
+
+/* The time status of CHAIN at NOW: expired outranks not-yet-valid; the
+ * leaf-most certificate with it. */
+static void chain_time_status(STACK_OF(X509) *chain, time_t now,
+                              dp_chain_result_t *res)
+{
+    int i;
+
+    res->time = DP_TIME_VALID;
+    res->time_depth = -1;
+    for (i = 0; i < sk_X509_num(chain); i++) {
+        int ts = dp_cert_time_status(sk_X509_value(chain, i), now);
+
+        if (ts > (int)res->time) {
+            res->time = (dp_time_status_t)ts;
+            res->time_depth = i;
+        }
+    }
+}
+
+int dp_trust_verify(const dp_trust_t *t, X509 *leaf, const dp_keyset_t *deny,
+                    int auth_level, time_t now, int accept_future,
+                    dp_chain_result_t *res)
+{
+    STACK_OF(X509) *chain = NULL;
+    int partial = 0, ok, err = X509_V_OK, depth = -1, i, rc = -1;
+    int nb_depth = 0, na_depth = 0;
+    time_t at;
 
     /* the thread's error queue is shared with mod_ssl: leave the caller's
      * entries alone and take our own away on every return */
     ERR_set_mark();
     memset(res, 0, sizeof(*res));
+    res->status = DP_CHAIN_UNVERIFIED;
     res->time = DP_TIME_VALID;
     res->time_depth = -1;
     res->err_depth = -1;
 
-    untrusted = sent ? sk_X509_dup(sent) : sk_X509_new_null();
-    if (untrusted == NULL)
+    /* the chain, from configured certificates only, signatures and
+     * constraints checked, time aside: up to a configured root if one is
+     * above the leaf, else ending at the configured issuing CA */
+    ok = verify_run(t, leaf, auth_level, NULL, 0, &chain, &err, &depth);
+    if (ok == 0 && err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+        && t->roots < dp_trust_count(t)) {
+        partial = 1;
+        ok = verify_run(t, leaf, auth_level, NULL, 1, &chain, &err, &depth);
+    }
+    if (ok < 0)
         goto out;
-    for (i = 0; i < sk_X509_num(t->intermediates); i++)
-        if (sk_X509_push(untrusted, sk_X509_value(t->intermediates, i)) <= 0)
+    if (ok == 0) {
+        res->x509_err = err;
+        res->err_depth = depth;
+        rc = 0;
+        goto out;
+    }
+
+    /* a CA certificate is not a phone's, even one configured as a CA
+     * (with partial chains it would be its own anchor) */
+    if (is_ca_cert(leaf)) {
+        res->status = DP_CHAIN_CA_LEAF;
+        res->err_depth = 0;
+        set_subject(res, leaf);
+        rc = 0;
+        goto out;
+    }
+    /* a denied key anywhere in the chain: a leaked or mis-issuing CA is
+     * shut out by its key */
+    for (i = 0; i < sk_X509_num(chain); i++) {
+        unsigned char spki[DP_SHA256_LEN];
+        X509 *x = sk_X509_value(chain, i);
+
+        if (dp_spki_sha256(x, spki) != 0)
             goto out;
-
-    ctx = X509_STORE_CTX_new();
-    if (ctx == NULL || !X509_STORE_CTX_init(ctx, t->store, leaf, untrusted))
-        goto out;
-    param = X509_STORE_CTX_get0_param(ctx);
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
-    X509_VERIFY_PARAM_set_auth_level(param, auth_level);
-    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
-
-    if (X509_verify_cert(ctx) == 1) {
-        res->verified = 1;
-        res->x509_err = X509_V_OK;
-        chain = X509_STORE_CTX_get0_chain(ctx);
-        for (i = 0; i < sk_X509_num(chain); i++) {
-            int ts = dp_cert_time_status(sk_X509_value(chain, i), now);
-            if (ts < 0) {                       /* unreadable validity */
-                res->verified = 0;
-                res->x509_err = -ts;
-                res->err_depth = i;
-                res->time = DP_TIME_VALID;
-                res->time_depth = -1;
-                break;
-            }
-            /* expired outranks not-yet-valid; report the leaf-most one */
-            if (ts > (int)res->time) {
-                res->time = (dp_time_status_t)ts;
-                res->time_depth = i;
-            }
+        if (dp_keyset_match(deny, spki)) {
+            res->status = DP_CHAIN_DENIED_KEY;
+            res->err_depth = i;
+            set_subject(res, x);
+            rc = 0;
+            goto out;
         }
     }
-    else {
-        res->x509_err = X509_STORE_CTX_get_error(ctx);
-        res->err_depth = X509_STORE_CTX_get_error_depth(ctx);
-        if (res->x509_err == X509_V_OK)       /* should not happen */
-            res->x509_err = X509_V_ERR_UNSPECIFIED;
+
+    /* was the chain ever valid as a whole?  notBefore is inclusive and
+     * notAfter exclusive for OpenSSL: a moment t with
+     * max(notBefore) <= t < min(notAfter) */
+    if (chain_window(chain, res, &nb_depth, &na_depth, &err) != 0) {
+        res->x509_err = err;
+        rc = 0;
+        goto out;
     }
+    if (res->not_before >= res->not_after) {
+        res->status = DP_CHAIN_NEVER_VALID;
+        res->err_depth = nb_depth;
+        res->time_depth = na_depth;
+        rc = 0;
+        goto out;
+    }
+    chain_time_status(chain, now, res);
+    if (res->not_before > now) {
+        if (!accept_future) {
+            res->status = DP_CHAIN_NOT_YET_VALID;
+            res->err_depth = nb_depth;
+            set_subject(res, sk_X509_value(chain, nb_depth));
+            rc = 0;
+            goto out;
+        }
+        at = res->not_before;               /* the moment it becomes valid */
+    }
+    else {
+        at = res->not_after <= now ? res->not_after - 1 : now;
+    }
+
+    /* verify as of that moment, time checks on, so that time semantics
+     * stay coherent; a chain wholly valid now needs no second run (the
+     * first one was that verification, its time checks passing) */
+    if (at != now || res->time != DP_TIME_VALID) {
+        sk_X509_pop_free(chain, X509_free);
+        ok = verify_run(t, leaf, auth_level, &at, partial, &chain, &err,
+                        &depth);
+        if (ok < 0)
+            goto out;
+        if (ok == 0) {
+            res->x509_err = err;
+            res->err_depth = depth;
+            res->time = DP_TIME_VALID;
+            res->time_depth = -1;
+            rc = 0;
+            goto out;
+        }
+    }
+    res->status = DP_CHAIN_OK;
+    res->verified = 1;
+    res->x509_err = X509_V_OK;
+    res->err_depth = -1;
+    res->at = at;
+    res->depth = sk_X509_num(chain) - 1;
     rc = 0;
 out:
-    X509_STORE_CTX_free(ctx);
-    sk_X509_free(untrusted);
+    sk_X509_pop_free(chain, X509_free);
     ERR_pop_to_mark();
     return rc;
+}
+
+int dp_trust_time_alone(X509 *x, time_t now, int accept_future,
+                        dp_chain_result_t *res)
+{
+    STACK_OF(X509) *one = sk_X509_new_null();
+    int nb_depth = 0, na_depth = 0, err = X509_V_OK;
+
+    memset(res, 0, sizeof(*res));
+    res->status = DP_CHAIN_UNVERIFIED;
+    res->time = DP_TIME_VALID;
+    res->time_depth = -1;
+    res->err_depth = -1;
+    if (one == NULL || sk_X509_push(one, x) <= 0) {
+        sk_X509_free(one);
+        return -1;
+    }
+    if (chain_window(one, res, &nb_depth, &na_depth, &err) != 0)
+        res->x509_err = err;
+    else if (res->not_before >= res->not_after) {
+        res->status = DP_CHAIN_NEVER_VALID;
+        res->err_depth = 0;
+        res->time_depth = 0;
+    }
+    else {
+        chain_time_status(one, now, res);
+        if (res->not_before > now && !accept_future) {
+            res->status = DP_CHAIN_NOT_YET_VALID;
+            res->err_depth = 0;
+            set_subject(res, x);
+        }
+        else {
+            res->status = DP_CHAIN_OK;
+            res->verified = 1;
+            res->at = res->not_before > now ? res->not_before
+                      : res->not_after <= now ? res->not_after - 1 : now;
+        }
+    }
+    sk_X509_free(one);
+    return 0;
+}
+
+static void iso_time(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL
+        || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "?");
+}
+
+void dp_chain_reason(const dp_chain_result_t *res, char *buf, size_t len,
+                     const char *vendor)
+{
+    char when[32];
+
+    switch (res->status) {
+    case DP_CHAIN_OK:
+        snprintf(buf, len, "verified");
+        return;
+    case DP_CHAIN_UNVERIFIED:
+        snprintf(buf, len, "certificate not verified: %s",
+                 X509_verify_cert_error_string(res->x509_err));
+        return;
+    case DP_CHAIN_CA_LEAF:
+        snprintf(buf, len, "a CA certificate (CA:TRUE or keyCertSign), not "
+                 "a phone's");
+        return;
+    case DP_CHAIN_DENIED_KEY:
+        if (res->err_depth == 0)
+            snprintf(buf, len, "generic certificate: its private key is "
+                     "public (DevprovDenyKey)");
+        else
+            snprintf(buf, len, "denied key (DevprovDenyKey) at depth %d: %s",
+                     res->err_depth, res->subject);
+        return;
+    case DP_CHAIN_NEVER_VALID:
+        snprintf(buf, len, "chain never valid: notBefore at depth %d is not "
+                 "before notAfter at depth %d", res->err_depth,
+                 res->time_depth);
+        return;
+    case DP_CHAIN_NOT_YET_VALID:
+        iso_time(res->not_before, when, sizeof(when));
+        snprintf(buf, len, "not yet valid (depth %d, from %s): "
+                 "DevprovAcceptNotYetValid %s off", res->err_depth, when,
+                 vendor != NULL ? vendor : "<vendor>");
+        return;
+    }
+    snprintf(buf, len, "certificate not verified");
 }
 
 const char *dp_time_status_string(dp_time_status_t st)

@@ -1,13 +1,25 @@
-/* dp_trust.h - a vendor trust store and chain verification without a time
- * check.
+/* dp_trust.h - a vendor trust store and chain verification "as of the
+ * latest moment the chain was valid".
  *
- * Self-signed CA certificates become trust anchors; other CA certificates
- * only help to build the chain (a phone usually sends just its own
- * certificate).  Verification checks signatures, issuer names, basic
- * constraints, key usage/purpose (TLS client) and key/digest strength at the
- * configured security level, and ignores notBefore/notAfter; the time status
- * of the verified chain is reported separately so that the caller can tell
- * "genuine but expired" from "genuine and valid".
+ * Every configured CA certificate (self-signed root or issuing CA) is a
+ * trust anchor, and a chain is built from the configured certificates
+ * only: the certificates a client sends beside its own are ignored, so
+ * that an unlisted CA (a sub-CA under the vendor root that the admin did
+ * not configure, a phone certificate mis-issued with CA:TRUE) never
+ * vouches for anyone.  A chain ends at a self-signed configured root when
+ * there is one above the leaf; otherwise at the configured issuing CA
+ * (OpenSSL's partial-chain verification, used only then).
+ *
+ * Time: instead of switching time checks off, verification finds the
+ * latest moment t <= now at which every certificate of the chain was
+ * valid at once (max notBefore <= t < min notAfter) and verifies as of t.
+ * A chain without such a moment was never valid and is refused; a chain
+ * that only becomes valid in the future is refused unless the caller
+ * admits it (accept_future: then t is the moment it becomes valid).
+ * Signatures, issuer names, basic constraints, key usage/purpose (TLS
+ * client) and key/digest strength (security level) are checked as usual.
+ * A leaf that is itself a CA (CA:TRUE or keyCertSign) is refused, and so
+ * is a chain with a denied public key at any depth.
  *
  * Part of devprov's pure-C core: OpenSSL and libc only.  A built store is
  * read-only and may be shared between threads.
@@ -18,6 +30,8 @@
 #include <stddef.h>
 #include <time.h>
 #include <openssl/x509.h>
+
+#include "dp_keyset.h"
 
 typedef struct dp_trust dp_trust_t;
 
@@ -36,14 +50,11 @@ int dp_trust_add_mem(dp_trust_t *t, const unsigned char *buf, size_t len,
                      const char *name, char *err, size_t errlen);
 
 /* The configured CA certificates, each once, in the order they were
- * added; how many of them are self-signed roots; the I-th one (borrowed,
- * 0 <= I < dp_trust_count). */
+ * added (all are trust anchors); how many of them are self-signed roots;
+ * the I-th one (borrowed, 0 <= I < dp_trust_count). */
 size_t dp_trust_count(const dp_trust_t *t);
 size_t dp_trust_root_count(const dp_trust_t *t);
 X509 *dp_trust_get(const dp_trust_t *t, size_t i);
-
-size_t dp_trust_anchor_count(const dp_trust_t *t);
-size_t dp_trust_intermediate_count(const dp_trust_t *t);
 
 typedef enum {
     DP_TIME_VALID = 0,
@@ -51,21 +62,57 @@ typedef enum {
     DP_TIME_EXPIRED
 } dp_time_status_t;
 
+typedef enum {
+    DP_CHAIN_OK = 0,            /* verified as of res->at */
+    DP_CHAIN_UNVERIFIED,        /* no chain to a configured CA: x509_err */
+    DP_CHAIN_CA_LEAF,           /* the leaf is a CA certificate */
+    DP_CHAIN_DENIED_KEY,        /* a key of the chain is denied: at depth
+                                 * err_depth, subject in SUBJECT */
+    DP_CHAIN_NEVER_VALID,       /* no moment at which all were valid */
+    DP_CHAIN_NOT_YET_VALID      /* valid only in the future, not admitted */
+} dp_chain_status_t;
+
+#define DP_CHAIN_SUBJECT_MAX 96
+
 typedef struct dp_chain_result {
-    int verified;               /* chain reaches an anchor (time ignored) */
-    int x509_err;               /* X509_V_ERR_* when not verified */
-    int err_depth;
-    dp_time_status_t time;      /* worst over the verified chain */
+    dp_chain_status_t status;
+    int verified;               /* status == DP_CHAIN_OK */
+    int x509_err;               /* X509_V_ERR_* when UNVERIFIED */
+    int err_depth;              /* depth the refusal is about, or -1 */
+    dp_time_status_t time;      /* OK: worst over the chain at NOW */
     int time_depth;             /* depth of the first cert with that status */
+    int depth;                  /* OK: number of CA certificates above the
+                                 * leaf in the verified chain */
+    time_t at;                  /* OK: the moment it was verified as of */
+    time_t not_before, not_after;  /* latest notBefore, earliest notAfter
+                                    * over the chain (signatures verified) */
+    char subject[DP_CHAIN_SUBJECT_MAX];  /* of the cert at err_depth */
 } dp_chain_result_t;
 
-/* Verify LEAF using the certificates the peer sent (SENT, may be NULL) and
- * the store's intermediates.  AUTH_LEVEL is the OpenSSL security level
- * (0-5) applied to keys and signature digests.  NOW is the time the
- * validity periods are compared with.  Returns 0 when the verification ran
- * (see RES), -1 on an internal error (out of memory). */
-int dp_trust_verify(const dp_trust_t *t, X509 *leaf, STACK_OF(X509) *sent,
-                    int auth_level, time_t now, dp_chain_result_t *res);
+/* Verify LEAF against the store: only the store's certificates build the
+ * chain.  DENY (may be NULL) is checked against the public key of every
+ * certificate of the chain.  AUTH_LEVEL is the OpenSSL security level
+ * (0-5) applied to keys and signature digests.  NOW is the server's clock;
+ * ACCEPT_FUTURE admits a chain that becomes valid only after NOW.  Returns
+ * 0 when the verification ran (see RES), -1 on an internal error (out of
+ * memory). */
+int dp_trust_verify(const dp_trust_t *t, X509 *leaf, const dp_keyset_t *deny,
+                    int auth_level, time_t now, int accept_future,
+                    dp_chain_result_t *res);
+
+/* The time rules alone, for a certificate that is trusted by other means
+ * (a pinned self-signed one): RES's status is DP_CHAIN_OK,
+ * DP_CHAIN_NEVER_VALID, DP_CHAIN_NOT_YET_VALID (unless ACCEPT_FUTURE),
+ * or DP_CHAIN_UNVERIFIED for an unreadable validity field.  Returns 0, or
+ * -1 when out of memory. */
+int dp_trust_time_alone(X509 *x, time_t now, int accept_future,
+                        dp_chain_result_t *res);
+
+/* Why RES (status != DP_CHAIN_OK) was refused, for DEVICE_REASON and
+ * logs, into BUF; VENDOR (may be NULL) names the vendor whose store it
+ * was verified against. */
+void dp_chain_reason(const dp_chain_result_t *res, char *buf, size_t len,
+                     const char *vendor);
 
 /* The time status (a dp_time_status_t) of X at NOW, or -X509_V_ERR_* when
  * a validity field cannot be parsed (X509_cmp_time() answers 0 then,

@@ -443,6 +443,14 @@ static char *devprov_directive(reader_t *rd, const char *name, char **argv,
                              "the vendor's chains");
         return cc_seclevel(sc, argv[0], argv[1], where);
     }
+    if (!strcasecmp(name, "DevprovAcceptNotYetValid")) {
+        if (argc != 2)
+            return cc_printf("DevprovAcceptNotYetValid takes two arguments, "
+                             "<vendor> on|off: admit the vendor's "
+                             "certificate chains that become valid only in "
+                             "the future (default off)");
+        return cc_notyetvalid(sc, argv[0], argv[1], where);
+    }
     if (!strcasecmp(name, "DevprovAllowlist")) {
         if (argc < 1 || argc > 2)
             return cc_printf("DevprovAllowlist takes one or two arguments, "

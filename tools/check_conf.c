@@ -227,6 +227,25 @@ char *cc_seclevel(cc_srv_t *sc, const char *vendor, const char *level,
     return NULL;
 }
 
+char *cc_notyetvalid(cc_srv_t *sc, const char *vendor, const char *flag,
+                     const char *where)
+{
+    cc_vendor_t *vc;
+    char *msg;
+
+    if ((msg = get_vendor(sc, "DevprovAcceptNotYetValid", vendor, where,
+                          &vc)) != NULL)
+        return msg;
+    if (!strcasecmp(flag, "on"))
+        vc->v.accept_future = 1;
+    else if (!strcasecmp(flag, "off"))
+        vc->v.accept_future = 0;
+    else
+        return cc_printf("DevprovAcceptNotYetValid %s: unknown value '%s', "
+                         "use on or off (default off)", vendor, flag);
+    return NULL;
+}
+
 static char *check_interval(const char *directive, const char *secs)
 {
     char *end;
@@ -355,10 +374,11 @@ void cc_check_server(cc_conf_t *conf, const cc_srv_t *sc)
 
     for (i = 0; sc->vendors_set && i < sc->nvendors; i++) {
         const cc_vendor_t *vc = sc->vendors[i];
-        if (vc->v.trust == NULL || dp_trust_anchor_count(vc->v.trust) == 0)
-            problem(conf, "devprov: vendor '%s' (%s): DevprovTrust gives no "
-                    "self-signed root CA for it: add the vendor's root "
-                    "certificate", vc->v.name, vc->where);
+        if (vc->v.trust == NULL || dp_trust_count(vc->v.trust) == 0)
+            problem(conf, "devprov: vendor '%s' (%s) has no CA certificate: "
+                    "add DevprovTrust %s <file-or-directory> with the "
+                    "vendor's issuing CA(s), and its root if known",
+                    vc->v.name, vc->where, vc->v.name);
         if (vc->v.nrules == 0)
             problem(conf, "devprov: vendor '%s' (%s) is not a preset (%s): "
                     "say where its MAC is with DevprovMacFrom %s "

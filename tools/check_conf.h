@@ -91,6 +91,8 @@ char *cc_trust(cc_srv_t *sc, const char *vendor, const char *path,
                const char *where);
 char *cc_macfrom(cc_srv_t *sc, const char *vendor, const char *attr,
                  const char *pattern, const char *where);
+char *cc_notyetvalid(cc_srv_t *sc, const char *vendor, const char *flag,
+                     const char *where);
 char *cc_seclevel(cc_srv_t *sc, const char *vendor, const char *level,
                   const char *where);
 char *cc_allowlist(cc_srv_t *sc, const char *path, const char *secs);

@@ -64,6 +64,7 @@ static void usage(FILE *f)
 "      --trust VENDOR=PATH[,PATH...]     DevprovTrust (repeatable)\n"
 "      --mac-from VENDOR=ATTR[=REGEX]    DevprovMacFrom (repeatable)\n"
 "      --security-level VENDOR=N         DevprovSecurityLevel\n"
+"      --accept-not-yet-valid VENDOR     DevprovAcceptNotYetValid VENDOR on\n"
 "      --deny-key PATH|sha256:HEX        DevprovDenyKey (repeatable)\n"
 "      --allowlist FILE                  DevprovAllowlist\n"
 "      --revoked FILE                    DevprovRevoked\n"
@@ -319,11 +320,13 @@ static void print_config(const char *source, const cc_srv_t *sc)
         const cc_vendor_t *vc = sc->vendors[i];
         size_t r;
 
-        printf("  vendor %-7s  %zu root(s), %zu intermediate(s), "
-               "security level %d, MAC from", vc->v.name,
-               vc->v.trust ? dp_trust_anchor_count(vc->v.trust) : 0,
-               vc->v.trust ? dp_trust_intermediate_count(vc->v.trust) : 0,
-               vc->v.auth_level);
+        size_t ncas = vc->v.trust ? dp_trust_count(vc->v.trust) : 0;
+        size_t nroots = vc->v.trust ? dp_trust_root_count(vc->v.trust) : 0;
+
+        printf("  vendor %-7s  %zu root(s), %zu issuing CA(s), "
+               "security level %d,%s MAC from", vc->v.name, nroots,
+               ncas - nroots, vc->v.auth_level,
+               vc->v.accept_future ? " not yet valid admitted," : "");
         for (r = 0; r < vc->v.nrules; r++)
             printf("%s %s", r ? " or" : "",
                    dp_macrule_describe(vc->v.rules[r]));
@@ -485,6 +488,7 @@ int main(int argc, char **argv)
         { "trust", required_argument, NULL, 't' },
         { "mac-from", required_argument, NULL, 'm' },
         { "security-level", required_argument, NULL, 's' },
+        { "accept-not-yet-valid", required_argument, NULL, 'F' },
         { "deny-key", required_argument, NULL, 'k' },
         { "allowlist", required_argument, NULL, 'a' },
         { "revoked", required_argument, NULL, 'r' },
@@ -576,6 +580,12 @@ int main(int argc, char **argv)
             if ((msg = cc_seclevel(opts.sc, arg, val, "--security-level"))
                 != NULL)
                 return opt_error("--security-level", msg);
+            opts.any = 1;
+            break;
+        case 'F':
+            if ((msg = cc_notyetvalid(opts.sc, arg, "on",
+                                      "--accept-not-yet-valid")) != NULL)
+                return opt_error("--accept-not-yet-valid", msg);
             opts.any = 1;
             break;
         case 'k':
@@ -698,8 +708,7 @@ int main(int argc, char **argv)
 
     /* the module's steps: identify, allowlist (pins), revocation */
     if (dp_identify((const dp_vendor_t *const *)sc->vendor_ptrs,
-                    sc->nvendors, sc->deny_keys, certs.leaf, certs.sent, now,
-                    &id) != 0) {
+                    sc->nvendors, sc->deny_keys, certs.leaf, now, &id) != 0) {
         fprintf(stderr, PROG ": out of memory verifying the certificate\n");
         return EXIT_ERROR;
     }
@@ -723,8 +732,10 @@ int main(int argc, char **argv)
 
     if (!out.quiet && !out.env) {
         print_config(source_desc, sc);
-        printf("%-16s %s: %d certificate(s) after the leaf\n", "certificate",
-               certfile, sk_X509_num(certs.sent));
+        printf("%-16s %s: %d certificate(s) after the leaf%s\n",
+               "certificate", certfile, sk_X509_num(certs.sent),
+               sk_X509_num(certs.sent) > 0
+               ? " (not used: only DevprovTrust's CAs build the chain)" : "");
         print_name("  subject", X509_get_subject_name(certs.leaf));
         print_name("  issuer", X509_get_issuer_name(certs.leaf));
         printf("variables\n");

@@ -58,6 +58,19 @@ static void test_reason_categories(void **state)
                      DP_REASON_PIN_MISMATCH);
     assert_int_equal(dp_stats_reason("the allowlist database did not "
                                      "answer"), DP_REASON_DB_UNAVAILABLE);
+    assert_int_equal(dp_stats_reason("a CA certificate (CA:TRUE or "
+                                     "keyCertSign), not a phone's"),
+                     DP_REASON_CA_LEAF);
+    assert_int_equal(dp_stats_reason("denied key (DevprovDenyKey) at depth "
+                                     "1: /CN=Polycom Issuing CA"),
+                     DP_REASON_CA_KEY);
+    assert_int_equal(dp_stats_reason("chain never valid: notBefore at "
+                                     "depth 0 is not before notAfter at "
+                                     "depth 1"), DP_REASON_NEVER_VALID);
+    assert_int_equal(dp_stats_reason("not yet valid (depth 0, from "
+                                     "2027-01-01T00:00:00Z): "
+                                     "DevprovAcceptNotYetValid polycom off"),
+                     DP_REASON_NOT_YET_VALID);
     assert_int_equal(dp_stats_reason("revoked (DevprovRevoked)"),
                      DP_REASON_REVOKED);
     assert_int_equal(dp_stats_reason("internal error while verifying"),
