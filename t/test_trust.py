@@ -375,3 +375,36 @@ def test_issuing_ca_alone_is_a_vendor(cfg, pki):
                      f"{pki / 'polycom/issuing.pem'}\n")
     assert res.returncode == 0, res.stderr
     assert "self-signed root" not in res.stderr
+
+
+# -- the status counters name each new refusal ---------------------------------
+
+def test_status_counts_each_new_refusal(workdir, pki):
+    from test_status import counters, label, status_vhost
+    srv = Httpd(workdir, "trust-status", pki)
+    body = ("DevprovEngine on\n" + full_trust(pki) + "DevprovDenyKey "
+            f"{pki / 'polycom/issuing-expired.pem'}\nDevprovDeny unverified\n")
+    srv.start(status_vhost(srv) + srv.tls_vhost("v", body, cafile=None))
+    try:
+        srv.mark()
+        _, before = counters(srv)
+        for dev, status in [("polycom-ca-true", 403),            # ca_leaf
+                            ("polycom-under-expired-ca", 403),   # ca_key
+                            ("polycom-inverted", 403),           # never valid
+                            ("polycom-notyet", 403),             # from future
+                            ("polycom-via-unlisted-sub", 403),   # not verified
+                            ("polycom-valid", 200)]:
+            res = srv.curl("v", "/env.php", dev, chain=True)
+            assert res.status == status, (dev, res)
+        _, after = counters(srv)
+        b, a = before[label(srv, "v")], after[label(srv, "v")]
+        d = {k: a[k] - b.get(k, 0) for k in a}
+        for reason in ("ca_leaf", "ca_key", "never_valid", "not_yet_valid",
+                       "not_verified"):
+            assert d["reason_" + reason] == 1, (reason, d)
+            assert d["denied_" + reason] == 1, (reason, d)
+        assert d["verified"] == 1 and d["denied"] == 5, d
+        assert d["reason_other"] == 0 and d["verified_not_yet_valid"] == 0, d
+        check_log(srv)
+    finally:
+        srv.stop()
