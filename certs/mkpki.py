@@ -52,7 +52,7 @@ POLY_O = "Polycom Inc."
 # just generated is skipped through the backend's test hook
 # (_rsa_skip_check_key, which cryptography's own test suite uses; guarded so a
 # cryptography without it simply runs the check).
-N_KEYS = {2048: 39, 1024: 3}    # what generate() uses; a shortfall is made up serially
+N_KEYS = {2048: 42, 1024: 3}    # what generate() uses; a shortfall is made up serially
 _pool = {2048: [], 1024: []}
 
 
@@ -315,6 +315,21 @@ def generate(out, fleet=0):
     put("polycom-unlisted/sub-ca.pem", pem(poly_unlisted.cert))
     cas["polycom_unlisted_sub"] = "polycom-unlisted/sub-ca.pem"
 
+    # ---- a Polycom tree whose root expired two years ago while its issuing
+    # CA runs on: a phone issued a year ago under it verifies up to the
+    # root (never valid: notBefore after the root's notAfter) when the root
+    # is configured, and ends at the issuing CA when only that is
+    old_root = make_root(name(("CN", "Polycom Old Root CA"), ("O", POLY_O)),
+                         NOW - 20 * YEAR, NOW - 2 * YEAR)
+    old_iss = make_sub(name(("CN", "Polycom Old Issuing CA"), ("O", POLY_O)),
+                       old_root, NOW - 10 * YEAR, NOW + 10 * YEAR)
+    put("polycom-oldroot/root.pem", pem(old_root.cert))
+    put("polycom-oldroot/issuing.pem", pem(old_iss.cert))
+    put("polycom-oldroot/cafile.pem", pem(old_root.cert) + pem(old_iss.cert))
+    cas.update({"polycom_oldroot_root": "polycom-oldroot/root.pem",
+                "polycom_oldroot_issuing": "polycom-oldroot/issuing.pem",
+                "polycom_oldroot_cafile": "polycom-oldroot/cafile.pem"})
+
     # ---- Yealink
     yea_root = make_root(name(("CN", "Yealink Root CA"), ("O", "Yealink")),
                          NOW - 20 * YEAR, NOW + 20 * YEAR)
@@ -401,8 +416,9 @@ def generate(out, fleet=0):
                id(cis_root): "cisco/root.pem",
                id(rogue): "rogue/root.pem",
                id(look_iss): "lookalike/issuing.pem",
-               id(poly_unlisted): "polycom-unlisted/sub-ca.pem"}
-    intermediates = [poly_iss, poly_iss2, look_iss, poly_unlisted]
+               id(poly_unlisted): "polycom-unlisted/sub-ca.pem",
+               id(old_iss): "polycom-oldroot/issuing.pem"}
+    intermediates = [poly_iss, poly_iss2, look_iss, poly_unlisted, old_iss]
 
     def poly(cn):
         return name(("CN", cn), ("O", POLY_O))
@@ -478,6 +494,11 @@ def generate(out, fleet=0):
            (NOW - 60 * DAY, NOW - 30 * DAY), invert=True,
            mac="0004f2000026", vendor="polycom",
            expect="reject: notBefore after notAfter (never valid)")
+    device("polycom-under-old-root", poly("0004F2000029"), old_iss,
+           (NOW - YEAR, NOW + 5 * YEAR),
+           mac="0004f2000029", vendor="polycom",
+           expect="reject when polycom-oldroot/root.pem is configured (issued "
+                  "after the root expired); accept with the issuing CA alone")
     device("polycom-selfsigned-notyet", poly("0004F2000027"), None,
            (NOW + 30 * DAY, NOW + 15 * YEAR),
            mac="0004f2000027", vendor="polycom",

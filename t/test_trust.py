@@ -27,6 +27,8 @@ POLY_ISS_1 = "/CN=Polycom Equipment Issuing CA 1/O=Polycom Inc."
 POLY_ROOT = "/CN=Polycom Root CA/O=Polycom Inc."
 NO_ISSUER = "certificate not verified: unable to get local issuer certificate"
 A_CA = "a CA certificate (CA:TRUE or keyCertSign), not a phone's"
+# patched mode: no CA in mod_ssl; stock mode: the handshake's CA file
+OLDROOT_CAFILE = None if SSL_PATCHED else "polycom-oldroot/cafile.pem"
 DENIED = re.compile(r"^.*devprov: denied.*$", re.M)
 UNVERIFIED = "devprov: denied (DevprovDeny unverified): "
 
@@ -38,12 +40,12 @@ def full_trust(pki):
             f"{pki / 'polycom/issuing-expired.pem'}\n")
 
 
-def vhost_pair(srv, name, body):
+def vhost_pair(srv, name, body, cafile=None):
     """NAME reports, NAME_deny refuses unverified clients."""
     body = "DevprovEngine on\n" + body
-    return (srv.tls_vhost(name, body, cafile=None)
+    return (srv.tls_vhost(name, body, cafile=cafile)
             + srv.tls_vhost(name + "_deny", body + "DevprovDeny unverified\n",
-                            cafile=None))
+                            cafile=cafile))
 
 
 def trust_body(srv, pki):
@@ -69,6 +71,15 @@ def trust_body(srv, pki):
         # the root only: phones that send their issuing CA (migration)
         + vhost_pair(srv, "root_only", "DevprovTrust polycom "
                      f"{pki / 'polycom/root.pem'}\n")
+        # a root that expired two years ago above a valid issuing CA (not
+        # among the vendor CAs conftest gives stock mode: its own file)
+        + vhost_pair(srv, "oldroot_full", "DevprovTrust polycom "
+                     f"{pki / 'polycom-oldroot/root.pem'} "
+                     f"{pki / 'polycom-oldroot/issuing.pem'}\n",
+                     cafile=OLDROOT_CAFILE)
+        + vhost_pair(srv, "oldroot_issuing", "DevprovTrust polycom "
+                     f"{pki / 'polycom-oldroot/issuing.pem'}\n",
+                     cafile=OLDROOT_CAFILE)
         + vhost_pair(srv, "pins", full + f"DevprovAllowlist {pins}\n")
         + vhost_pair(srv, "pins_on", full + f"DevprovAllowlist {pins}\n"
                      "DevprovAcceptNotYetValid polycom on\n"))
@@ -228,6 +239,16 @@ def test_anchor_at_the_issuing_ca_only_that_ca(srv_trust):
     unverified(srv_trust, "issuing_only", "polycom-under-expired-ca",
                NO_ISSUER)
     unverified(srv_trust, "issuing_only", "polycom-ca-true", A_CA)
+
+
+def test_configured_root_above_the_issuing_ca_counts(srv_trust):
+    """With the root configured the chain goes up to it, and the phone,
+    issued after the root expired, was never valid with it; with only the
+    issuing CA configured the chain ends there."""
+    unverified(srv_trust, "oldroot_full", "polycom-under-old-root",
+               "chain never valid: notBefore at depth 0 is not before "
+               "notAfter at depth 2")
+    device(srv_trust, "oldroot_issuing", "polycom-under-old-root", "valid")
 
 
 # -- time: as of the latest moment the whole chain was valid -------------------
