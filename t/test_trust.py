@@ -55,6 +55,7 @@ def trust_body(srv, pki):
         f"{fingerprint(pki, 'polycom-selfsigned-notyet')}",
         f"0004f2000028 ss-inverted pin=sha256:"
         f"{fingerprint(pki, 'polycom-selfsigned-inverted')}",
+        "001565000062 yealink-desk vendor=yealink",
     ])
     return (
         vhost_pair(srv, "full", full)
@@ -82,7 +83,11 @@ def trust_body(srv, pki):
                      cafile=OLDROOT_CAFILE)
         + vhost_pair(srv, "pins", full + f"DevprovAllowlist {pins}\n")
         + vhost_pair(srv, "pins_on", full + f"DevprovAllowlist {pins}\n"
-                     "DevprovAcceptNotYetValid polycom on\n"))
+                     "DevprovAcceptNotYetValid polycom on\n")
+        # the opt-in is per vendor: another vendor's does not count
+        + vhost_pair(srv, "yealink_on", full + f"DevprovAllowlist {pins}\n"
+                     f"DevprovTrust yealink {pki / 'yealink/root.pem'}\n"
+                     "DevprovAcceptNotYetValid yealink on\n"))
 
 
 srv_trust = make_server_fixture("srv_trust", trust_body)
@@ -287,6 +292,16 @@ def test_not_yet_valid_refused_by_default(srv_trust, pki):
 def test_not_yet_valid_admitted_with_the_opt_in(srv_trust):
     e = device(srv_trust, "notyet_on", "polycom-notyet", "not-yet-valid")
     assert e["DEVICE_VENDOR"] == "polycom"
+
+
+def test_not_yet_valid_opt_in_is_per_vendor(srv_trust, pki):
+    since = pki.manifest["devices"]["polycom-notyet"]["not_before"]
+    unverified(srv_trust, "yealink_on", "polycom-notyet",
+               f"not yet valid (depth 0, from {since}): "
+               "DevprovAcceptNotYetValid polycom off")
+    unverified(srv_trust, "yealink_on", "polycom-selfsigned-notyet",
+               "not yet valid (depth 0, from ", exact=False)
+    device(srv_trust, "yealink_on", "yealink-valid", "valid")
 
 
 # -- pinned self-signed certificates follow the same time rules ---------------
