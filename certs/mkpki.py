@@ -52,7 +52,7 @@ POLY_O = "Polycom Inc."
 # just generated is skipped through the backend's test hook
 # (_rsa_skip_check_key, which cryptography's own test suite uses; guarded so a
 # cryptography without it simply runs the check).
-N_KEYS = {2048: 42, 1024: 3}    # what generate() uses; a shortfall is made up serially
+N_KEYS = {2048: 44, 1024: 3}    # what generate() uses; a shortfall is made up serially
 _pool = {2048: [], 1024: []}
 
 
@@ -330,6 +330,16 @@ def generate(out, fleet=0):
                 "polycom_oldroot_issuing": "polycom-oldroot/issuing.pem",
                 "polycom_oldroot_cafile": "polycom-oldroot/cafile.pem"})
 
+    # ---- an issuing CA under the Polycom root that starts in ten days, and
+    # a phone under it whose own certificate started a year ago: not yet
+    # valid at depth 1
+    future_iss = make_sub(name(("CN", "Polycom Future Issuing CA"), ("O", POLY_O)),
+                          poly_root, NOW + 10 * DAY, NOW + 10 * YEAR)
+    put("polycom-future/issuing.pem", pem(future_iss.cert))
+    put("polycom-future/cafile.pem", pem(poly_root.cert) + pem(future_iss.cert))
+    cas.update({"polycom_future_issuing": "polycom-future/issuing.pem",
+                "polycom_future_cafile": "polycom-future/cafile.pem"})
+
     # ---- Yealink
     yea_root = make_root(name(("CN", "Yealink Root CA"), ("O", "Yealink")),
                          NOW - 20 * YEAR, NOW + 20 * YEAR)
@@ -417,8 +427,10 @@ def generate(out, fleet=0):
                id(rogue): "rogue/root.pem",
                id(look_iss): "lookalike/issuing.pem",
                id(poly_unlisted): "polycom-unlisted/sub-ca.pem",
-               id(old_iss): "polycom-oldroot/issuing.pem"}
-    intermediates = [poly_iss, poly_iss2, look_iss, poly_unlisted, old_iss]
+               id(old_iss): "polycom-oldroot/issuing.pem",
+               id(future_iss): "polycom-future/issuing.pem"}
+    intermediates = [poly_iss, poly_iss2, look_iss, poly_unlisted, old_iss,
+                     future_iss]
 
     def poly(cn):
         return name(("CN", cn), ("O", POLY_O))
@@ -499,6 +511,10 @@ def generate(out, fleet=0):
            mac="0004f2000029", vendor="polycom",
            expect="reject when polycom-oldroot/root.pem is configured (issued "
                   "after the root expired); accept with the issuing CA alone")
+    device("polycom-under-future-ca", poly("0004F2000030"), future_iss, valid,
+           mac="0004f2000030", vendor="polycom",
+           expect="reject by default (its issuing CA is not yet valid); accept "
+                  "with DevprovAcceptNotYetValid")
     device("polycom-selfsigned-notyet", poly("0004F2000027"), None,
            (NOW + 30 * DAY, NOW + 15 * YEAR),
            mac="0004f2000027", vendor="polycom",

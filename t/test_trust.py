@@ -29,6 +29,7 @@ NO_ISSUER = "certificate not verified: unable to get local issuer certificate"
 A_CA = "a CA certificate (CA:TRUE or keyCertSign), not a phone's"
 # patched mode: no CA in mod_ssl; stock mode: the handshake's CA file
 OLDROOT_CAFILE = None if SSL_PATCHED else "polycom-oldroot/cafile.pem"
+FUTURE_CAFILE = None if SSL_PATCHED else "polycom-future/cafile.pem"
 DENIED = re.compile(r"^.*devprov: denied.*$", re.M)
 UNVERIFIED = "devprov: denied (DevprovDeny unverified): "
 
@@ -50,6 +51,8 @@ def vhost_pair(srv, name, body, cafile=None):
 
 def trust_body(srv, pki):
     full = full_trust(pki)
+    future = (f"DevprovTrust polycom {pki / 'polycom/root.pem'} "
+              f"{pki / 'polycom-future/issuing.pem'}\n")
     pins = write_allowlist(srv.dir / "pins", [
         f"0004f2000027 ss-notyet pin=sha256:"
         f"{fingerprint(pki, 'polycom-selfsigned-notyet')}",
@@ -81,6 +84,11 @@ def trust_body(srv, pki):
         + vhost_pair(srv, "oldroot_issuing", "DevprovTrust polycom "
                      f"{pki / 'polycom-oldroot/issuing.pem'}\n",
                      cafile=OLDROOT_CAFILE)
+        # an issuing CA valid from ten days on
+        + vhost_pair(srv, "future", future, cafile=FUTURE_CAFILE)
+        + vhost_pair(srv, "future_on",
+                     future + "DevprovAcceptNotYetValid polycom on\n",
+                     cafile=FUTURE_CAFILE)
         + vhost_pair(srv, "pins", full + f"DevprovAllowlist {pins}\n")
         + vhost_pair(srv, "pins_on", full + f"DevprovAllowlist {pins}\n"
                      "DevprovAcceptNotYetValid polycom on\n")
@@ -292,6 +300,19 @@ def test_not_yet_valid_refused_by_default(srv_trust, pki):
 def test_not_yet_valid_admitted_with_the_opt_in(srv_trust):
     e = device(srv_trust, "notyet_on", "polycom-notyet", "not-yet-valid")
     assert e["DEVICE_VENDOR"] == "polycom"
+
+
+def test_not_yet_valid_issuing_ca(srv_trust, pki):
+    """Not yet valid at depth 1: the phone's own certificate is valid, its
+    (configured) issuing CA starts in ten days."""
+    from cryptography import x509
+    ca = x509.load_pem_x509_certificate(
+        (pki / "polycom-future/issuing.pem").read_bytes())
+    since = ca.not_valid_before.strftime("%Y-%m-%dT%H:%M:%SZ")
+    unverified(srv_trust, "future", "polycom-under-future-ca",
+               f"not yet valid (depth 1, from {since}): "
+               "DevprovAcceptNotYetValid polycom off")
+    device(srv_trust, "future_on", "polycom-under-future-ca", "not-yet-valid")
 
 
 def test_not_yet_valid_opt_in_is_per_vendor(srv_trust, pki):
