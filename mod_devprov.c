@@ -119,6 +119,7 @@ typedef struct {
     int bind_path;              /* UNSET, 0, 1: DevprovBindPath */
     int policy_here;            /* DevprovDeny/BindPath said in this very
                                  * server (not inherited), for checks */
+    /* runtime state of this very vhost, never inherited (merge_srv) */
     struct idcache *ids;        /* made in post_config; per process */
     devprov_counters_t *counters;   /* status counters (shared memory,
                                      * post_config); NULL: none */
@@ -174,6 +175,10 @@ static void *create_srv(apr_pool_t *p, server_rec *s)
     return sc;
 }
 
+/* Configuration only: the runtime state (ids, counters, ssl) is never
+ * copied from BASE.  apr_pcalloc leaves it NULL, and post_config and
+ * mod_devprov_ssl.c's init_server make it for this virtual host alone
+ * (httpd calls this for every vhost: AP_MODULE_FLAG_ALWAYS_MERGE). */
 static void *merge_srv(apr_pool_t *p, void *basev, void *addv)
 {
     const devprov_srv_t *base = basev, *add = addv;
@@ -854,9 +859,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                  &devprov_module);
         watched_t *w = sc->allow;
 
+        /* every server_rec has a record of its own (ALWAYS_MERGE): its
+         * own counters and identity cache */
         if (engine_on(sc))
             sc->counters = devprov_status_slot(stats, s);
-        if (engine_on(sc) && sc->ids == NULL) {
+        if (engine_on(sc)) {
             struct idcache *ids = apr_pcalloc(pconf, sizeof(*ids));
             ids->cache = dp_idcache_new(IDCACHE_ENTRIES);
             if (ids->cache == NULL
@@ -872,6 +879,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                       apr_pool_cleanup_null);
             sc->ids = ids;
         }
+        /* an inherited DevprovAllowlistSQL may query another database
+         * here (this vhost's DBDParams): its answers are kept apart */
+        if (engine_on(sc) && sc->sql != NULL
+            && devprov_sql_init_server(sc->sql, s, pconf) != APR_SUCCESS)
+            return HTTP_INTERNAL_SERVER_ERROR;
 
         if (w != NULL && w->image == NULL && shared) {
             /* named after the directive: the same at every restart, its
@@ -1779,5 +1791,11 @@ module AP_MODULE_DECLARE_DATA devprov_module = {
     merge_srv,
     devprov_cmds,
     register_hooks,
-    AP_MODULE_FLAG_NONE
+    /* as mod_ssl, mod_md and mod_tls: the server config holds per-vhost
+     * runtime state (status counters, identity cache, stock mode's
+     * handshake tolerance), so every vhost needs a record of its own.
+     * Without this flag httpd gives a vhost that has no Devprov
+     * directive the main server's record itself (merge_srv is not
+     * called), and all such vhosts share that state. */
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };

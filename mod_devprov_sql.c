@@ -7,6 +7,15 @@
  * every child, and re-opens dead connections by itself.  Each process
  * keeps its own cache of answers (created before the children fork, empty
  * until used); a failed lookup is never cached.
+ *
+ * A virtual host that inherits the directive may still use a database of
+ * its own (its own DBDParams: mod_dbd runs the inherited query there), so
+ * the answers and the up/down state are kept per database, never per
+ * directive: one sql_state_t per mod_dbd server configuration record.
+ * Virtual hosts without any DBD directive share that record with the
+ * server they inherit from (mod_dbd does not set ALWAYS_MERGE), and so
+ * their cache; any DBD directive gives a vhost a record, and a cache, of
+ * its own.
  */
 #include <string.h>
 
@@ -31,19 +40,36 @@ APLOG_USE_MODULE(devprov);
 #define MAX_COLS 34
 #define DOWN_LOG_INTERVAL apr_time_from_sec(60)
 
-struct devprov_sql {
-    const char *label;                  /* mod_dbd statement label */
-    const char *query;
-    const char *where;                  /* "file:line" */
-    ap_dbd_t *(*acquire)(request_rec *);
-    apr_interval_time_t ttl, unlisted_ttl;
-    int unavailable;                    /* HTTP status, 0: continue */
+/* What lookups change, for one database (see above); made in
+ * post_config, before the children fork. */
+typedef struct {
+    const void *dbd_conf;               /* mod_dbd's record: the key */
     apr_thread_mutex_t *mutex;          /* guards everything below */
     dp_lcache_t *cache;                 /* NULL: ttl=0, no caching */
     apr_time_t down_since;              /* 0: up */
     apr_time_t down_logged;
     unsigned long failures;
+} sql_state_t;
+
+struct devprov_sql {
+    const char *label;                  /* mod_dbd statement label */
+    const char *query;
+    const char *where;                  /* "file:line" */
+    ap_dbd_t *(*acquire)(request_rec *);
+    module *dbd;                        /* mod_dbd, for its records */
+    apr_interval_time_t ttl, unlisted_ttl;
+    long entries;                       /* cache size (entries=) */
+    int unavailable;                    /* HTTP status, 0: continue */
+    apr_hash_t *states;                 /* sql_state_t * by dbd_conf; filled
+                                         * in post_config, then read only */
 };
+
+/* mod_dbd's server configuration record of S: which database S uses. */
+static const void *dbd_conf_of(const devprov_sql_t *q, const server_rec *s)
+{
+    return q->dbd != NULL ? ap_get_module_config(s->module_config, q->dbd)
+                          : NULL;
+}
 
 static apr_status_t cleanup_cache(void *data)
 {
@@ -101,6 +127,7 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
     prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     q = apr_pcalloc(cmd->pool, sizeof(*q));
     q->acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    q->dbd = ap_find_linked_module("mod_dbd.c");
     if (prepare == NULL || q->acquire == NULL)
         return apr_psprintf(cmd->pool, "%s: mod_dbd is not loaded: load it "
                             "(LoadModule dbd_module ..., before this line) "
@@ -160,39 +187,63 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
                                                  &(apr_ssize_t){
                                                      APR_HASH_KEY_STRING }),
                             cmd->directive ? cmd->directive->line_num : 0);
-    if (apr_thread_mutex_create(&q->mutex, APR_THREAD_MUTEX_DEFAULT,
-                                cmd->pool) != APR_SUCCESS)
-        return apr_psprintf(cmd->pool, "%s: cannot create a mutex", name);
-    if (ttl > 0 || unlisted_ttl > 0) {
-        q->cache = dp_lcache_new((size_t)entries);
-        if (q->cache == NULL)
-            return apr_psprintf(cmd->pool, "%s: out of memory for a cache of "
-                                "%ld entries", name, entries);
-        apr_pool_cleanup_register(cmd->pool, q->cache, cleanup_cache,
-                                  apr_pool_cleanup_null);
-    }
+    q->entries = entries;
+    q->states = apr_hash_make(cmd->pool);
     q->query = argv[0];
     prepare(cmd->server, q->query, q->label);
     *out = q;
     return NULL;
 }
 
+apr_status_t devprov_sql_init_server(devprov_sql_t *q, server_rec *s,
+                                     apr_pool_t *pconf)
+{
+    const void *conf = dbd_conf_of(q, s);
+    sql_state_t *st;
+
+    if (apr_hash_get(q->states, &conf, sizeof(conf)) != NULL)
+        return APR_SUCCESS;             /* the same database */
+    st = apr_pcalloc(pconf, sizeof(*st));
+    st->dbd_conf = conf;
+    if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, pconf)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "devprov: "
+                     "DevprovAllowlistSQL (%s): cannot create a mutex",
+                     q->where);
+        return APR_EGENERAL;
+    }
+    if (q->ttl > 0 || q->unlisted_ttl > 0) {
+        st->cache = dp_lcache_new((size_t)q->entries);
+        if (st->cache == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "devprov: "
+                         "DevprovAllowlistSQL (%s): out of memory for a "
+                         "cache of %ld entries (entries=)", q->where,
+                         q->entries);
+            return APR_ENOMEM;
+        }
+        apr_pool_cleanup_register(pconf, st->cache, cleanup_cache,
+                                  apr_pool_cleanup_null);
+    }
+    apr_hash_set(q->states, &st->dbd_conf, sizeof(st->dbd_conf), st);
+    return APR_SUCCESS;
+}
+
 /* The lookup failed: count it, and say so once per interval. */
-static void went_down(request_rec *r, devprov_sql_t *q, apr_status_t rv,
-                      const char *why)
+static void went_down(request_rec *r, devprov_sql_t *q, sql_state_t *st,
+                      apr_status_t rv, const char *why)
 {
     apr_time_t now = apr_time_now();
     unsigned long failures;
     int log;
 
-    apr_thread_mutex_lock(q->mutex);
-    if (q->down_since == 0)
-        q->down_since = now;
-    failures = ++q->failures;
-    log = q->down_logged == 0 || now - q->down_logged >= DOWN_LOG_INTERVAL;
+    apr_thread_mutex_lock(st->mutex);
+    if (st->down_since == 0)
+        st->down_since = now;
+    failures = ++st->failures;
+    log = st->down_logged == 0 || now - st->down_logged >= DOWN_LOG_INTERVAL;
     if (log)
-        q->down_logged = now;
-    apr_thread_mutex_unlock(q->mutex);
+        st->down_logged = now;
+    apr_thread_mutex_unlock(st->mutex);
     if (log)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "devprov: DevprovAllowlistSQL (%s): the database cannot "
@@ -204,18 +255,18 @@ static void went_down(request_rec *r, devprov_sql_t *q, apr_status_t rv,
                       failures);
 }
 
-static void came_up(request_rec *r, devprov_sql_t *q)
+static void came_up(request_rec *r, devprov_sql_t *q, sql_state_t *st)
 {
     apr_time_t since;
     unsigned long failures;
 
-    apr_thread_mutex_lock(q->mutex);
-    since = q->down_since;
-    failures = q->failures;
-    q->down_since = 0;
-    q->down_logged = 0;
-    q->failures = 0;
-    apr_thread_mutex_unlock(q->mutex);
+    apr_thread_mutex_lock(st->mutex);
+    since = st->down_since;
+    failures = st->failures;
+    st->down_since = 0;
+    st->down_logged = 0;
+    st->failures = 0;
+    apr_thread_mutex_unlock(st->mutex);
     if (since != 0)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "devprov: DevprovAllowlistSQL (%s): the database "
@@ -226,8 +277,8 @@ static void came_up(request_rec *r, devprov_sql_t *q)
 
 /* Run the query for MAC (normal form M).  Returns 1, 0 or -1 as
  * devprov_sql_lookup(). */
-static int query(request_rec *r, devprov_sql_t *q, const char *m, char *buf,
-                 dp_entry_t *out)
+static int query(request_rec *r, devprov_sql_t *q, sql_state_t *st,
+                 const char *m, char *buf, dp_entry_t *out)
 {
     ap_dbd_t *dbd = q->acquire(r);
     apr_dbd_prepared_t *stmt;
@@ -238,12 +289,12 @@ static int query(request_rec *r, devprov_sql_t *q, const char *m, char *buf,
     int rv, ncols = 0, rows = 0, i, rc;
 
     if (dbd == NULL) {
-        went_down(r, q, 0, "no connection: see mod_dbd's message");
+        went_down(r, q, st, 0, "no connection: see mod_dbd's message");
         return -1;
     }
     stmt = apr_hash_get(dbd->prepared, q->label, APR_HASH_KEY_STRING);
     if (stmt == NULL) {
-        went_down(r, q, 0, "the query is not prepared on this connection");
+        went_down(r, q, st, 0, "the query is not prepared on this connection");
         return -1;
     }
     rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, stmt, 1,
@@ -275,7 +326,7 @@ static int query(request_rec *r, devprov_sql_t *q, const char *m, char *buf,
                               err);
         }
         if (rv != 0) {
-            went_down(r, q, 0, err);
+            went_down(r, q, st, 0, err);
             return -1;
         }
     }
@@ -301,10 +352,10 @@ static int query(request_rec *r, devprov_sql_t *q, const char *m, char *buf,
         }
     }
     if (rv != -1) {
-        went_down(r, q, 0, apr_dbd_error(dbd->driver, dbd->handle, rv));
+        went_down(r, q, st, 0, apr_dbd_error(dbd->driver, dbd->handle, rv));
         return -1;
     }
-    came_up(r, q);
+    came_up(r, q, st);
     if (rows == 0)
         return 0;
     if (ncols > MAX_COLS) {
@@ -338,13 +389,23 @@ int devprov_sql_lookup(request_rec *r, devprov_sql_t *q, const dp_mac_t *mac,
     char *buf = apr_palloc(r->pool, REC_MAX);
     char m[DP_MAC_STRLEN + 1];
     apr_time_t now = apr_time_now();
+    const void *conf = dbd_conf_of(q, r->server);
+    sql_state_t *st = apr_hash_get(q->states, &conf, sizeof(conf));
     int rc = -1;
 
     dp_mac_format(mac, m);
-    if (q->cache != NULL) {
-        apr_thread_mutex_lock(q->mutex);
-        rc = dp_lcache_get(q->cache, mac, now, buf, REC_MAX, out);
-        apr_thread_mutex_unlock(q->mutex);
+    if (st == NULL) {
+        /* devprov_sql_init_server() was not run for this server (cannot
+         * happen): no answer, rather than another database's */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "devprov: "
+                      "DevprovAllowlistSQL (%s): not set up for this "
+                      "virtual host: %s not looked up", q->where, m);
+        return -1;
+    }
+    if (st->cache != NULL) {
+        apr_thread_mutex_lock(st->mutex);
+        rc = dp_lcache_get(st->cache, mac, now, buf, REC_MAX, out);
+        apr_thread_mutex_unlock(st->mutex);
         if (rc >= 0) {
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                           "devprov: allowlist cache: %s %s", m,
@@ -352,13 +413,13 @@ int devprov_sql_lookup(request_rec *r, devprov_sql_t *q, const dp_mac_t *mac,
             return rc;
         }
     }
-    rc = query(r, q, m, buf, out);
-    if (rc >= 0 && q->cache != NULL) {
+    rc = query(r, q, st, m, buf, out);
+    if (rc >= 0 && st->cache != NULL) {
         apr_interval_time_t ttl = rc ? q->ttl : q->unlisted_ttl;
         if (ttl > 0) {
-            apr_thread_mutex_lock(q->mutex);
-            dp_lcache_put(q->cache, mac, rc ? out : NULL, now + ttl);
-            apr_thread_mutex_unlock(q->mutex);
+            apr_thread_mutex_lock(st->mutex);
+            dp_lcache_put(st->cache, mac, rc ? out : NULL, now + ttl);
+            apr_thread_mutex_unlock(st->mutex);
         }
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,

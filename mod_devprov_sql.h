@@ -3,8 +3,9 @@
  * Part of mod_devprov's Apache glue.  DevprovAllowlistSQL names a query
  * that mod_dbd prepares on each of its connections; a lookup runs it with
  * the phone's MAC and turns the row into an allowlist entry by the rules
- * of dp_entry_from_fields().  Answers are cached per process (dp_lcache)
- * for a TTL, so a burst of phones costs one query per phone.
+ * of dp_entry_from_fields().  Answers are cached per process and
+ * database (dp_lcache) for a TTL, so a burst of phones costs one query per
+ * phone.
  */
 #ifndef MOD_DEVPROV_SQL_H
 #define MOD_DEVPROV_SQL_H
@@ -21,6 +22,13 @@ typedef struct devprov_sql devprov_sql_t;
  * register the query with mod_dbd for CMD's server. */
 const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
                              devprov_sql_t **out);
+
+/* post_config, for each server S with DevprovEngine on that uses Q: the
+ * cache and up/down state of S's database (one per mod_dbd configuration
+ * record, shared by the servers that share that record).  Logs and
+ * returns an error if they cannot be made. */
+apr_status_t devprov_sql_init_server(devprov_sql_t *q, server_rec *s,
+                                     apr_pool_t *pconf);
 
 /* Look MAC up: 1 (listed, OUT valid for R's lifetime), 0 (not listed) or
  * -1 (the database could not answer; logged once a minute while that
