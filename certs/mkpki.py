@@ -52,7 +52,7 @@ POLY_O = "Polycom Inc."
 # just generated is skipped through the backend's test hook
 # (_rsa_skip_check_key, which cryptography's own test suite uses; guarded so a
 # cryptography without it simply runs the check).
-N_KEYS = {2048: 29, 1024: 3}    # what generate() uses; a shortfall is made up serially
+N_KEYS = {2048: 44, 1024: 3}    # what generate() uses; a shortfall is made up serially
 _pool = {2048: [], 1024: []}
 
 
@@ -124,12 +124,18 @@ class CA:
 
 def make_cert(subject, pub_key, issuer, signing_key, not_before, not_after, *,
               ca=False, pathlen=None, eku=None, san=None,
-              digest=None, aki_key=None):
+              digest=None, aki_key=None, key_cert_sign=False,
+              phone_ku=False):
     """Build and sign one certificate.
 
     issuer: x509.Name of the issuer.  signing_key: private key that signs.
     aki_key: public key whose SKI goes into AuthorityKeyIdentifier (defaults
     to signing_key's public key; the forged leaf points it at the real CA).
+    key_cert_sign: a CA:FALSE certificate whose keyUsage still has
+    keyCertSign (a mis-issued phone certificate).  phone_ku: with ca, a
+    phone's keyUsage (digitalSignature, keyEncipherment) plus keyCertSign,
+    as a phone certificate mis-issued with CA:TRUE would carry (it can
+    still authenticate a TLS client, and sign certificates).
     """
     digest = digest or hashes.SHA256()
     b = (x509.CertificateBuilder()
@@ -140,12 +146,12 @@ def make_cert(subject, pub_key, issuer, signing_key, not_before, not_after, *,
          .not_valid_before(not_before)
          .not_valid_after(not_after))
     b = b.add_extension(x509.BasicConstraints(ca=ca, path_length=pathlen), critical=True)
-    if ca:
+    if ca and not phone_ku:
         ku = dict(digital_signature=False, key_encipherment=False, key_cert_sign=True,
                   crl_sign=True)
     else:
-        ku = dict(digital_signature=True, key_encipherment=True, key_cert_sign=False,
-                  crl_sign=False)
+        ku = dict(digital_signature=True, key_encipherment=True,
+                  key_cert_sign=ca or key_cert_sign, crl_sign=False)
     b = b.add_extension(x509.KeyUsage(content_commitment=False, data_encipherment=False,
                                       key_agreement=False, encipher_only=False,
                                       decipher_only=False, **ku), critical=True)
@@ -172,6 +178,55 @@ def make_sub(subject, parent, not_before, not_after, pathlen=0):
     c = make_cert(subject, k.public_key(), parent.cert.subject, parent.key,
                   not_before, not_after, ca=True, pathlen=pathlen)
     return CA(c, k)
+
+
+def _der_len(b, i):
+    """The length of the DER element whose length octets start at b[i]:
+    (length, index of its first content octet)."""
+    n = b[i]
+    if n < 0x80:
+        return n, i + 1
+    k = n & 0x7F
+    return int.from_bytes(b[i + 1:i + 1 + k], "big"), i + 1 + k
+
+
+def _der_seq(content):
+    n = len(content)
+    if n < 0x80:
+        head = bytes([n])
+    else:
+        nb = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        head = bytes([0x80 | len(nb)]) + nb
+    return b"\x30" + head + content
+
+
+def with_inverted_validity(cert, signing_key):
+    """CERT with its notBefore and notAfter swapped, signed again by
+    SIGNING_KEY (RSA, PKCS#1 v1.5, SHA-256, as make_cert signs).
+    cryptography's CertificateBuilder refuses notAfter before notBefore,
+    so the two Time values are swapped in the DER of the TBSCertificate
+    (both UTCTime of the same length: nothing else moves)."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def utc(dt):
+        return b"\x17\x0d" + dt.strftime("%y%m%d%H%M%SZ").encode()
+
+    nb, na = utc(cert.not_valid_before), utc(cert.not_valid_after)
+    tbs = cert.tbs_certificate_bytes
+    assert tbs.count(nb + na) == 1, "validity not found in the TBS"
+    tbs = tbs.replace(nb + na, na + nb)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    _, i = _der_len(der, 1)                     # into the Certificate
+    n, j = _der_len(der, i + 1)                 # the TBSCertificate
+    alg_start = j + n
+    n, j = _der_len(der, alg_start + 1)         # signatureAlgorithm
+    alg = der[alg_start:j + n]
+    sig = signing_key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    bits = b"\x00" + sig
+    bitstr = b"\x03" + _der_seq(bits)[1:]      # same length encoding
+    out = x509.load_der_x509_certificate(_der_seq(tbs + alg + bitstr))
+    assert out.not_valid_before > out.not_valid_after
+    return out
 
 
 def pem(cert):
@@ -234,7 +289,11 @@ def generate(out, fleet=0):
     poly_root_n = name(("CN", "Polycom Root CA"), ("O", POLY_O))
     poly_iss_n = name(("CN", "Polycom Equipment Issuing CA 1"), ("O", POLY_O))
     poly_root = make_root(poly_root_n, NOW - 20 * YEAR, NOW + 20 * YEAR)
-    poly_iss = make_sub(poly_iss_n, poly_root, NOW - 18 * YEAR, NOW + 18 * YEAR)
+    # no pathLenConstraint on the issuing CA (vendors' issuing CAs often
+    # have none): a CA:TRUE certificate under it can sign chains OpenSSL
+    # would accept if devprov took CAs from what the phone sends
+    poly_iss = make_sub(poly_iss_n, poly_root, NOW - 18 * YEAR, NOW + 18 * YEAR,
+                        pathlen=None)
     poly_iss2 = make_sub(name(("CN", "Polycom Equipment Issuing CA 2"), ("O", POLY_O)),
                          poly_root, NOW - 20 * YEAR, NOW - YEAR)
     put("polycom/root.pem", pem(poly_root.cert))
@@ -247,6 +306,39 @@ def generate(out, fleet=0):
                 "polycom_issuing_expired": "polycom/issuing-expired.pem",
                 "polycom_issuing_der": "polycom/issuing.der",
                 "polycom_cafile": "polycom/cafile.pem"})
+
+    # ---- a sub-CA that Polycom's root signed but the configuration does not
+    # list (not in polycom/cafile.pem, not in polycom/): a phone that sends
+    # it along must not be verified through it
+    poly_unlisted = make_sub(name(("CN", "Polycom Unlisted Sub CA"), ("O", POLY_O)),
+                             poly_root, NOW - 10 * YEAR, NOW + 10 * YEAR)
+    put("polycom-unlisted/sub-ca.pem", pem(poly_unlisted.cert))
+    cas["polycom_unlisted_sub"] = "polycom-unlisted/sub-ca.pem"
+
+    # ---- a Polycom tree whose root expired two years ago while its issuing
+    # CA runs on: a phone issued a year ago under it verifies up to the
+    # root (never valid: notBefore after the root's notAfter) when the root
+    # is configured, and ends at the issuing CA when only that is
+    old_root = make_root(name(("CN", "Polycom Old Root CA"), ("O", POLY_O)),
+                         NOW - 20 * YEAR, NOW - 2 * YEAR)
+    old_iss = make_sub(name(("CN", "Polycom Old Issuing CA"), ("O", POLY_O)),
+                       old_root, NOW - 10 * YEAR, NOW + 10 * YEAR)
+    put("polycom-oldroot/root.pem", pem(old_root.cert))
+    put("polycom-oldroot/issuing.pem", pem(old_iss.cert))
+    put("polycom-oldroot/cafile.pem", pem(old_root.cert) + pem(old_iss.cert))
+    cas.update({"polycom_oldroot_root": "polycom-oldroot/root.pem",
+                "polycom_oldroot_issuing": "polycom-oldroot/issuing.pem",
+                "polycom_oldroot_cafile": "polycom-oldroot/cafile.pem"})
+
+    # ---- an issuing CA under the Polycom root that starts in ten days, and
+    # a phone under it whose own certificate started a year ago: not yet
+    # valid at depth 1
+    future_iss = make_sub(name(("CN", "Polycom Future Issuing CA"), ("O", POLY_O)),
+                          poly_root, NOW + 10 * DAY, NOW + 10 * YEAR)
+    put("polycom-future/issuing.pem", pem(future_iss.cert))
+    put("polycom-future/cafile.pem", pem(poly_root.cert) + pem(future_iss.cert))
+    cas.update({"polycom_future_issuing": "polycom-future/issuing.pem",
+                "polycom_future_cafile": "polycom-future/cafile.pem"})
 
     # ---- Yealink
     yea_root = make_root(name(("CN", "Yealink Root CA"), ("O", "Yealink")),
@@ -283,13 +375,21 @@ def generate(out, fleet=0):
     valid = (NOW - YEAR, NOW + 14 * YEAR)
 
     def device(dname, subject, issuer, nb_na, *, mac, vendor, expect,
-               bits=2048, digest=None, eku=client, forge_key=None):
-        """issuer: a CA object, or None for self-signed."""
+               bits=2048, digest=None, eku=client, forge_key=None,
+               ca=False, key_cert_sign=False, invert=False):
+        """issuer: a CA object, or None for self-signed.  ca: a phone
+        certificate mis-issued with CA:TRUE; key_cert_sign: CA:FALSE with
+        keyCertSign; invert: notBefore and notAfter swapped (NB_NA in
+        order, the certificate gets notBefore=NA, notAfter=NB).  Returns
+        the device as a CA object (certificate and key)."""
         k = key(bits)
         nb, na = nb_na
+        kw = dict(eku=eku, digest=digest, ca=ca, phone_ku=ca,
+                  key_cert_sign=key_cert_sign)
         if issuer is None:
-            c = make_cert(subject, k.public_key(), subject, k, nb, na,
-                          eku=eku, digest=digest)
+            c = make_cert(subject, k.public_key(), subject, k, nb, na, **kw)
+            if invert:
+                c = with_inverted_validity(c, k)
             chain, issuer_rel = [c], None
         elif forge_key is not None:
             # Issuer name and AKI of the real CA, signature by an unrelated key.
@@ -298,7 +398,9 @@ def generate(out, fleet=0):
             chain, issuer_rel = [c, issuer.cert], ca_path[id(issuer)]
         else:
             c = make_cert(subject, k.public_key(), issuer.cert.subject, issuer.key, nb, na,
-                          eku=eku, digest=digest)
+                          **kw)
+            if invert:
+                c = with_inverted_validity(c, issuer.key)
             issuer_rel = ca_path[id(issuer)]
             # A phone sends leaf + intermediate(s), never the root.
             chain = [c] + ([issuer.cert] if issuer in intermediates else [])
@@ -312,18 +414,23 @@ def generate(out, fleet=0):
             "mac": mac,
             "vendor": vendor,
             "issuer_ca": issuer_rel,
-            "not_before": iso(nb),
-            "not_after": iso(na),
+            "not_before": iso(c.not_valid_before),
+            "not_after": iso(c.not_valid_after),
             "expect": expect,
         }
+        return CA(c, k)
 
     ca_path = {id(poly_iss): "polycom/issuing.pem",
                id(poly_iss2): "polycom/issuing-expired.pem",
                id(yea_root): "yealink/root.pem",
                id(cis_root): "cisco/root.pem",
                id(rogue): "rogue/root.pem",
-               id(look_iss): "lookalike/issuing.pem"}
-    intermediates = [poly_iss, poly_iss2, look_iss]
+               id(look_iss): "lookalike/issuing.pem",
+               id(poly_unlisted): "polycom-unlisted/sub-ca.pem",
+               id(old_iss): "polycom-oldroot/issuing.pem",
+               id(future_iss): "polycom-future/issuing.pem"}
+    intermediates = [poly_iss, poly_iss2, look_iss, poly_unlisted, old_iss,
+                     future_iss]
 
     def poly(cn):
         return name(("CN", cn), ("O", POLY_O))
@@ -337,7 +444,8 @@ def generate(out, fleet=0):
     device("polycom-notyet", poly("0004F2000003"), poly_iss,
            (NOW + 30 * DAY, NOW + 15 * YEAR),
            mac="0004f2000003", vendor="polycom",
-           expect="accept only when time is ignored (leaf not yet valid)")
+           expect="reject by default (leaf not yet valid); accept with "
+                  "DevprovAcceptNotYetValid")
     device("polycom-under-expired-ca", poly("0004F2000004"), poly_iss2,
            (NOW - 2 * YEAR, NOW + 10 * YEAR),
            mac="0004f2000004", vendor="polycom",
@@ -367,6 +475,57 @@ def generate(out, fleet=0):
     device("lookalike-polycom", poly("0004F2000001"), look_iss, valid,
            mac="0004f2000001", vendor="polycom",
            expect="reject: look-alike CA (same names, different keys)")
+    device("polycom-generic", poly("0004F2000012"), poly_iss, valid,
+           mac="0004f2000012", vendor="polycom",
+           expect="genuine and valid; plays a generic firmware certificate "
+                  "(reject when its key is denied with DevprovDenyKey)")
+
+    # ---- trust exactly as configured (issue 13)
+    device("polycom-via-unlisted-sub", poly("0004F2000021"), poly_unlisted, valid,
+           mac="0004f2000021", vendor="polycom",
+           expect="reject: issued by a sub-CA under the Polycom root that is "
+                  "not configured (the chain file sends it along)")
+    phone_ca = device("polycom-ca-true", poly("0004F2000022"), poly_iss, valid,
+                      mac="0004f2000022", vendor="polycom", ca=True,
+                      expect="reject: a phone certificate mis-issued with "
+                             "CA:TRUE is a CA, not a phone")
+    ca_path[id(phone_ca)] = "devices/polycom-ca-true.pem"
+    intermediates.append(phone_ca)
+    device("polycom-minted-by-phone", poly("0004F2000023"), phone_ca, valid,
+           mac="0004f2000023", vendor="polycom",
+           expect="reject: issued by the CA:TRUE phone certificate (the chain "
+                  "file sends it along)")
+    device("polycom-keycertsign", poly("0004F2000024"), poly_iss, valid,
+           mac="0004f2000024", vendor="polycom", key_cert_sign=True,
+           expect="reject: CA:FALSE but keyUsage keyCertSign")
+    device("polycom-after-ca-expired", poly("0004F2000025"), poly_iss2,
+           (NOW - 180 * DAY, NOW + 5 * YEAR),
+           mac="0004f2000025", vendor="polycom",
+           expect="reject: issued after its CA expired (never valid as a chain)")
+    device("polycom-inverted", poly("0004F2000026"), poly_iss,
+           (NOW - 60 * DAY, NOW - 30 * DAY), invert=True,
+           mac="0004f2000026", vendor="polycom",
+           expect="reject: notBefore after notAfter (never valid)")
+    device("polycom-under-old-root", poly("0004F2000029"), old_iss,
+           (NOW - YEAR, NOW + 5 * YEAR),
+           mac="0004f2000029", vendor="polycom",
+           expect="reject when polycom-oldroot/root.pem is configured (issued "
+                  "after the root expired); accept with the issuing CA alone")
+    device("polycom-under-future-ca", poly("0004F2000030"), future_iss, valid,
+           mac="0004f2000030", vendor="polycom",
+           expect="reject by default (its issuing CA is not yet valid); accept "
+                  "with DevprovAcceptNotYetValid")
+    device("polycom-selfsigned-notyet", poly("0004F2000027"), None,
+           (NOW + 30 * DAY, NOW + 15 * YEAR),
+           mac="0004f2000027", vendor="polycom",
+           expect="pinned self-signed, not yet valid: accept only with "
+                  "DevprovAcceptNotYetValid")
+    device("polycom-selfsigned-inverted", poly("0004F2000028"), None,
+           (NOW - 60 * DAY, NOW - 30 * DAY), invert=True,
+           mac="0004f2000028", vendor="polycom",
+           expect="reject even when pinned: self-signed, notBefore after "
+                  "notAfter (never valid)")
+
     device("yealink-valid",
            name(("CN", "yealink.com"),
                 ("serialNumber", "ffffffff-ffff-ffff-fff0-001565000062"),

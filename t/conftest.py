@@ -208,7 +208,12 @@ class Httpd:
     # -- configuration -------------------------------------------------
     def port(self, name):
         if name not in self.ports:
-            self.ports[name] = free_port()
+            # the kernel may hand out a port it gave us before (it is free
+            # again once free_port() closed it): never twice in one server
+            port = free_port()
+            while port in self.ports.values():
+                port = free_port()
+            self.ports[name] = port
         return self.ports[name]
 
     @property

@@ -133,8 +133,17 @@ def test_expired_intermediate_and_not_yet_valid(pki, lists):
     e = env_of(p)
     assert e["DEVICE_CERT_VALIDITY"] == "expired"
     assert e["DEVICE_VERIFIED"] == "1"
+    # a certificate from the future: refused unless the vendor opts in
+    since = pki.manifest["devices"]["polycom-notyet"]["not_before"]
     p = run("-e", *opts(pki, lists), pki.cert("polycom-notyet"))
-    assert p.returncode == LET_IN
+    assert p.returncode == REFUSED, p
+    e = env_of(p)
+    assert e["DEVICE_VERIFIED"] == "0" and "DEVICE_MAC" not in e
+    assert e["DEVICE_REASON"] == (f"not yet valid (depth 0, from {since}): "
+                                  "DevprovAcceptNotYetValid polycom off")
+    p = run("-e", *opts(pki, lists, "--accept-not-yet-valid", "polycom"),
+            pki.cert("polycom-notyet"))
+    assert p.returncode == LET_IN, p
     assert env_of(p)["DEVICE_CERT_VALIDITY"] == "not-yet-valid"
 
 
@@ -463,7 +472,7 @@ def test_config_file_vhost_inherits_main_server(site, pki):
     assert p.returncode == LET_IN, p
     assert "<VirtualHost *:8443> at " in p.stdout
     assert "sites-enabled/provisioning.conf:2" in p.stdout
-    assert re.search(r"vendor polycom +1 root\(s\), 1 intermediate", p.stdout)
+    assert re.search(r"vendor polycom +1 root\(s\), 1 issuing CA", p.stdout)
     assert "DevprovDeny    unlisted" in p.stdout
     assert verdict(p) == "let in"
     p = run("-d", site, "-f", "apache2.conf", pki.cert("polycom-unlisted"))
@@ -573,8 +582,8 @@ def test_config_cross_checks(tmp_path, pki):
                       "</VirtualHost>\n")
     p = run("-f", conf, pki.cert("polycom-valid"))
     assert p.returncode == ERROR
-    assert (f"vendor 'polycom' ({conf}:3): DevprovTrust gives no self-signed "
-            "root CA") in p.stderr
+    # an issuing CA alone is a valid vendor (trust anchor) now
+    assert "self-signed root" not in p.stderr
     assert "needs a DevprovAllowlist or DevprovAllowlistSQL" in p.stderr
     assert ("DevprovDeny in virtual host <VirtualHost *:8444> at "
             f"{conf}:6 has no effect without DevprovEngine on") in p.stderr
@@ -599,7 +608,11 @@ AGREE_DEVICES = ["polycom-valid", "polycom-expired", "polycom-notyet",
                  "polycom-selfsigned", "polycom-notmac", "polycom-lowercase",
                  "polycom-forged", "rogue-polycom",
                  "rogue-expired", "lookalike-polycom", "yealink-valid",
-                 "multi-cn", "evil-cn-quote"]
+                 "multi-cn", "evil-cn-quote",
+                 # trust exactly as configured (t/test_trust.py)
+                 "polycom-via-unlisted-sub", "polycom-ca-true",
+                 "polycom-minted-by-phone", "polycom-keycertsign",
+                 "polycom-after-ca-expired", "polycom-inverted"]
 
 
 def agree_body(srv, pki):

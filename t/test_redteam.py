@@ -16,13 +16,23 @@ from test_devprov import trust
 VALID, VALID_MAC = "polycom-valid", "0004f2000001"
 EXPIRED, EXPIRED_MAC = "polycom-expired", "0004f2000002"
 YEALINK, YEALINK_MAC = "yealink-valid", "001565000062"
-GENERIC = "polycom-notyet"       # plays generic firmware: 0004f2000003
+GENERIC = "polycom-generic"      # plays generic firmware: 0004f2000012
 
 ALLOW = [
     "# hardened production allowlist",
     f"{VALID_MAC} lobby vendor=polycom",
     f"{EXPIRED_MAC} expired-desk vendor=polycom",
-    "0004f2000003 generic-fw vendor=polycom",
+    "0004f2000012 generic-fw vendor=polycom",
+    # certificates that must not make a phone although the vendor's root
+    # signed their chain (t/test_trust.py has the same cases in detail)
+    "0004f2000003 from-the-future vendor=polycom",
+    "0004f2000004 under-leaked-ca vendor=polycom",
+    "0004f2000021 via-unlisted-sub-ca vendor=polycom",
+    "0004f2000022 ca-true vendor=polycom",
+    "0004f2000023 minted-by-ca-true vendor=polycom",
+    "0004f2000024 keycertsign vendor=polycom",
+    "0004f2000025 after-ca-expired vendor=polycom",
+    "0004f2000026 inverted vendor=polycom",
     f"{YEALINK_MAC} yealink-desk vendor=yealink",
     # MACs the hostile certificates claim (the rogue and look-alike ones
     # copy 0004f2000001/2, listed above)
@@ -58,6 +68,10 @@ def redteam_body(srv, pki):
                       cafile=None)
         # a Yealink-only port with the same allowlist
         + srv.tls_vhost("yealink", "DevprovEngine on\n" + yealink_trust
+                        + hardened, cafile=None)
+        # the key of the retired issuing CA 2 leaked: denied at any depth
+        + srv.tls_vhost("leaked", "DevprovEngine on\n" + trust(pki)
+                        + f"DevprovDenyKey {pki / 'polycom/issuing-expired.pem'}\n"
                         + hardened, cafile=None))
 
 
@@ -188,11 +202,78 @@ def test_hostile_subject_refused(srv_redteam, device, reason):
 
 # -- generic firmware certificate --------------------------------------------
 
-@pytest.mark.parametrize("path", ["/env.php", "/files/0004f2000003.cfg"])
+@pytest.mark.parametrize("path", ["/env.php", "/files/0004f2000012.cfg"])
 def test_generic_certificate_refused(srv_redteam, path):
     res = srv_redteam.curl("prod", path, GENERIC)
     one_denial(srv_redteam, res, UNLISTED + "generic certificate: its "
                "private key is public (DevprovDenyKey)")
+
+
+# -- CA certificates the phone sends, and CA certificates as phones ----------
+# (issue 13: before, OpenSSL built the chain through whatever CA:TRUE
+# certificate the client sent, if the vendor root had signed it)
+
+@pytest.mark.parametrize("device,reason", [
+    # a sub-CA the Polycom root signed, configured nowhere
+    ("polycom-via-unlisted-sub", NOT_VERIFIED + "unable to get local issuer "
+                                 "certificate"),
+    # a "phone" signed by a phone certificate mis-issued with CA:TRUE
+    ("polycom-minted-by-phone", NOT_VERIFIED + "unable to get local issuer "
+                                "certificate"),
+    # that CA:TRUE certificate itself, and one with keyCertSign
+    ("polycom-ca-true", UNLISTED + "a CA certificate (CA:TRUE or "
+                       "keyCertSign), not a phone's"),
+    ("polycom-keycertsign", UNLISTED + "a CA certificate (CA:TRUE or "
+                           "keyCertSign), not a phone's"),
+])
+@pytest.mark.parametrize("chain", [True, False], ids=["sends-chain", "leaf"])
+def test_ca_certificates_mint_no_phones(srv_redteam, device, reason, chain):
+    res = srv_redteam.curl("prod", "/env.php", device, chain=chain)
+    line = one_denial(srv_redteam, res, reason)
+    assert "device is" not in line
+
+
+@pytest.mark.parametrize("device", ["polycom-via-unlisted-sub",
+                                    "polycom-minted-by-phone"])
+def test_minted_phone_asking_for_victims_file(srv_redteam, device):
+    res = srv_redteam.curl("prod", f"/files/{VALID_MAC}.cfg", device,
+                           chain=True)
+    one_denial(srv_redteam, res, NOT_VERIFIED)
+    assert f"file {VALID_MAC}" not in res.body
+
+
+def test_leaked_ca_key_refuses_its_phones(srv_redteam):
+    """A denied key at depth 1: every phone under that CA is refused,
+    phones under the other issuing CA are not."""
+    res = srv_redteam.curl("leaked", "/env.php", "polycom-under-expired-ca")
+    one_denial(srv_redteam, res, UNLISTED + "denied key (DevprovDenyKey) at "
+               "depth 1: /CN=Polycom Equipment Issuing CA 2/O=Polycom Inc.")
+    srv_redteam.mark()
+    res = srv_redteam.curl("leaked", f"/files/{VALID_MAC}.cfg", VALID)
+    assert res.status == 200 and res.body == f"file {VALID_MAC}\n", res
+    no_denial(srv_redteam)
+
+
+# -- time: never valid, and certificates from the future ---------------------
+
+@pytest.mark.parametrize("device,reason", [
+    # issued after its CA expired: there was no moment the chain was valid
+    ("polycom-after-ca-expired", "chain never valid: notBefore at depth 0 "
+                                 "is not before notAfter at depth 1"),
+    ("polycom-inverted", "chain never valid: notBefore at depth 0 is not "
+                         "before notAfter at depth 0"),
+    # not valid before next month: refused without the vendor's opt-in
+    ("polycom-notyet", "not yet valid (depth 0, from "),
+])
+def test_chain_not_valid_by_its_dates_refused(srv_redteam, device, reason):
+    res = srv_redteam.curl("prod", f"/files/{srv_redteam.pki.mac(device)}"
+                           ".cfg", device)
+    line = one_denial(srv_redteam, res, UNLISTED + reason)
+    if device == "polycom-notyet":
+        assert line.split(UNLISTED)[1].startswith(
+            reason + srv_redteam.pki.manifest["devices"][device][
+                "not_before"] + "): DevprovAcceptNotYetValid polycom off"), \
+            line
 
 
 # -- no certificate -----------------------------------------------------------

@@ -167,16 +167,16 @@ def test_answers_are_cached_per_process(srv_sql, db):
     """The second connection within the TTL is answered from the cache,
     without a query."""
     db.execute("INSERT INTO phones (mac, label) VALUES (%s, %s)",
-               ("0004f2000003", "cache-me"))
+               ("0004f2000012", "cache-me"))
     time.sleep(1.2)                     # past unlisted-ttl
     srv_sql.mark()
     for _ in range(3):
-        assert env(srv_sql.curl("main", "/env.php", "polycom-notyet"))[
+        assert env(srv_sql.curl("main", "/env.php", "polycom-generic"))[
             "DEVICE_LABEL"] == "cache-me"
     time.sleep(0.1)
     log = srv_sql.new_log()
-    asked = log.count("allowlist database: 0004f2000003 listed")
-    cached = log.count("allowlist cache: 0004f2000003 listed")
+    asked = log.count("allowlist database: 0004f2000012 listed")
+    cached = log.count("allowlist cache: 0004f2000012 listed")
     # one child process here; another could ask once more
     assert 1 <= asked <= 2 and asked + cached == 3, log
 
@@ -184,16 +184,16 @@ def test_answers_are_cached_per_process(srv_sql, db):
 def test_changes_take_effect_within_the_ttl(srv_sql, db):
     """A phone added is let in after unlisted-ttl, one disabled is shut
     out after ttl, also on a connection kept alive across the change."""
-    db.execute("DELETE FROM phones WHERE mac = %s", ("0004f2000003",))
+    db.execute("DELETE FROM phones WHERE mac = %s", ("0004f2000012",))
     time.sleep(2.2)
-    assert srv_sql.curl("main", "/env.php", "polycom-notyet").status == 403
+    assert srv_sql.curl("main", "/env.php", "polycom-generic").status == 403
     db.execute("INSERT INTO phones (mac, label) VALUES (%s, %s)",
-               ("0004f2000003", "added"))
+               ("0004f2000012", "added"))
     time.sleep(1.2)
-    conn = keepalive(srv_sql, "main", "polycom-notyet")
+    conn = keepalive(srv_sql, "main", "polycom-generic")
     assert get(conn, "/env.php")[0] == 200
     db.execute("UPDATE phones SET allowed = %s WHERE mac = %s",
-               (False, "0004f2000003"))
+               (False, "0004f2000012"))
     time.sleep(2.2)
     status, _ = get(conn, "/env.php")   # same TLS connection
     assert status == 403

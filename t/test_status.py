@@ -79,7 +79,10 @@ def status_body(srv, pki):
         f"{fingerprint(pki, 'polycom-valid')}",
     ])
     revoked = write_allowlist(srv.dir / "revoked", ["0004f2000004"])
-    strict = (f"DevprovEngine on\n{trust(pki)}"
+    # polycom-notyet is a device here (counted verified_not_yet_valid):
+    # not yet valid certificates are refused unless the vendor opts in
+    notyet = "DevprovAcceptNotYetValid polycom on\n"
+    strict = (f"DevprovEngine on\n{trust(pki)}{notyet}"
               f"DevprovAllowlist {allow}\n"
               f"DevprovRevoked {revoked}\n"
               f"DevprovDenyKey {pki.cert('evil-cn-long')}\n"
@@ -87,7 +90,7 @@ def status_body(srv, pki):
               "DevprovBindPath on\n" + docs(srv, "strict")
               + example_logformat() + "\n"
               f"CustomLog {srv.dir / 'logs' / 'short.log'} devprov_short\n")
-    open_ = f"DevprovEngine on\n{trust(pki)}" + docs(srv, "open")
+    open_ = f"DevprovEngine on\n{trust(pki)}{notyet}" + docs(srv, "open")
     return (MPM_SMALL + status_vhost(srv)
             + srv.tls_vhost("strict", strict, cafile=None)
             + srv.tls_vhost("open", open_, cafile=None))
