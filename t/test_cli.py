@@ -561,6 +561,39 @@ def test_config_errors_name_file_and_line(tmp_path, pki, body, line, message):
     assert p.stdout == ""
 
 
+def test_config_allowlist_vendor_typo(tmp_path, pki):
+    """vendor= naming no vendor of any server is an error, as apache2 -t
+    says it; a vendor of another vhost is fine."""
+    allow = tmp_path / "allow"
+    allow.write_text("0004f2000001 a vendor=polycom\n"
+                     "001565000062 y vendor=yealink\n"
+                     "0004f2000002 b vendor=polycon\n")
+    conf = write_conf(tmp_path / "x.conf",
+                      f"DevprovAllowlist {allow}\n"
+                      "<VirtualHost *:8443>\n"
+                      "DevprovEngine on\n"
+                      f"DevprovTrust polycom {pki / 'polycom'}\n"
+                      "</VirtualHost>\n"
+                      "<VirtualHost *:8444>\n"
+                      "DevprovEngine on\n"
+                      f"DevprovTrust yealink {pki / 'yealink/root.pem'}\n"
+                      "</VirtualHost>\n")
+    p = run("-f", conf, pki.cert("polycom-valid"))
+    assert p.returncode == ERROR
+    assert (f"devprov: {allow}:3: vendor=polycon names no vendor configured "
+            f"in any virtual host (DevprovAllowlist {conf}:1; configured: "
+            "polycom, yealink)") in p.stderr, p.stderr
+    assert f"{allow}:2:" not in p.stderr
+    assert p.stderr.count("names no vendor") == 1
+    # the same list given as an option, against the options' vendor
+    p = run("--trust", f"polycom={pki / 'polycom'}", "--allowlist", allow,
+            pki.cert("polycom-valid"))
+    assert p.returncode == ERROR
+    assert (f"{allow}:2: vendor=yealink names no vendor configured in any "
+            "virtual host (DevprovAllowlist --allowlist; configured: "
+            "polycom)") in p.stderr, p.stderr
+
+
 def test_config_cross_checks(tmp_path, pki):
     conf = write_conf(tmp_path / "x.conf",
                       "<VirtualHost *:8443>\n"

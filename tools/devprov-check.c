@@ -584,6 +584,7 @@ int main(int argc, char **argv)
             opts.any = 1;
             break;
         case 'a':
+            opts.sc->allow_where = "--allowlist";
             if ((msg = cc_allowlist(opts.sc, arg, NULL)) != NULL)
                 return opt_error("--allowlist", msg);
             opts.any = 1;
@@ -642,6 +643,9 @@ int main(int argc, char **argv)
                 return EXIT_ERROR;
             cc_check_server(&conf, merged[i]);
         }
+        /* vendor= may name a vendor of any server */
+        merged[conf.nvhosts] = conf.main;
+        cc_check_allowlists(&conf, merged, conf.nvhosts + 1);
         if (conf.errors != 0) {
             fprintf(stderr, PROG ": %s: configuration error(s), as "
                     "apache2 -t would report them\n", config);
@@ -671,6 +675,8 @@ int main(int argc, char **argv)
         memcpy(sc->names, chosen->names, sizeof(sc->names));
         sc->nnames = chosen->nnames;
         cc_check_server(&conf, sc);
+        if (opts.sc->allow != NULL)     /* --allowlist: against these */
+            cc_check_allowlists(&conf, &sc, 1);
         if (conf.errors != 0)
             return EXIT_ERROR;
     }
