@@ -164,7 +164,8 @@ typedef struct {
     const char *vhost;
     const devprov_check_vendor_t *vendor;
     const char *store_desc;     /* "SSLCACertificateFile x (file:line)" */
-    const char *why;            /* what the phones then see */
+    const char *why;            /* what the phones then see; NULL: only
+                                 * the depth is judged */
     int errors;
     /* the deepest chain SSLVerifyDepth does not cover */
     int need_depth;
@@ -184,6 +185,8 @@ static void hs_problem(void *arg, const dp_hs_problem_t *pr)
         }
         return;
     }
+    if (c->why == NULL)
+        return;
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                  "devprov: virtual host %s: vendor '%s' (DevprovTrust %s): "
                  "its CA certificate '%s' %s the TLS handshake's CA store "
@@ -289,8 +292,16 @@ int devprov_check_handshake(server_rec *s, const char *vhost,
     mode = verify_mode(ptemp, d.verify);
     patched = devprov_mod_ssl_patched();
     if (patched) {
-        if (mode != V_OPTIONAL && mode != V_REQUIRE)
-            return OK;          /* optional_no_ca waives time and CA */
+        if (mode == V_NONE)
+            return OK;
+        if (mode == V_OPTIONAL_NO_CA) {
+            /* time errors and unknown CAs are waived, but a chain that
+             * the store does build is still held to SSLVerifyDepth by
+             * mod_ssl's callback, in every mode */
+            if (d.cafile == NULL && d.capath == NULL)
+                return OK;
+            return check_store(s, vhost, ptemp, &d, &view, NULL);
+        }
         {
             const char *acc = arg1(ptemp, d.accept);
             if (acc == NULL || strcasecmp(acc, "on") != 0) {

@@ -237,7 +237,9 @@ def test_handshake_store_lacks_a_vendor(srv, pki):
                        f"(SSLCACertificateFile {pki / 'polycom/cafile.pem'} "
                        f"({srv.dir / 'httpd.conf'}:",
                        "SSLCACertificatePath none",
-                       "(and its root) to SSLCACertificateFile")
+                       # a root has no root to add
+                       "add O=Yealink,CN=Yealink Root CA to "
+                       "SSLCACertificateFile")
     assert "vendor 'polycom'" not in err
     # what the phones would see
     assert ("certificate has expired" in err) != SSL_PATCHED
@@ -310,18 +312,28 @@ def test_stock_mode_verify_none_not_judged(srv, pki):
     assert res.returncode == 0, res.stderr
 
 
-def test_verify_depth_too_small(srv, pki):
+@pytest.mark.parametrize("verify", ["optional_no_ca", "optional",
+                                    "require"])
+def test_verify_depth_too_small(srv, pki, verify):
+    """mod_ssl's callback holds every chain the store builds to
+    SSLVerifyDepth, in both modes and even under optional_no_ca."""
     # root -> issuing CA -> phone: the root sits at depth 2
-    body = srv.tls_vhost("v", two_vendors(pki) + "SSLVerifyDepth 1\n",
-                         cafile=None if not SSL_PATCHED else
-                         str(pki.all_vendor_cafile()), **STRICT)
+    accept = "SSLVerifyClientAcceptExpired on\n" if SSL_PATCHED else ""
+    body = srv.tls_vhost("v", f"DevprovEngine on\n{accept}"
+                         f"DevprovTrust polycom {pki / 'polycom'}\n"
+                         "SSLVerifyDepth 1\n", verify=verify)
     err = assert_fails(srv, body, "devprov: virtual host localhost:",
                        f"SSLVerifyDepth 1 ({srv.dir / 'httpd.conf'}:",
                        "is too small for vendor 'polycom' (DevprovTrust ",
-                       f"issued by '{POLY_ISSUING}' sits 2 levels below",
+                       "issued by 'O=Polycom Inc.,CN=Polycom Equipment "
+                       "Issuing CA ", "sits 2 levels below",
                        "\"Certificate Chain too long\"",
                        "set SSLVerifyDepth 2")
     assert err.count("SSLVerifyDepth 1 (") == 1         # one line
+    ok = srv.configtest(srv.tls_vhost(
+        "v", f"DevprovEngine on\n{accept}DevprovTrust polycom "
+        f"{pki / 'polycom'}\nSSLVerifyDepth 2\n", verify=verify))
+    assert ok.returncode == 0, ok.stderr
 
 
 @pytest.mark.skipif(not SSL_PATCHED, reason="patched mod_ssl only")
