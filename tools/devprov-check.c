@@ -584,7 +584,6 @@ int main(int argc, char **argv)
             opts.any = 1;
             break;
         case 'a':
-            opts.sc->allow_where = "--allowlist";
             if ((msg = cc_allowlist(opts.sc, arg, NULL)) != NULL)
                 return opt_error("--allowlist", msg);
             opts.any = 1;
@@ -675,8 +674,6 @@ int main(int argc, char **argv)
         memcpy(sc->names, chosen->names, sizeof(sc->names));
         sc->nnames = chosen->nnames;
         cc_check_server(&conf, sc);
-        if (opts.sc->allow != NULL)     /* --allowlist: against these */
-            cc_check_allowlists(&conf, &sc, 1);
         if (conf.errors != 0)
             return EXIT_ERROR;
     }
