@@ -35,6 +35,7 @@
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
+#include "mod_devprov_check.h"
 #include "mod_devprov_sql.h"
 #include "mod_devprov_status.h"
 #include "mod_devprov_ssl.h"
@@ -104,6 +105,11 @@ typedef struct {
     const char *image;                  /* NULL: each process re-reads */
     apr_time_t img_mtime;               /* the image this process maps */
     apr_ino_t img_inode;
+    /* a re-read list is refused (as a malformed one) unless ACCEPT says
+     * 0 (set by check_config; NULL: any list that parses) */
+    int (*accept)(const void *list, const void *arg, const char *path,
+                  char *err, size_t errlen);
+    const void *accept_arg;
 } watched_t;
 
 typedef struct {
@@ -738,13 +744,36 @@ static const command_rec devprov_cmds[] = {
     { NULL }
 };
 
+/* For mod_devprov_check.c: see mod_devprov_check.h. */
+void devprov_check_view(server_rec *s, apr_pool_t *p,
+                        devprov_check_view_t *out)
+{
+    const devprov_srv_t *sc = ap_get_module_config(s->module_config,
+                                                   &devprov_module);
+    devprov_check_vendor_t *v;
+    int i;
+
+    out->engine = engine_on(sc);
+    out->nvendors = sc->vendors != NULL ? sc->vendors->nelts : 0;
+    out->vendors = v = apr_pcalloc(p, (out->nvendors + 1) * sizeof(*v));
+    for (i = 0; i < out->nvendors; i++) {
+        const vendor_conf_t *vc = APR_ARRAY_IDX(sc->vendors, i,
+                                                vendor_conf_t *);
+        v[i].name = vc->v.name;
+        v[i].trust = vc->v.trust;
+        v[i].where = vc->where;
+    }
+}
+
 /* Cross-directive checks, run by "apache2 -t" too. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s)
 {
     int rc = OK;
+    /* vendor= in an allowlist may name a vendor of any server */
+    const devprov_known_t *known = devprov_check_known(s, pconf);
 
-    (void)pconf; (void)plog;
+    (void)plog;
     for (; s != NULL; s = s->next) {
         const devprov_srv_t *sc = ap_get_module_config(s->module_config,
                                                        &devprov_module);
@@ -800,6 +829,21 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          vhost);
             rc = !OK;
         }
+        /* each list once (vhosts inherit the main server's), and its
+         * re-read versions the same way (watched_reread) */
+        if (sc->allow != NULL && sc->allow->accept == NULL) {
+            sc->allow->accept = devprov_check_allowlist_reread;
+            sc->allow->accept_arg = known;
+            if (devprov_check_allowlist(known, sc->allow->list,
+                                        sc->allow->path,
+                                        sc->allow->directive_where,
+                                        ptemp) != OK)
+                rc = !OK;
+        }
+        if (sc->sql != NULL)
+            devprov_sql_known_vendors(sc->sql, known);
+        if (devprov_check_handshake(s, vhost, ptemp) != OK)
+            rc = !OK;
         if (!engine_on(sc))
             continue;
         if (sc->vendors == NULL || sc->vendors->nelts == 0) {
@@ -1079,6 +1123,11 @@ static void watched_reread(server_rec *s, apr_pool_t *p, watched_t *w,
     }
     took = apr_time_now();
     fresh = w->load(w->path, err, sizeof(err));
+    if (fresh != NULL && w->accept != NULL
+        && w->accept(fresh, w->accept_arg, w->path, err, sizeof(err)) != 0) {
+        w->destroy(fresh);
+        fresh = NULL;
+    }
     if (fresh != NULL && !locked && w->image != NULL)
         fresh = share_list(s, p, w, fresh, &fi, &shared);
     took = apr_time_now() - took;

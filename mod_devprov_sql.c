@@ -29,6 +29,7 @@
 #include "apr_thread_mutex.h"
 #include "mod_dbd.h"
 
+#include "mod_devprov_check.h"
 #include "mod_devprov_sql.h"
 #include "src/dp_lcache.h"
 #include "src/dp_mac.h"
@@ -62,6 +63,7 @@ struct devprov_sql {
     int unavailable;                    /* HTTP status, 0: continue */
     apr_hash_t *states;                 /* sql_state_t * by dbd_conf; filled
                                          * in post_config, then read only */
+    const devprov_known_t *known;       /* NULL: not checked */
 };
 
 /* mod_dbd's server configuration record of S: which database S uses. */
@@ -380,7 +382,24 @@ static int query(request_rec *r, devprov_sql_t *q, sql_state_t *st,
                       "it counts as not listed", q->where, m, why);
         return 0;
     }
+    if (rc == 1 && q->known != NULL) {
+        const char *v = dp_entry_attr(out, "vendor");
+        if (v != NULL && !devprov_known_has(q->known, v))
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "devprov: DevprovAllowlistSQL (%s): the row for %s "
+                          "has vendor=%s, which names no configured vendor "
+                          "(configured: %s): no certificate can match it, "
+                          "so the phone is not allowlisted; correct the "
+                          "row", q->where, m, v,
+                          devprov_known_list(q->known));
+    }
     return rc;
+}
+
+void devprov_sql_known_vendors(devprov_sql_t *q,
+                               const struct devprov_known *known)
+{
+    q->known = known;
 }
 
 int devprov_sql_lookup(request_rec *r, devprov_sql_t *q, const dp_mac_t *mac,

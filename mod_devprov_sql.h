@@ -43,6 +43,13 @@ int devprov_sql_unavailable_status(const devprov_sql_t *q);
 /* How long a connection may keep an answer before asking again. */
 apr_interval_time_t devprov_sql_ttl(const devprov_sql_t *q);
 
+/* The vendors configured in any server (mod_devprov_check.h), set by
+ * check_config: a fetched row whose vendor column names none of them is
+ * logged, once per fetch. */
+struct devprov_known;
+void devprov_sql_known_vendors(devprov_sql_t *q,
+                               const struct devprov_known *known);
+
 /* "file:line" of the directive, for messages. */
 const char *devprov_sql_where(const devprov_sql_t *q);
 

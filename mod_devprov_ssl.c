@@ -165,7 +165,7 @@ static int verify_cb(int ok, X509_STORE_CTX *sctx)
 }
 
 /* Is the loaded mod_ssl the patched one? */
-static int mod_ssl_patched(void)
+int devprov_mod_ssl_patched(void)
 {
     module *m = ap_top_module;          /* where the search starts */
 
@@ -187,7 +187,7 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     SSL_verify_cb orig;
 
     if (is_proxy || ctx == NULL || (slot = devprov_ssl_slot(s)) == NULL
-        || mod_ssl_patched())
+        || devprov_mod_ssl_patched())
         return OK;
     orig = SSL_CTX_get_verify_callback(ctx);
     if (orig == verify_cb)              /* already ours */
@@ -218,16 +218,26 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     }
     SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_cb);
     *slot = st;
-    if (real_startup())
+    /* check_config (mod_devprov_check.c) refused the setups where the
+     * tolerance cannot happen (no CA file, a vendor CA missing from it,
+     * SSLVerifyDepth too small); say what remains true */
+    if (real_startup() && (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER))
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "devprov: stock "
                      "mod_ssl: %s:%u (%s:%d) tolerates expired and not yet "
-                     "valid client certificates in the TLS handshake%s",
-                     s->server_hostname,
+                     "valid client certificates in the TLS handshake, in "
+                     "chains that verify against its SSLCACertificateFile/"
+                     "Path", s->server_hostname,
                      s->addrs ? s->addrs->host_port : s->port,
-                     s->defn_name ? s->defn_name : "?", s->defn_line_number,
-                     SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER ? ""
-                     : " (but SSLVerifyClient is none here: only a "
-                       "virtual host's own SSLVerifyClient is covered)");
+                     s->defn_name ? s->defn_name : "?", s->defn_line_number);
+    else if (real_startup())
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "devprov: stock "
+                     "mod_ssl: %s:%u (%s:%d) asks for no client certificate "
+                     "in the TLS handshake (SSLVerifyClient none), so there "
+                     "is nothing to tolerate there; a per-directory "
+                     "SSLVerifyClient runs mod_ssl's own check, which "
+                     "refuses expired certificates", s->server_hostname,
+                     s->addrs ? s->addrs->host_port : s->port,
+                     s->defn_name ? s->defn_name : "?", s->defn_line_number);
     return OK;
 }
 
@@ -241,7 +251,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_find_linked_module("mod_ssl.c") == NULL)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "devprov: mod_ssl is "
                      "not loaded: no TLS, no client certificates");
-    else if (mod_ssl_patched())
+    else if (devprov_mod_ssl_patched())
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "devprov: mode: "
                      "patched mod_ssl (it has " PATCHED_DIRECTIVE "): "
                      "mod_ssl tolerates expired client certificates itself");

@@ -26,6 +26,10 @@ typedef struct devprov_ssl devprov_ssl_t;
 /* Register the hooks of stock mode (from devprov's register_hooks). */
 void devprov_ssl_register_hooks(apr_pool_t *p);
 
+/* Is the loaded mod_ssl the patched one (it has the directive
+ * SSLVerifyClientAcceptExpired)?  Valid once the configuration is read. */
+int devprov_mod_ssl_patched(void);
+
 /* Provided by mod_devprov.c: where virtual host S keeps its tolerance,
  * or NULL when DevprovEngine is not on there. */
 devprov_ssl_t **devprov_ssl_slot(server_rec *s);

@@ -618,6 +618,28 @@ const char *dp_entry_attr(const dp_entry_t *entry, const char *key)
     return NULL;
 }
 
+int dp_allowlist_each(const dp_allowlist_t *al,
+                      int (*fn)(void *arg, uint32_t line,
+                                const dp_entry_t *entry),
+                      void *arg)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i <= al->mask; i++) {
+        const slot_t *slot = &al->slots[i];
+        dp_entry_t e;
+
+        if (slot->mac == EMPTY_SLOT)
+            continue;
+        e.label = al->arena + slot->off;
+        e.attrs = e.label + strlen(e.label) + 1;
+        if ((rc = fn(arg, slot->line, &e)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int dp_allowlist_lookup_fn(void *al, const dp_mac_t *mac, dp_entry_t *out)
 {
     return dp_allowlist_lookup(al, mac, out);

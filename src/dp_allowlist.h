@@ -80,6 +80,14 @@ int dp_allowlist_lookup(const dp_allowlist_t *al, const dp_mac_t *mac,
 typedef int (*dp_lookup_fn)(void *source, const dp_mac_t *mac,
                             dp_entry_t *out);
 
+/* Call FN for every entry of AL with the line it was read from (table
+ * order, not line order).  Stops at the first non-zero answer of FN and
+ * returns it; 0 when FN said 0 to every entry. */
+int dp_allowlist_each(const dp_allowlist_t *al,
+                      int (*fn)(void *arg, uint32_t line,
+                                const dp_entry_t *entry),
+                      void *arg);
+
 /* dp_allowlist_lookup() as a dp_lookup_fn (SOURCE: a dp_allowlist_t). */
 int dp_allowlist_lookup_fn(void *source, const dp_mac_t *mac,
                            dp_entry_t *out);

@@ -82,7 +82,13 @@ def lists(workdir, pki):
     revoked = write_allowlist(d / "revoked", [
         "0004f2000004        # stolen",
         "sha256:" + fingerprint(pki, "polycom-lowercase")])
-    return {"dir": d, "allow": allow, "revoked": revoked,
+    # for configurations that trust Polycom only: a vendor= that no
+    # server configures is a configuration error (as for apache2 -t)
+    allow_polycom = write_allowlist(d / "allowlist-polycom", [
+        ln for ln in ALLOW + [f"0004f2000005 selfsigned-desk pin=sha256:{pin}"]
+        if "vendor=" not in ln or "vendor=polycom" in ln])
+    return {"dir": d, "allow": allow, "allow_polycom": allow_polycom,
+            "revoked": revoked,
             "pinned_other": pinned_other}
 
 
@@ -454,7 +460,7 @@ def site(tmp_path, pki, lists):
                "    ServerName prov.example.com\n"
                "    ServerAlias prov\n"
                "    DevprovEngine on\n"
-               f"    DevprovAllowlist \"{lists['allow']}\" 10\n"
+               f"    DevprovAllowlist \"{lists['allow_polycom']}\" 10\n"
                f"    DevprovRevoked {lists['revoked']}\n"
                "    DevprovDeny unlisted\n"
                "    <Location /public>\n"
@@ -568,6 +574,37 @@ def test_config_errors_name_file_and_line(tmp_path, pki, body, line, message):
     assert f"devprov-check: {conf}:{line}: " in p.stderr, p.stderr
     assert message.format(bad=bad) in p.stderr, p.stderr
     assert p.stdout == ""
+
+
+def test_config_allowlist_vendor_typo(tmp_path, pki):
+    """vendor= naming no vendor of any server is an error, as apache2 -t
+    says it; a vendor of another vhost is fine."""
+    allow = tmp_path / "allow"
+    allow.write_text("0004f2000001 a vendor=polycom\n"
+                     "001565000062 y vendor=yealink\n"
+                     "0004f2000002 b vendor=polycon\n")
+    conf = write_conf(tmp_path / "x.conf",
+                      f"DevprovAllowlist {allow}\n"
+                      "<VirtualHost *:8443>\n"
+                      "DevprovEngine on\n"
+                      f"DevprovTrust polycom {pki / 'polycom'}\n"
+                      "</VirtualHost>\n"
+                      "<VirtualHost *:8444>\n"
+                      "DevprovEngine on\n"
+                      f"DevprovTrust yealink {pki / 'yealink/root.pem'}\n"
+                      "</VirtualHost>\n")
+    p = run("-f", conf, pki.cert("polycom-valid"))
+    assert p.returncode == ERROR
+    assert (f"devprov: {allow}:3: vendor=polycon names no vendor configured "
+            f"in any virtual host (DevprovAllowlist {conf}:1; configured: "
+            "polycom, yealink)") in p.stderr, p.stderr
+    assert f"{allow}:2:" not in p.stderr
+    assert p.stderr.count("names no vendor") == 1
+    # given as an option, the list may serve servers the command does not
+    # see: not judged
+    p = run("--trust", f"polycom={pki / 'polycom'}", "--allowlist", allow,
+            pki.cert("polycom-valid"))
+    assert "names no vendor" not in p.stderr, p.stderr
 
 
 def test_config_cross_checks(tmp_path, pki):
@@ -703,7 +740,7 @@ def test_config_define_and_ifdefine(tmp_path, pki, lists):
                       "  DevprovTrust polycom ${PKI}/polycom/root.pem "
                       "'${PKI}/polycom/issuing.pem'\n"
                       "  <IfDefine STRICT>\n"
-                      f"    DevprovAllowlist {lists['allow']}\n"
+                      f"    DevprovAllowlist {lists['allow_polycom']}\n"
                       "    DevprovDeny unlisted\n"
                       "  </IfDefine>\n"
                       "</VirtualHost>\n")

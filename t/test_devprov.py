@@ -599,6 +599,48 @@ def test_allowlist_live_reload(workdir, pki):
         srv.stop()
 
 
+def test_allowlist_reload_refuses_unknown_vendor(workdir, pki):
+    """A re-read allowlist whose vendor= names no configured vendor (a
+    typo) is refused like a malformed one: the previous list stays in
+    force, and the log names file:line once."""
+    import time
+    srv = Httpd(workdir, "live-vendor", pki)
+    allow = write_allowlist(srv.dir / "allowlist", ["0004f2000001 a"])
+    srv.start(srv.tls_vhost(
+        "v", f"DevprovEngine on\n{trust(pki)}DevprovAllowlist {allow} 1\n"
+             "DevprovDeny unlisted\n", cafile=None))
+    try:
+        srv.mark()
+        srv.expected.append(r"DevprovAllowlist: .*allowlist:2: "
+                            r"vendor=polycon names no configured vendor "
+                            r"\(configured: polycom; 1 such line\); keeping "
+                            r"the 1 entries read before")
+        new = srv.dir / "allowlist.new"
+        # were it taken, polycom-valid (...01) would be unlisted
+        write_allowlist(new, ["0004f2000002 b", "0004f2000003 c vendor=polycon"])
+        new.rename(allow)
+        deadline = time.time() + 30
+        while "vendor=polycon names no configured vendor" not in srv.new_log():
+            assert time.time() < deadline
+            assert srv.curl("v", "/env.php", "polycom-valid").status == 200
+            assert srv.curl("v", "/env.php", "polycom-expired").status == 403
+            time.sleep(0.5)
+        time.sleep(11)                  # the next check does not repeat it
+        assert srv.curl("v", "/env.php", "polycom-valid").status == 200
+        assert srv.new_log().count("vendor=polycon names no") == 1
+        # corrected: taken
+        write_allowlist(new, ["0004f2000002 b", "0004f2000003 c vendor=polycom"])
+        new.rename(allow)
+        deadline = time.time() + 30
+        while srv.curl("v", "/env.php", "polycom-expired").status != 200:
+            assert time.time() < deadline
+            time.sleep(0.3)
+        assert srv.curl("v", "/env.php", "polycom-valid").status == 403
+        check_log(srv)
+    finally:
+        srv.stop()
+
+
 def test_allowlist_reload_without_runtime_dir(workdir, pki):
     """Where the parent cannot write the shared image (DefaultRuntimeDir
     read-only: /sys, where not even root creates files), startup says so and each process re-reads the file

@@ -94,6 +94,7 @@ def vhost(srv, pki, name, db, sql_args="ttl=2 unlisted-ttl=1",
         name,
         f"DBDriver {db.driver}\nDBDParams \"{params or db.params}\"\n"
         f"DevprovEngine on\n{trust(pki)}"
+        f"DevprovTrust yealink {pki / 'yealink/root.pem'}\n"
         f"DevprovAllowlistSQL \"{QUERY}\" {sql_args}\n"
         f"DevprovDeny {deny}\nLogLevel devprov:trace1\n",
         cafile=None)
@@ -147,6 +148,29 @@ def test_refused_phones(srv_sql, device, reason):
     denials = [ln for ln in srv_sql.new_log().splitlines()
                if "devprov: denied" in ln]
     assert len(denials) == 1 and reason in denials[0], denials
+
+
+def test_row_vendor_unknown_logged_per_fetch(srv_sql, db, expect_log):
+    """A row whose vendor names no configured vendor (a typo) binds the
+    phone to nobody: refused, and the log says so once per database fetch,
+    not on the cache hits that follow (ttl=2)."""
+    line = (r"DevprovAllowlistSQL \(.*\): the row for 0004f2999999 has "
+            r"vendor=polycon, which names no configured vendor \(configured: "
+            r"polycom, yealink\)")
+    db.execute("INSERT INTO phones (mac, label, vendor) VALUES (%s, %s, %s)",
+               ("0004f2999999", "typo", "polycon"))
+    time.sleep(1.1)         # an earlier "not listed" (unlisted-ttl=1) expires
+    srv_sql.mark()
+    expect_log([line])
+    try:
+        for _ in range(3):
+            assert srv_sql.curl("main", "/env.php",
+                                "polycom-unlisted").status == 403
+        time.sleep(0.1)
+        assert len(re.findall(line, srv_sql.new_log())) == 1
+    finally:
+        db.execute("DELETE FROM phones WHERE mac = %s", ("0004f2999999",))
+        time.sleep(2.1)                 # the cached answer expires
 
 
 def test_invalid_row_is_refused_and_named(srv_sql, expect_log):

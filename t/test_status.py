@@ -90,7 +90,11 @@ def status_body(srv, pki):
               "DevprovBindPath on\n" + docs(srv, "strict")
               + example_logformat() + "\n"
               f"CustomLog {srv.dir / 'logs' / 'short.log'} devprov_short\n")
-    open_ = f"DevprovEngine on\n{trust(pki)}{notyet}" + docs(srv, "open")
+    # yealink is configured in the other vhost only: the allowlist's
+    # vendor=yealink names a vendor of the server (checked at startup)
+    open_ = (f"DevprovEngine on\n{trust(pki)}{notyet}"
+             f"DevprovTrust yealink {pki / 'yealink/root.pem'}\n"
+             + docs(srv, "open"))
     return (MPM_SMALL + status_vhost(srv)
             + srv.tls_vhost("strict", strict, cafile=None)
             + srv.tls_vhost("open", open_, cafile=None))

@@ -57,6 +57,7 @@ def body(srv, pki):
             + srv.tls_vhost("plain_req", plain, verify="require")
             + srv.tls_vhost("dp_opt", dp, verify="optional")
             + srv.tls_vhost("plain_opt", plain, verify="optional")
+            + srv.tls_vhost("dp_none", dp, verify="none")
             + sni_vhosts(srv, pki, allow))
 
 
@@ -83,6 +84,11 @@ def test_startup_log_names_the_mode(srv_stockmode):
     ports = {srv_stockmode.port(n) for n in ("dp", "dp_req", "dp_opt",
                                              "sni")}
     assert sorted(int(p) for p in lines) == sorted(ports)
+    # SSLVerifyClient none: no tolerance is claimed where none can happen
+    none = re.findall(r"devprov: stock mod_ssl: .*:(\d+) \(.*asks for no "
+                      r"client certificate in the TLS handshake "
+                      r"\(SSLVerifyClient none\)", log)
+    assert [int(p) for p in none] == [srv_stockmode.port("dp_none")]
 
 
 @pytest.mark.parametrize("tls", ["1.2", "1.3"])

@@ -458,6 +458,8 @@ static char *devprov_directive(reader_t *rd, const char *name, char **argv,
         p = root_relative(rd, argv[0]);
         msg = cc_allowlist(sc, p, argc == 2 ? argv[1] : NULL);
         free(p);
+        if (msg == NULL)
+            sc->allow_where = cc_strdup(where);
         return msg;
     }
     if (!strcasecmp(name, "DevprovAllowlistSQL")) {

@@ -46,6 +46,7 @@ typedef struct cc_srv {
     const dp_vendor_t *vendor_ptrs[CC_MAX_VENDORS];
     dp_allowlist_t *allow;              /* NULL = unset */
     char *allow_path;
+    char *allow_where;                  /* its directive's file:line */
     char *sql_where;                    /* DevprovAllowlistSQL, NULL = unset */
     dp_keyset_t *deny_keys;
     size_t deny_key_count;              /* keys added by DevprovDenyKey */
@@ -84,6 +85,12 @@ int cc_read_apache(cc_conf_t *conf, const char *file);
 /* mod_devprov.c check_config(): cross-directive checks of one merged
  * server; each problem is printed and counted. */
 void cc_check_server(cc_conf_t *conf, const cc_srv_t *merged);
+
+/* Allowlist lines whose vendor= names none of the vendors of the N
+ * merged SERVERS (mod_devprov.c check_config(), src/dp_check.h): each
+ * list once, each such line printed and counted. */
+void cc_check_allowlists(cc_conf_t *conf, cc_srv_t *const *servers,
+                         size_t n);
 
 /* Directive handlers shared by the file reader and the options: each
  * returns NULL or a malloc'd message. */

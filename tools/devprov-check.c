@@ -652,6 +652,9 @@ int main(int argc, char **argv)
                 return EXIT_ERROR;
             cc_check_server(&conf, merged[i]);
         }
+        /* vendor= may name a vendor of any server */
+        merged[conf.nvhosts] = conf.main;
+        cc_check_allowlists(&conf, merged, conf.nvhosts + 1);
         if (conf.errors != 0) {
             fprintf(stderr, PROG ": %s: configuration error(s), as "
                     "apache2 -t would report them\n", config);
