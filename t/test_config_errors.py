@@ -69,10 +69,15 @@ def test_trust_dir_empty(srv):
                  f"{d}: directory holds no")
 
 
-def test_trust_without_root(srv, pki):
+def test_vendor_without_ca(srv, pki):
+    """A vendor named only by another directive has no CA to verify its
+    phones with.  (A vendor trusted at its issuing CA alone, without the
+    root, is fine now: test_trust.py.)"""
     assert_fails(srv, vhost(srv, "DevprovEngine on\nDevprovTrust polycom "
-                            f"{pki / 'polycom/issuing.pem'}"),
-                 "vendor 'polycom'", "no self-signed root CA")
+                            f"{pki / 'polycom/cafile.pem'}\n"
+                            "DevprovSecurityLevel yealink 0"),
+                 "vendor 'yealink'", "has no CA certificate",
+                 "DevprovTrust yealink")
 
 
 def test_engine_without_trust(srv):
