@@ -135,11 +135,19 @@ def test_identity_cache_per_vhost(srv_inherit):
 # -- stock mode: each vhost's own handshake tolerance --------------------
 
 def stock_body(srv, pki, order):
+    # both vhosts' SSLCACertificateFile hold every DevprovTrust CA (apache2
+    # -t requires it in stock mode); "wide"'s also holds the rogue root
+    # and a chain (issuing CA under a root that expired) that no vendor
+    # has, so that the two handshake stores differ in what they verify
+    wide = srv.dir / "wide-ca.pem"
+    wide.write_bytes((pki / "polycom/cafile.pem").read_bytes()
+                     + (pki / "rogue/root.pem").read_bytes()
+                     + (pki / "polycom-oldroot/cafile.pem").read_bytes())
     vhosts = {
-        "poly": srv.tls_vhost("poly", "AddHandler cgi-script .cgi\n",
-                              cafile="polycom/cafile.pem"),
-        "yea": srv.tls_vhost("yea", "AddHandler cgi-script .cgi\n",
-                             cafile="yealink/cafile.pem"),
+        "narrow": srv.tls_vhost("narrow", "AddHandler cgi-script .cgi\n",
+                                cafile="polycom/cafile.pem"),
+        "wide": srv.tls_vhost("wide", "AddHandler cgi-script .cgi\n",
+                              cafile=str(wide)),
     }
     return main_server(srv, pki) + "".join(vhosts[v] for v in order)
 
@@ -147,8 +155,9 @@ def stock_body(srv, pki, order):
 # both orders of definition: before the fix the shared record kept the
 # tolerance of whichever vhost mod_ssl configured last, and httpd
 # configures the vhosts in reverse order of definition
-@pytest.fixture(scope="module", params=[("yea", "poly"), ("poly", "yea")],
-                ids=["yealink-first", "polycom-first"])
+@pytest.fixture(scope="module",
+                params=[("wide", "narrow"), ("narrow", "wide")],
+                ids=["wide-first", "narrow-first"])
 def srv_stock_vhosts(workdir, pki, request):
     srv = Httpd(workdir, "srv_stock_vhosts_" + "_".join(request.param), pki,
                 ssl_module=STOCK_SSL)
@@ -162,29 +171,32 @@ def test_stock_each_vhost_tolerates_in_its_own_handshake(srv_stock_vhosts):
     ports = re.findall(r"devprov: stock mod_ssl: localhost:(\d+) \(.*"
                        r"tolerates expired", log)
     assert sorted(int(p) for p in ports) == sorted(
-        srv_stock_vhosts.port(n) for n in ("poly", "yea"))
+        srv_stock_vhosts.port(n) for n in ("narrow", "wide"))
 
 
 @pytest.mark.parametrize("tls", ["1.2", "1.3"])
 def test_stock_expired_phone_per_vhost_ca(srv_stock_vhosts, expect_log,
                                           tls):
     s = srv_stock_vhosts
-    res = s.curl("poly", "/env.cgi", "polycom-expired", tls=tls)
+    for vhost in ("narrow", "wide"):
+        res = s.curl(vhost, "/env.cgi", "polycom-expired", tls=tls)
+        assert res.status == 200, (vhost, res)
+        assert "DEVICE_VERIFIED=1" in res.body
+        assert "DEVICE_CERT_VALIDITY=expired" in res.body
+        assert "SSL_CLIENT_VERIFY=EXPIRED" in res.body
+        assert ("SSL_CLIENT_VERIFY_WAIVED=certificate has expired "
+                "(depth 0)" in res.body)
+    # an expired certificate of the rogue CA verifies in wide's handshake
+    # store only: tolerated there (devprov then refuses it: the rogue CA
+    # is no vendor's), a stock refusal in narrow's handshake
+    res = s.curl("wide", "/env.cgi", "rogue-expired", tls=tls)
     assert res.status == 200, res
-    assert "DEVICE_VERIFIED=1" in res.body
-    assert "DEVICE_CERT_VALIDITY=expired" in res.body
     assert "SSL_CLIENT_VERIFY=EXPIRED" in res.body
-    assert ("SSL_CLIENT_VERIFY_WAIVED=certificate has expired (depth 0)"
-            in res.body)
-    # vhost yea's SSLCACertificateFile has no Polycom CA: the chain does
-    # not verify there, so the time error is not waived (stock refusal)
+    assert "DEVICE_VERIFIED=0" in res.body
+    assert "DEVICE_REASON=certificate not verified" in res.body
     expect_log(HANDSHAKE_FAIL_LOG)
-    assert s.curl("yea", "/env.cgi", "polycom-expired",
+    assert s.curl("narrow", "/env.cgi", "rogue-expired",
                   tls=tls).handshake_failed
-    # a valid Yealink phone on yea: a plain SUCCESS
-    res = s.curl("yea", "/env.cgi", "yealink-valid", tls=tls)
-    assert res.status == 200, res
-    assert "SSL_CLIENT_VERIFY=SUCCESS" in res.body
 
 
 @pytest.mark.parametrize("tls", ["-tls1_2", "-tls1_3"])
@@ -192,22 +204,22 @@ def test_stock_resumed_session_checked_with_its_own_vhost_ca(
         srv_stock_vhosts, tmp_path, tls):
     """A resumed session skips the handshake's verification: devprov
     checks the chain again, with the store of the vhost the session
-    belongs to.  The phone sends only its own certificate, so the expired
-    intermediate is found only in vhost poly's SSLCACertificateFile (with
-    vhost yea's the chain ends at the leaf, which is valid: SUCCESS)."""
+    belongs to.  The phone's chain (its issuing CA, under a root that has
+    expired) is only in vhost wide's SSLCACertificateFile; with vhost
+    narrow's the chain would end at the phone's own certificate, which is
+    valid: a plain SUCCESS."""
     s = srv_stock_vhosts
     sess = tmp_path / "sess.pem"
-    port = s.port("poly")
-    dev = "polycom-under-expired-ca"
+    port = s.port("wide")
+    dev = "polycom-under-old-root"
     first = s_client_get(port, s.pki, dev, "/env.cgi", tls,
                          ["-sess_out", str(sess)], quiet=False)[1]
     assert "SSL_CLIENT_VERIFY=EXPIRED" in first, first
     again = s_client_get(port, s.pki, dev, "/env.cgi", tls,
                          ["-sess_in", str(sess)], quiet=False)[1]
     assert re.search(r"^Reused, ", again, re.M), again
-    assert "DEVICE_CERT_VALIDITY=expired" in again
     assert "SSL_CLIENT_VERIFY=EXPIRED" in again, again
-    assert ("SSL_CLIENT_VERIFY_WAIVED=certificate has expired (depth 1)"
+    assert ("SSL_CLIENT_VERIFY_WAIVED=certificate has expired (depth 2)"
             in again), again
 
 
