@@ -232,6 +232,23 @@ static int leaf_moment(X509 *x, time_t now, time_t *at)
     return 0;
 }
 
+/* verify_run, up to a configured root above the leaf if there is one,
+ * else (*PARTIAL set) ending at the configured issuing CA. */
+static int build_chain(const dp_trust_t *t, X509 *leaf, int auth_level,
+                       const time_t *at, int *partial,
+                       STACK_OF(X509) **chain, int *err, int *depth)
+{
+    int ok = verify_run(t, leaf, auth_level, at, 0, chain, err, depth);
+
+    *partial = 0;
+    if (ok == 0 && *err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+        && t->roots < dp_trust_count(t)) {
+        *partial = 1;
+        ok = verify_run(t, leaf, auth_level, at, 1, chain, err, depth);
+    }
+    return ok;
+}
+
 /* Is X a CA certificate (it may sign others), whatever it claims to be
  * otherwise?  CA:TRUE, or a keyUsage that allows certificate signing. */
 static int is_ca_cert(X509 *x)
@@ -326,13 +343,8 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, const dp_keyset_t *deny,
      * key (a CA renewed), the one valid then; time checks off, it takes
      * whichever comes first, and a good chain could read as never valid */
     if (leaf_moment(leaf, now, &at) == 0) {
-        ok = verify_run(t, leaf, auth_level, &at, 0, &chain, &err, &depth);
-        if (ok == 0 && err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
-            && t->roots < dp_trust_count(t)) {
-            partial = 1;
-            ok = verify_run(t, leaf, auth_level, &at, 1, &chain, &err,
-                            &depth);
-        }
+        ok = build_chain(t, leaf, auth_level, &at, &partial, &chain, &err,
+                         &depth);
         if (ok < 0)
             goto out;
         verified_at = ok == 1;
@@ -341,14 +353,8 @@ int dp_trust_verify(const dp_trust_t *t, X509 *leaf, const dp_keyset_t *deny,
      * constraints checked, time aside: up to a configured root if one is
      * above the leaf, else ending at the configured issuing CA */
     if (!verified_at) {
-        partial = 0;
-        ok = verify_run(t, leaf, auth_level, NULL, 0, &chain, &err, &depth);
-        if (ok == 0 && err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
-            && t->roots < dp_trust_count(t)) {
-            partial = 1;
-            ok = verify_run(t, leaf, auth_level, NULL, 1, &chain, &err,
-                            &depth);
-        }
+        ok = build_chain(t, leaf, auth_level, NULL, &partial, &chain, &err,
+                         &depth);
         if (ok < 0)
             goto out;
     }
