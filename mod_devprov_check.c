@@ -31,10 +31,32 @@
 #include "apr_strings.h"
 
 #include "mod_devprov_check.h"
+#include "mod_devprov_private.h"
 #include "mod_devprov_ssl.h"
 #include "src/dp_check.h"
 
 APLOG_USE_MODULE(devprov);
+
+/* See mod_devprov_check.h. */
+void devprov_check_view(server_rec *s, apr_pool_t *p,
+                        devprov_check_view_t *out)
+{
+    const devprov_srv_t *sc = devprov_srv(s);
+    devprov_check_vendor_t *v;
+    int i;
+
+    out->engine = devprov_engine_on(sc);
+    out->nvendors = sc->vendors != NULL ? sc->vendors->nelts : 0;
+    out->vendors = v = apr_pcalloc(p, (out->nvendors + 1) * sizeof(*v));
+    for (i = 0; i < out->nvendors; i++) {
+        const vendor_conf_t *vc = APR_ARRAY_IDX(sc->vendors, i,
+                                                vendor_conf_t *);
+        v[i].name = vc->v.name;
+        v[i].trust = vc->v.trust;
+        v[i].where = vc->where;
+    }
+}
+
 
 /* at most this many allowlist lines are reported at startup */
 #define AL_REPORT_MAX 10

@@ -2,7 +2,7 @@
  * settings and of allowlists against the configured vendors.
  *
  * Part of mod_devprov's Apache glue (the logic is in src/dp_check.c).
- * mod_devprov.c's check_config hook calls these.  "apache2 -t" runs the
+ * mod_devprov_config.c's check_config hook calls these.  "apache2 -t" runs the
  * check_config hooks but not post_config, so mod_ssl's SSL_CTX does not
  * exist then: mod_ssl's directives are read from the parsed
  * configuration tree (ap_conftree), with mod_ssl's merge rules, and the
@@ -31,7 +31,7 @@ typedef struct {
     int nvendors;
 } devprov_check_view_t;
 
-/* Provided by mod_devprov.c: S's view, allocated from P. */
+/* S's view, allocated from P. */
 void devprov_check_view(server_rec *s, apr_pool_t *p,
                         devprov_check_view_t *out);
 

@@ -78,22 +78,10 @@
 #include "apr_strings.h"
 #include "mod_ssl.h"
 
+#include "mod_devprov_private.h"
 #include "mod_devprov_ssl.h"
 
 APLOG_USE_MODULE(devprov);
-
-/* From httpd's modules/ssl/mod_ssl_openssl.h (2.4.x), which Debian's
- * apache2-dev does not install: mod_ssl runs this optional hook for each
- * SSL-enabled server, with its SSL_CTX, once that context is set up
- * (ssl_init_Module in ssl_engine_init.c).  Declared exactly as there. */
-#ifndef __MOD_SSL_OPENSSL_H__
-APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, init_server,
-                          (server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx))
-/* ... and this one for each connection, with its SSL, before the
- * handshake (ssl_init_ssl_connection in mod_ssl.c). */
-APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, pre_handshake,
-                          (conn_rec *c, SSL *ssl, int is_proxy))
-#endif
 
 /* the directive only the patched mod_ssl has */
 #define PATCHED_DIRECTIVE "SSLVerifyClientAcceptExpired"
@@ -350,23 +338,12 @@ static int fixups(request_rec *r)
     return DECLINED;
 }
 
-/* In both modes: tell mod_devprov.c the connection's SSL (see
- * devprov_conn_ssl). */
-static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
-{
-    if (!is_proxy)
-        devprov_conn_ssl(c, ssl);
-    return DECLINED;
-}
-
 void devprov_ssl_register_hooks(apr_pool_t *p)
 {
     static const char *const ssl[] = { "mod_ssl.c", NULL };
 
     (void)p;
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL,
-                      APR_HOOK_MIDDLE);
-    APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL,
                       APR_HOOK_MIDDLE);
     /* before mod_ssl's post_config (which runs init_server) */
     ap_hook_post_config(post_config, NULL, ssl, APR_HOOK_MIDDLE);

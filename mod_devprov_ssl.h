@@ -30,18 +30,4 @@ void devprov_ssl_register_hooks(apr_pool_t *p);
  * SSLVerifyClientAcceptExpired)?  Valid once the configuration is read. */
 int devprov_mod_ssl_patched(void);
 
-/* Provided by mod_devprov.c: where virtual host S keeps its tolerance,
- * or NULL when DevprovEngine is not on there. */
-devprov_ssl_t **devprov_ssl_slot(server_rec *s);
-
-/* Provided by mod_devprov.c: connection C runs on SSL (mod_ssl's
- * pre_handshake hook, both modes). */
-void devprov_conn_ssl(conn_rec *c, SSL *ssl);
-
-/* Provided by mod_devprov.c: that SSL, or NULL. */
-SSL *devprov_conn_get_ssl(const conn_rec *c);
-
-/* Provided by mod_devprov.c: does any server have DevprovEngine on? */
-int devprov_ssl_engine_anywhere(server_rec *s);
-
 #endif

@@ -3,8 +3,9 @@
  * the DEVICE_* variables.
  *
  * dp_identify() says what a certificate is; this unit says what the
- * server makes of it.  mod_devprov.c (make_verdict(), export_verdict(),
- * check_revoked(), refuse()) and devprov-check (tools/) both use it, so
+ * server makes of it.  The glue (mod_devprov_conn.c's make_verdict() and
+ * devprov_conn_export(), mod_devprov.c's check_revoked() and refuse())
+ * and devprov-check (tools/) both use it, so
  * that the command cannot disagree with the server; the Apache-specific
  * parts (logging, caches, mutexes, the per-connection verdict, the
  * enrolment file writes) stay in the glue.

@@ -1,5 +1,5 @@
 /* check_conf.c - the devprov directives for devprov-check: the directive
- * handlers (as mod_devprov.c's cmd_* functions, on the same core units),
+ * handlers (as mod_devprov_config.c's cmd_* functions, on the same core units),
  * the merge and the cross-directive checks.  The Apache file reader is
  * in check_apconf.c.
  */

@@ -1,7 +1,7 @@
 /* check_conf.h - devprov-check's reading of the devprov directives, from
  * an Apache configuration file or from command-line options, into one
  * server configuration per server (main and <VirtualHost>), merged as
- * mod_devprov.c's merge_srv() does.
+ * mod_devprov_config.c's devprov_merge_srv() does.
  */
 #ifndef TOOLS_CHECK_CONF_H
 #define TOOLS_CHECK_CONF_H
@@ -72,7 +72,7 @@ typedef struct cc_conf {
 cc_srv_t *cc_srv_new(void);
 
 /* The server configuration a request to ADD sees: BASE's values where
- * ADD sets none (mod_devprov.c merge_srv()).  Returns NULL when out of
+ * ADD sets none (mod_devprov_config.c devprov_merge_srv()).  Returns NULL when out of
  * memory. */
 cc_srv_t *cc_merge(const cc_srv_t *base, const cc_srv_t *add);
 
@@ -82,12 +82,12 @@ cc_srv_t *cc_merge(const cc_srv_t *base, const cc_srv_t *add);
  * 0 if none. */
 int cc_read_apache(cc_conf_t *conf, const char *file);
 
-/* mod_devprov.c check_config(): cross-directive checks of one merged
+/* mod_devprov_config.c devprov_check_config(): cross-directive checks of one merged
  * server; each problem is printed and counted. */
 void cc_check_server(cc_conf_t *conf, const cc_srv_t *merged);
 
 /* Allowlist lines whose vendor= names none of the vendors of the N
- * merged SERVERS (mod_devprov.c check_config(), src/dp_check.h): each
+ * merged SERVERS (mod_devprov_config.c devprov_check_config(), src/dp_check.h): each
  * list once, each such line printed and counted. */
 void cc_check_allowlists(cc_conf_t *conf, cc_srv_t *const *servers,
                          size_t n);

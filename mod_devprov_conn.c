@@ -1,0 +1,418 @@
+/* mod_devprov_conn.c - the verdict on one TLS connection: the client
+ * certificate (from mod_ssl's SSL* when devprov has it), its identity
+ * (cached per vhost by the certificate's bytes), the allowlist lookup,
+ * the export of DEVICE_* to each request, and mod_ssl's pre_handshake
+ * hook that hands over the SSL*.
+ *
+ * Licensed under the Apache License, Version 2.0.
+ */
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_ssl.h"
+#include "apr_strings.h"
+
+#include "mod_devprov_private.h"
+#include "src/dp_allowlist.h"
+#include "src/dp_idcache.h"
+
+APLOG_USE_MODULE(devprov);
+
+/* identities made from a certificate's bytes are kept this long, per
+ * process and virtual host (IDCACHE_ENTRIES: in mod_devprov_private.h) */
+#define IDCACHE_TTL apr_time_from_sec(60)
+
+/* ------------------------------------------------------------------ */
+/* per connection                                                      */
+
+static X509 *pem_to_x509(const char *pem)
+{
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    X509 *x;
+
+    if (bio == NULL)
+        return NULL;
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    return x;
+}
+
+static const char *ssl_var(request_rec *r, const char *name)
+{
+    return ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
+}
+
+/* The identity cache's key: SHA-256 over the exact certificate bytes.
+ * Only the leaf counts: nothing else the phone sends is looked at
+ * (dp_trust.h). */
+static int cert_key(const char *pem, unsigned char *key)
+{
+    unsigned int len = 0;
+
+    return EVP_Digest(pem, strlen(pem), key, &len, EVP_sha256(), NULL)
+           && len == DP_IDCACHE_KEYLEN ? 0 : -1;
+}
+
+/* Where a verdict looks phones up: the allowlist file as it was when the
+ * verdict began (held under its mutex), or the database. */
+typedef struct {
+    request_rec *r;
+    const dp_allowlist_t *file;
+    devprov_sql_t *sql;
+} source_t;
+
+static int source_lookup(void *data, const dp_mac_t *mac, dp_entry_t *out)
+{
+    source_t *src = data;
+
+    if (src->file != NULL)
+        return dp_allowlist_lookup(src->file, mac, out);
+    return devprov_sql_lookup(src->r, src->sql, mac, out);
+}
+
+static void make_verdict(request_rec *r, const devprov_srv_t *sc,
+                         const char *pem, devprov_conn_t *dc)
+{
+    conn_rec *c = r->connection;
+    const dp_vendor_t *const *vendors =
+        (const dp_vendor_t *const *)sc->vendor_ptrs->elts;
+    size_t nvendors = (size_t)sc->vendor_ptrs->nelts;
+    X509 *leaf = NULL;
+    dp_identity_t id;
+    source_t src = { r, NULL, sc->sql };
+    int have_list = sc->allow != NULL || sc->sql != NULL;
+    int cached = 0, have_key = 0;
+    size_t size;
+    unsigned char key[DP_IDCACHE_KEYLEN];
+
+    {
+        /* the connection's, not the verdict's */
+        SSL *ssl = dc->ssl;
+        X509 *peer = dc->peer;
+
+        memset(dc, 0, sizeof(*dc));
+        dc->ssl = ssl;
+        dc->peer = peer;
+    }
+    memset(&id, 0, sizeof(id));
+    dc->conf = sc;
+    dc->made = apr_time_now();
+    dc->pem = apr_pstrdup(c->pool, pem);
+
+    if (*pem != '\0') {
+        /* a phone seen lately on another connection: its identity, made
+         * from these very bytes, without decoding or verifying again */
+        if (sc->ids != NULL && cert_key(pem, key) == 0) {
+            have_key = 1;
+            apr_thread_mutex_lock(sc->ids->mutex);
+            cached = dp_idcache_get(sc->ids->cache, key, apr_time_now(),
+                                    &id);
+            apr_thread_mutex_unlock(sc->ids->mutex);
+        }
+        if (!cached) {
+            leaf = pem_to_x509(pem);
+            if (leaf == NULL) {
+                id.status = DP_ST_UNVERIFIED;
+                apr_cpystrn(id.reason, "unreadable client certificate",
+                            sizeof(id.reason));
+            }
+        }
+    }
+    if (!cached && (leaf != NULL || *pem == '\0')) {
+        if (dp_identify(vendors, nvendors, sc->deny_keys, leaf, time(NULL),
+                        &id) != 0) {
+            id.status = DP_ST_UNVERIFIED;
+            apr_cpystrn(id.reason, "internal error while verifying",
+                        sizeof(id.reason));
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "devprov: out of memory verifying a client "
+                          "certificate");
+        }
+        /* kept unless the allowlist may still pin it (self-signed: the
+         * pin is looked up per connection, from the certificate) */
+        else if (have_key && leaf != NULL
+                 && !(id.status == DP_ST_UNVERIFIED
+                      && id.x509_err
+                         == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)) {
+            apr_thread_mutex_lock(sc->ids->mutex);
+            dp_idcache_put(sc->ids->cache, key, &id,
+                           apr_time_now() + IDCACHE_TTL);
+            apr_thread_mutex_unlock(sc->ids->mutex);
+        }
+    }
+    if (cached) {
+        dc->idcached = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "devprov: identity of this certificate from the "
+                      "cache");
+    }
+    /* the allowlist as it is now (re-read if its file changed), held
+     * until the verdict is made */
+    if (sc->allow != NULL) {
+        src.file = devprov_watch_acquire(r, sc->allow);
+        dc->allow_gen = devprov_watch_generation(sc->allow);
+    }
+    /* pins, the allowlist lookup, its pin and vendor= binding (a cached
+     * identity is never that of a self-signed certificate: no pin to
+     * look up, so no certificate needed) */
+    dp_verdict_make(vendors, nvendors, &id, cached || leaf != NULL, leaf,
+                    have_list ? source_lookup : NULL, &src, time(NULL),
+                    &dc->v);
+    /* only phones' own built-in certificates are enrolled, never one
+     * issued by some other CA */
+    if (sc->enrol_path != NULL)
+        dc->enrol = devprov_enrol(r, sc, source_lookup, &src, &dc->v,
+                                  leaf);
+    X509_free(leaf);
+    /* the entry outlives the allowlist it came from (a file re-read, a
+     * database row in r->pool) */
+    size = dp_verdict_entry_size(&dc->v);
+    if (size > 0)
+        dp_verdict_keep_entry(&dc->v, apr_palloc(c->pool, size));
+
+    if (src.file != NULL)
+        devprov_watch_release(sc->allow);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "devprov: connection verdict: %s%s, vendor %s, chain %s, "
+                  "allowlist %s, sha256 %s%s%s",
+                  dc->v.id.status == DP_ST_DEVICE ? "device "
+                                                  : "not a device",
+                  dc->v.mac, dc->v.id.vendor ? dc->v.id.vendor->name : "-",
+                  dc->v.id.vendor ? dp_time_status_string(dc->v.id.time)
+                                  : "-",
+                  dc->v.listed == DP_LISTED_NONE ? "-"
+                  : dc->v.listed == DP_LISTED_DOWN ? "unanswered"
+                  : dc->v.listed ? "listed" : "unlisted",
+                  dc->v.sha256[0] ? dc->v.sha256 : "-",
+                  dc->v.id.reason[0] ? ": " : "", dc->v.id.reason);
+}
+
+/* A verdict is made again on a kept-alive connection when the allowlist
+ * it used may have changed: the file was re-read since, the database's
+ * answer is older than its cache TTL, or the database did not answer. */
+static int verdict_stale(request_rec *r, const devprov_srv_t *sc,
+                         const devprov_conn_t *dc)
+{
+    if (dc->v.listed == DP_LISTED_DOWN)
+        return 1;
+    if (sc->sql != NULL)
+        return apr_time_now() - dc->made >= devprov_sql_ttl(sc->sql);
+    if (sc->allow == NULL)
+        return 0;
+    if (devprov_watch_due(sc->allow)) {
+        devprov_watch_acquire(r, sc->allow);          /* re-reads if changed */
+        devprov_watch_release(sc->allow);
+    }
+    return devprov_watch_generation(sc->allow) != dc->allow_gen;
+}
+
+/* From mod_ssl's pre_handshake hook: the TLS state of
+ * connection C, so that a kept-alive connection's certificate is compared
+ * as OpenSSL holds it rather than encoded again as SSL_CLIENT_CERT on
+ * every request (most of what reusing a verdict used to cost). */
+static void conn_ssl(conn_rec *c, SSL *ssl)
+{
+    devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                              &devprov_module);
+
+    if (dc == NULL) {
+        dc = apr_pcalloc(c->pool, sizeof(*dc));
+        ap_set_module_config(c->conn_config, &devprov_module, dc);
+    }
+    dc->ssl = ssl;
+}
+
+/* Is the client certificate X the one DC's verdict was made for?  The
+ * same object (the verdict holds a reference to it, so its address cannot
+ * have been reused), or an equal one: X509_cmp compares the cached SHA-1
+ * of both and then their whole to-be-signed encodings. */
+static int same_peer(const X509 *x, const devprov_conn_t *dc)
+{
+    if (x == dc->peer)
+        return 1;
+    if (x == NULL || dc->peer == NULL)
+        return 0;
+    return X509_cmp(x, dc->peer) == 0;
+}
+
+static apr_status_t peer_free(void *data)
+{
+    devprov_conn_t *dc = data;
+
+    X509_free(dc->peer);
+    dc->peer = NULL;
+    return APR_SUCCESS;
+}
+
+/* Remember X (or none) as the certificate of DC's new verdict. */
+static void keep_peer(conn_rec *c, devprov_conn_t *dc, X509 *x)
+{
+    if (dc->peer == NULL && x != NULL)
+        apr_pool_cleanup_register(c->pool, dc, peer_free,
+                                  apr_pool_cleanup_null);
+    else if (dc->peer != NULL && x == NULL)
+        apr_pool_cleanup_kill(c->pool, dc, peer_free);
+    X509_free(dc->peer);
+    if (x != NULL)
+        X509_up_ref(x);
+    dc->peer = x;
+}
+
+/* The client certificate as mod_ssl exports it (PEM), "" if none. */
+static const char *client_pem(request_rec *r)
+{
+    const char *pem = NULL;
+
+    if (ap_ssl_conn_is_ssl(r->connection))
+        pem = ssl_var(r, "SSL_CLIENT_CERT");
+    return pem != NULL ? pem : "";
+}
+
+devprov_conn_t *devprov_conn_verdict(request_rec *r,
+                                     const devprov_srv_t *sc)
+{
+    conn_rec *c = r->connection;
+    devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                              &devprov_module);
+    const char *pem = "";
+    X509 *peer = NULL;
+    int same;
+
+    if (dc != NULL && dc->ssl != NULL) {
+        peer = SSL_get0_peer_certificate(dc->ssl);
+        same = dc->conf == sc && same_peer(peer, dc);
+    }
+    else {
+        /* without mod_ssl's hook: the certificate as mod_ssl exports it */
+        pem = client_pem(r);
+        same = dc != NULL && dc->conf == sc && strcmp(dc->pem, pem) == 0;
+    }
+    if (same && !verdict_stale(r, sc, dc)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "devprov: reusing this connection's verdict");
+        dc->reused = 1;
+        return dc;
+    }
+    if (dc == NULL) {
+        dc = apr_pcalloc(c->pool, sizeof(*dc));
+        ap_set_module_config(c->conn_config, &devprov_module, dc);
+    }
+    if (dc->ssl != NULL) {
+        pem = client_pem(r);
+        keep_peer(c, dc, peer);
+    }
+    make_verdict(r, sc, pem, dc);
+    if (!ap_ssl_conn_is_ssl(c))
+        apr_cpystrn(dc->v.id.reason, "not a TLS connection",
+                    sizeof(dc->v.id.reason));
+    return dc;
+}
+
+/* ------------------------------------------------------------------ */
+/* per request                                                         */
+
+static int drop_device_var(void *data, const char *key, const char *val)
+{
+    (void)val;
+    if (strncasecmp(key, "DEVICE_", 7) == 0)
+        APR_ARRAY_PUSH((apr_array_header_t *)data, const char *) = key;
+    return 1;
+}
+
+static void set_device_var(void *arg, const char *key, const char *value)
+{
+    apr_table_set(arg, key, value);
+}
+
+typedef struct {
+    apr_array_header_t *vars;
+    apr_pool_t *pool;
+} var_list_t;
+
+/* As apr_table_set would: a key set again keeps its place, with the new
+ * value (the list is made once per verdict). */
+static void add_device_var(void *arg, const char *key, const char *value)
+{
+    var_list_t *l = arg;
+    int i;
+
+    for (i = 0; i < l->vars->nelts; i += 2)
+        if (strcasecmp(APR_ARRAY_IDX(l->vars, i, const char *), key) == 0) {
+            APR_ARRAY_IDX(l->vars, i + 1, const char *) =
+                apr_pstrdup(l->pool, value);
+            return;
+        }
+    APR_ARRAY_PUSH(l->vars, const char *) = apr_pstrdup(l->pool, key);
+    APR_ARRAY_PUSH(l->vars, const char *) = apr_pstrdup(l->pool, value);
+}
+
+/* Export the verdict, replacing whatever DEVICE_* an earlier verdict (or
+ * an inherited environment) left.  The request's revocation
+ * (check_revoked()) must be in dc->v.  The variables of a verdict are
+ * listed once, in c->pool, and every request on the connection gets
+ * them without copies; a revoked client's (rare) are made afresh. */
+void devprov_conn_export(request_rec *r, devprov_conn_t *dc)
+{
+    apr_table_t *e = r->subprocess_env;
+    apr_array_header_t *old = NULL;
+    const apr_array_header_t *h = apr_table_elts(e);
+    const apr_table_entry_t *ent = (const apr_table_entry_t *)h->elts;
+    int i;
+
+    for (i = 0; i < h->nelts; i++)
+        if (ent[i].key != NULL && strncasecmp(ent[i].key, "DEVICE_", 7) == 0)
+            break;
+    if (i < h->nelts) {
+        old = apr_array_make(r->pool, 8, sizeof(char *));
+        apr_table_do(drop_device_var, old, e, NULL);
+        for (i = 0; i < old->nelts; i++)
+            apr_table_unset(e, APR_ARRAY_IDX(old, i, const char *));
+    }
+    if (dc->v.revoked) {
+        dp_verdict_export(&dc->v, dc->enrol, set_device_var, e);
+        return;
+    }
+    if (dc->vars == NULL) {
+        var_list_t l;
+
+        l.pool = r->connection->pool;
+        l.vars = apr_array_make(l.pool, 24, sizeof(const char *));
+        dp_verdict_export(&dc->v, dc->enrol, add_device_var, &l);
+        dc->vars = l.vars;
+    }
+    /* no DEVICE_* is left in E and the list has no key twice: added
+     * without apr_table_setn's search for the key */
+    for (i = 0; i + 1 < dc->vars->nelts; i += 2)
+        apr_table_addn(e, APR_ARRAY_IDX(dc->vars, i, const char *),
+                       APR_ARRAY_IDX(dc->vars, i + 1, const char *));
+}
+
+/* See mod_devprov_private.h. */
+int devprov_conn_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
+{
+    if (!is_proxy)
+        conn_ssl(c, ssl);
+    return DECLINED;
+}
+
+/* A per-directory SSLVerifyClient makes mod_ssl ask for a certificate
+ * while checking access (a TLS 1.2 renegotiation or TLS 1.3
+ * post-handshake authentication), after post_read_request has judged the
+ * request. */
+int devprov_conn_peer_changed(const conn_rec *c)
+{
+    const devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                                    &devprov_module);
+
+    return dc != NULL && dc->ssl != NULL && dc->conf != NULL
+           && !same_peer(SSL_get0_peer_certificate(dc->ssl), dc);
+}
