@@ -405,7 +405,7 @@ static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *cmd_bindpath(cmd_parms *cmd, void *dc, const char *arg)
+static const char *cmd_bindpath(cmd_parms *cmd, void *dc, int flag)
 {
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
@@ -413,13 +413,7 @@ static const char *cmd_bindpath(cmd_parms *cmd, void *dc, const char *arg)
     (void)dc;
     if (sc == NULL)
         return msg;
-    if (!strcasecmp(arg, "on"))
-        sc->bind_path = 1;
-    else if (!strcasecmp(arg, "off"))
-        sc->bind_path = 0;
-    else
-        return apr_psprintf(cmd->pool, "%s: unknown value '%s', use on or "
-                            "off", cmd->cmd->name, arg);
+    sc->bind_path = flag ? 1 : 0;
     if (sc->bind_path == 1)
         sc->policy_here = 1;
     return NULL;
@@ -461,9 +455,9 @@ const command_rec devprov_cmds[] = {
                   "phones no CA verifies, for the admin to pin"),
     AP_INIT_TAKE1("DevprovDeny", cmd_deny, NULL, RSRC_CONF,
                   "off|unverified|unlisted: refuse such requests with 403"),
-    AP_INIT_TAKE1("DevprovBindPath", cmd_bindpath, NULL, RSRC_CONF,
-                  "on|off: refuse a request whose path names another "
-                  "phone's MAC"),
+    AP_INIT_FLAG("DevprovBindPath", cmd_bindpath, NULL, RSRC_CONF,
+                 "on|off: refuse a request whose path names another "
+                 "phone's MAC"),
     { NULL }
 };
 

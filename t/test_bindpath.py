@@ -167,8 +167,8 @@ def test_upload_to_own_file_passes_the_check(srv_bind):
 # -- configuration ----------------------------------------------------------
 
 @pytest.mark.parametrize("body,needle", [
-    ("DevprovBindPath maybe",
-     "DevprovBindPath: unknown value 'maybe', use on or off"),
+    # httpd's own message for an AP_INIT_FLAG directive
+    ("DevprovBindPath maybe", "DevprovBindPath must be On or Off"),
     ("<Location /x>\nDevprovBindPath on\n</Location>",
      "DevprovBindPath not allowed in <Location>"),
 ])
