@@ -3,20 +3,25 @@
  * Licensed under the Apache License, Version 2.0.
  *
  * The glue is split by concern, as mod_ssl's ssl_engine_*.c and mod_tls's
- * tls_*.c are; calls go one way only (no file calls back into one that
- * calls it):
+ * tls_*.c are:
  *
  *   mod_devprov.c         the module, its hooks, the request phase
- *    -> mod_devprov_conn.c     the connection record and its verdict,
- *                              the DEVICE_* export, mod_ssl's SSL*
- *        -> mod_devprov_enrol.c   DevprovEnrol's file
- *    -> mod_devprov_config.c   directives, create/merge, check_config,
- *                              post_config
- *        -> mod_devprov_check.c   apache2 -t checks against mod_ssl
- *    -> mod_devprov_watch.c    list files re-read when they change, the
- *                              parent's shared images, its monitor hook
- *    -> mod_devprov_ssl.c      stock mode (Debian's unpatched mod_ssl)
- *    -> mod_devprov_sql.c, mod_devprov_status.c
+ *   mod_devprov_config.c  directives, create/merge, check_config,
+ *                         post_config
+ *   mod_devprov_conn.c    the connection record and its verdict, the
+ *                         DEVICE_* export, mod_ssl's SSL*
+ *   mod_devprov_enrol.c   DevprovEnrol's file
+ *   mod_devprov_watch.c   list files re-read when they change, the
+ *                         parent's shared images, its monitor hook
+ *   mod_devprov_status.c  status counters, mod_status, devprov-status
+ *   mod_devprov_sql.c     DevprovAllowlistSQL through mod_dbd
+ *   mod_devprov_check.c   apache2 -t checks against mod_ssl's setup
+ *   mod_devprov_ssl.c     stock mode (Debian's unpatched mod_ssl)
+ *
+ * Calls between them go one way only (tests/glue_layers.py fails the
+ * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql
+ * and ssl; config calls watch, status, sql and check; conn calls enrol,
+ * watch and sql; sql calls check; check calls ssl.
  *
  * The accessors below are inline so that every file can read a server's
  * configuration without calling into mod_devprov_config.c.
