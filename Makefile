@@ -105,13 +105,16 @@ demo-stop:
 soak: all
 	$(PYTHON) tests/soak.py -o bench/results/soak.md
 
-# Benchmarks (bench/) and fuzzers (fuzz/) keep their rules beside them.
--include bench/bench.mk
--include fuzz/fuzz.mk
--include tests/sanitize.mk
--include tests/stock.mk
--include tools/tools.mk
--include packaging/install.mk
+# Benchmarks (bench/), fuzzers (fuzz/), the sanitizer and stock-mode
+# suites (tests/), the operator command (tools/) and installation
+# (packaging/) keep their rules beside them.  `make test` needs all of
+# them: a missing fragment is an error, not a silently shorter test run.
+include bench/bench.mk
+include fuzz/fuzz.mk
+include tests/sanitize.mk
+include tests/stock.mk
+include tools/tools.mk
+include packaging/install.mk
 
 clean:
 	rm -rf $(BUILD)/core $(BUILD)/glue $(BUILD)/unit $(BUILD)/*.o $(BUILD)/*.so \

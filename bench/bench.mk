@@ -1,4 +1,4 @@
-# Benchmarks, included by the top Makefile (-include bench/bench.mk).
+# Benchmarks, included by the top Makefile (include bench/bench.mk).
 #
 #   make bench             all benchmarks
 #   make bench-compare     devprov against stock mod_ssl, the openssl-verify

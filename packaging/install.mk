@@ -1,5 +1,5 @@
 # packaging/install.mk - make install / make uninstall (included by the top
-# Makefile: -include packaging/install.mk).
+# Makefile: include packaging/install.mk).
 #
 #   make install     build if needed, then install (as root):
 #                      $(MODDIR)/mod_devprov.so            the module

@@ -22,8 +22,8 @@ $(BUILD)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(BUILD)/libdpcore.a \
 	    -lssl -lcrypto -o $@
 
 # make test-asan runs t/ with DEVPROV_BUILD=$(SAN_DIR): t/test_cli.py runs
-# the command from there, built with the sanitizers (tests/sanitize.mk)
-ifdef SAN_DIR
+# the command from there, built with the sanitizers (tests/sanitize.mk,
+# included before this file)
 $(SAN_DIR)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(CORE_SRC) \
                           src/dp_verdict.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -31,4 +31,3 @@ $(SAN_DIR)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(CORE_SRC) \
 	    $(TOOLS_SRC) $(sort $(CORE_SRC) src/dp_verdict.c) -lssl -lcrypto -o $@
 
 asan: $(SAN_DIR)/devprov-check
-endif
