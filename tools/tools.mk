@@ -24,10 +24,9 @@ $(BUILD)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(BUILD)/libdpcore.a \
 # make test-asan runs t/ with DEVPROV_BUILD=$(SAN_DIR): t/test_cli.py runs
 # the command from there, built with the sanitizers (tests/sanitize.mk,
 # included before this file)
-$(SAN_DIR)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(CORE_SRC) \
-                          src/dp_verdict.c $(CORE_HDR)
+$(SAN_DIR)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) -std=c11 -D_GNU_SOURCE $(SAN_OPT) $(SAN_FLAGS) $(WARN) -I. \
-	    $(TOOLS_SRC) $(sort $(CORE_SRC) src/dp_verdict.c) -lssl -lcrypto -o $@
+	    $(TOOLS_SRC) $(CORE_SRC) -lssl -lcrypto -o $@
 
 asan: $(SAN_DIR)/devprov-check
