@@ -10,7 +10,7 @@ TOOLS_SRC := $(wildcard tools/*.c)
 TOOLS_HDR := $(wildcard tools/*.h)
 TOOLS_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Werror -I.
 
-.PHONY: tools
+.PHONY: tools tools-clean
 tools: $(BUILD)/devprov-check
 
 all: tools
@@ -30,3 +30,6 @@ $(SAN_DIR)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(CORE_SRC) $(CORE_HDR)
 	    $(TOOLS_SRC) $(CORE_SRC) -lssl -lcrypto -o $@
 
 asan: $(SAN_DIR)/devprov-check
+
+tools-clean:
+	rm -f $(BUILD)/devprov-check
