@@ -12,6 +12,9 @@
 #   make test-asan / test-valgrind   the integration suite under
 #                 ASan+UBSan / valgrind (tests/sanitize.mk)
 #   make bench    benchmarks (bench/), results in bench/results/
+#   make clean    remove what the build made, except the downloaded apache2
+#                 source package (build/apache2-dl)
+#   make distclean  remove all of build/
 
 APXS     ?= apxs
 PYTHON   ?= /usr/bin/python3
@@ -30,17 +33,18 @@ CFLAGS_CORE := -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN)
 CFLAGS_GLUE := -std=c11 -fPIC $(OPT) -Wall -Wextra -Wshadow -Werror \
                -Wno-unused-parameter -I$(AP_INC) $(AP_CPP) $(APR_INC) -I.
 
-CORE_SRC := src/dp_hex.c src/dp_file.c src/dp_mac.c src/dp_macrule.c src/dp_certs.c src/dp_trust.c \
-            src/dp_allowlist.c src/dp_keyset.c src/dp_revoked.c \
-            src/dp_identify.c src/dp_path.c src/dp_enrol.c src/dp_lcache.c \
-            src/dp_idcache.c src/dp_stats.c src/dp_verdict.c src/dp_check.c
+# The core is every src/*.c: the one list of its sources, used by the
+# module, libdpcore.a (unit tests, tools, bench) and the sanitizer and fuzz
+# builds.  A new core file needs no Makefile change.
+CORE_SRC := $(sort $(wildcard src/*.c))
 CORE_HDR := $(wildcard src/*.h)
 CORE_OBJ := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
-.PHONY: all module mod_ssl deps unit check test demo demo-stop soak clean
+.PHONY: all module mod_ssl deps unit check test demo demo-stop soak clean \
+        mod_ssl-clean demo-clean distclean
 
 all: module mod_ssl
 
@@ -105,14 +109,48 @@ demo-stop:
 soak: all
 	$(PYTHON) tests/soak.py -o bench/results/soak.md
 
-# Benchmarks (bench/) and fuzzers (fuzz/) keep their rules beside them.
--include bench/bench.mk
--include fuzz/fuzz.mk
--include tests/sanitize.mk
--include tests/stock.mk
--include tools/tools.mk
--include packaging/install.mk
+# Benchmarks (bench/), fuzzers (fuzz/), the sanitizer and stock-mode
+# suites (tests/), the operator command (tools/) and installation
+# (packaging/) keep their rules beside them.  `make test` needs all of
+# them: a missing fragment is an error, not a silently shorter test run.
+include bench/bench.mk
+include fuzz/fuzz.mk
+include tests/sanitize.mk
+include tests/stock.mk
+include tools/tools.mk
+include packaging/install.mk
 
-clean:
-	rm -rf $(BUILD)/core $(BUILD)/glue $(BUILD)/unit $(BUILD)/*.o $(BUILD)/*.so \
-	    $(BUILD)/*.a $(BUILD)/pki
+# make clean: everything the build made, each fragment's own outputs by its
+# <fragment>-clean target.  It keeps only the Debian apache2 source package
+# that scripts/build-mod-ssl.sh downloaded (build/apache2-dl): fetching it
+# is the one step that needs the network and a deb-src entry; the patched
+# tree is extracted from it again and mod_ssl.so rebuilt by the next
+# `make all` (under a minute).  make distclean removes that too.
+#
+# The clean targets remove $(BUILD)/fuzz, $(BUILD)/bench, ...: with BUILD=.
+# that would be the source tree's own fuzz/ and bench/, so they refuse a
+# BUILD that is empty, the source tree or /.
+ifneq ($(filter clean distclean %-clean,$(MAKECMDGOALS)),)
+ifneq ($(or $(if $(strip $(BUILD)),,empty),$(filter $(abspath .) /,$(abspath $(BUILD)))),)
+$(error BUILD='$(BUILD)' is empty, the source tree or /: not cleaning it)
+endif
+endif
+clean: mod_ssl-clean demo-clean fuzz-clean sanitize-clean tools-clean \
+       bench-clean deb-clean
+	rm -rf $(BUILD)/core $(BUILD)/glue $(BUILD)/unit $(BUILD)/libdpcore.a \
+	    $(BUILD)/mod_devprov.so
+
+# scripts/build-mod-ssl.sh: the patched tree, its objects, the apache2 -t
+# check directory and any extraction an interrupted run left behind
+mod_ssl-clean:
+	rm -rf $(BUILD)/mod_ssl.so $(BUILD)/apache2-src $(BUILD)/obj \
+	    $(BUILD)/check $(BUILD)/.extract.*
+
+# the demo's PKI and server directory (scripts/demo.sh); a demo server still
+# running from it is stopped first, or it would be left without its files
+demo-clean:
+	@if [ -f $(BUILD)/demo/run/httpd.pid ]; then sh scripts/demo.sh stop; fi
+	rm -rf $(BUILD)/pki $(BUILD)/demo
+
+distclean: clean
+	rm -rf $(BUILD)

@@ -1,4 +1,4 @@
-# Benchmarks, included by the top Makefile (-include bench/bench.mk).
+# Benchmarks, included by the top Makefile (include bench/bench.mk).
 #
 #   make bench             all benchmarks
 #   make bench-compare     devprov against stock mod_ssl, the openssl-verify
@@ -19,7 +19,7 @@
 
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
 
-.PHONY: bench bench-allowlist bench-sql bench-compare
+.PHONY: bench bench-allowlist bench-sql bench-compare bench-clean
 
 bench: bench-compare bench-allowlist bench-sql
 
@@ -41,3 +41,7 @@ bench-compare: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 
 bench-sql: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 	$(PYTHON) bench/sql_bench.py -o bench/results/sql.md
+
+# the benchmark programs; bench/results/ is committed and stays
+bench-clean:
+	rm -rf $(BUILD)/bench

@@ -16,7 +16,8 @@
 #
 # Debian 12 packages: clang (clang-14) and libclang-rt-14-dev (libFuzzer's
 # runtime, libclang_rt.fuzzer*.a); the replay needs only gcc.  Core objects
-# are compiled again, with the sanitizers, into build/fuzz/ from src/*.c.
+# are compiled again, with the sanitizers, into build/fuzz/ from the top
+# Makefile's CORE_SRC.
 
 BUILD         ?= build
 FUZZ_CC       ?= clang
@@ -25,8 +26,8 @@ FUZZ_SECONDS  ?= 60
 FUZZ_ARGS     ?=
 FUZZ_TARGETS  ?= macrule allowlist path revoked enrol certs fields
 FUZZ_DIR      := $(BUILD)/fuzz
-FUZZ_CORE_SRC := $(wildcard src/*.c)
-FUZZ_HDR      := $(wildcard src/*.h) $(wildcard fuzz/*.h)
+FUZZ_CORE_SRC := $(CORE_SRC)
+FUZZ_HDR      := $(CORE_HDR) $(wildcard fuzz/*.h)
 
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_COMMON   := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \

@@ -1,5 +1,5 @@
 # packaging/install.mk - make install / make uninstall (included by the top
-# Makefile: -include packaging/install.mk).
+# Makefile: include packaging/install.mk).
 #
 #   make install     build if needed, then install (as root):
 #                      $(MODDIR)/mod_devprov.so            the module
@@ -151,7 +151,7 @@ uninstall-patched-ssl:
 DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
 DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH)
 
-.PHONY: deb
+.PHONY: deb deb-clean
 deb:
 	dpkg-buildpackage -us -uc -b
 	@mkdir -p $(BUILD)/deb
@@ -161,3 +161,6 @@ deb:
 	   ../devprov_$(DEB_VERSION)_$(DEB_ARCH).changes $(BUILD)/deb/
 	debian/rules clean
 	@echo "== $(BUILD)/deb/libapache2-mod-devprov_$(DEB_VERSION)_$(DEB_ARCH).deb"
+
+deb-clean:
+	rm -rf $(BUILD)/deb

@@ -13,6 +13,10 @@
  * expires first.  Times in the caller's unit.  Not thread-safe: the
  * caller serialises (one cache per process and virtual host, under a
  * mutex).  Part of devprov's pure-C core.
+ *
+ * A thin wrapper of the generic cache (dp_cache.h), which the allowlist
+ * answers' cache (dp_lcache.h) shares: this file gives it its key, its
+ * value and its own type.
  */
 #ifndef DP_IDCACHE_H
 #define DP_IDCACHE_H

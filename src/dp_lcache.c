@@ -1,161 +1,93 @@
-/* dp_lcache.c - bounded, set-associative cache of allowlist answers. */
+/* dp_lcache.c - bounded cache of allowlist answers: the generic cache
+ * (dp_cache.c) keyed by the MAC as a 64-bit integer, whose values own a
+ * copy of the entry's text (NULL for "not listed"), freed when the cache
+ * drops them. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_cache.h"
 #include "dp_lcache.h"
 
-#define EMPTY UINT64_MAX        /* MACs are 48-bit: never equal */
+_Static_assert(DP_LCACHE_WAYS == DP_CACHE_WAYS,
+               "dp_lcache.h's DP_LCACHE_WAYS is the generic cache's");
 
 typedef struct {
-    uint64_t mac;
-    int64_t expires;
-    char *rec;                  /* entry text; NULL: cached "not listed" */
+    char *rec;                  /* label NUL attrs; NULL: "not listed" */
     size_t len;
-} way_t;
+} lcache_answer_t;
 
-struct dp_lcache {
-    way_t *ways;
-    size_t set_mask;            /* number of sets - 1 */
-    size_t count;
-};
-
-static uint64_t mix(uint64_t x)
+/* A dp_lcache_t is a dp_cache_t under its own name, as dp_idcache_t is
+ * (dp_idcache.c says why). */
+static dp_cache_t *lcache_c(dp_lcache_t *c)
 {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
+    return (dp_cache_t *)c;
+}
+
+static void lcache_release(void *value)
+{
+    free(((lcache_answer_t *)value)->rec);
 }
 
 dp_lcache_t *dp_lcache_new(size_t entries)
 {
-    dp_lcache_t *c;
-    size_t sets = 1, i;
-
-    if (entries == 0 || entries > ((size_t)1 << 30))
-        return NULL;
-    while (sets * DP_LCACHE_WAYS < entries)
-        sets *= 2;
-    c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return NULL;
-    c->ways = calloc(sets * DP_LCACHE_WAYS, sizeof(way_t));
-    if (c->ways == NULL) {
-        free(c);
-        return NULL;
-    }
-    for (i = 0; i < sets * DP_LCACHE_WAYS; i++)
-        c->ways[i].mac = EMPTY;
-    c->set_mask = sets - 1;
-    return c;
-}
-
-static void drop(dp_lcache_t *c, way_t *w)
-{
-    if (w->mac == EMPTY)
-        return;
-    free(w->rec);
-    w->rec = NULL;
-    w->mac = EMPTY;
-    c->count--;
+    return (dp_lcache_t *)dp_cache_new(entries, sizeof(uint64_t),
+                                       sizeof(lcache_answer_t),
+                                       lcache_release);
 }
 
 void dp_lcache_clear(dp_lcache_t *c)
 {
-    size_t i;
-
-    for (i = 0; i < dp_lcache_capacity(c); i++)
-        drop(c, &c->ways[i]);
+    dp_cache_clear(lcache_c(c));
 }
 
 void dp_lcache_free(dp_lcache_t *c)
 {
-    if (c == NULL)
-        return;
-    dp_lcache_clear(c);
-    free(c->ways);
-    free(c);
-}
-
-static way_t *set_of(const dp_lcache_t *c, uint64_t key)
-{
-    return &c->ways[((size_t)mix(key) & c->set_mask) * DP_LCACHE_WAYS];
+    dp_cache_free(lcache_c(c));
 }
 
 int dp_lcache_get(dp_lcache_t *c, const dp_mac_t *mac, int64_t now,
                   char *buf, size_t buflen, dp_entry_t *out)
 {
     uint64_t key = dp_mac_to_u64(mac);
-    way_t *set = set_of(c, key);
-    size_t i;
+    const lcache_answer_t *a = dp_cache_get(lcache_c(c), &key, now);
 
-    for (i = 0; i < DP_LCACHE_WAYS; i++) {
-        way_t *w = &set[i];
-        if (w->mac != key)
-            continue;
-        if (now >= w->expires) {
-            drop(c, w);
-            return -1;
-        }
-        if (w->rec == NULL)
-            return 0;
-        if (w->len > buflen)
-            return -1;
-        memcpy(buf, w->rec, w->len);
-        out->label = buf;
-        out->attrs = buf + strlen(buf) + 1;
-        return 1;
-    }
-    return -1;
+    if (a == NULL)
+        return -1;
+    if (a->rec == NULL)
+        return 0;
+    if (a->len > buflen)
+        return -1;
+    memcpy(buf, a->rec, a->len);
+    out->label = buf;
+    out->attrs = buf + strlen(buf) + 1;
+    return 1;
 }
 
 int dp_lcache_put(dp_lcache_t *c, const dp_mac_t *mac,
                   const dp_entry_t *entry, int64_t expires)
 {
     uint64_t key = dp_mac_to_u64(mac);
-    way_t *set = set_of(c, key), *victim = NULL;
-    char *rec = NULL;
-    size_t i, len = 0;
+    lcache_answer_t a = { NULL, 0 };
 
     if (entry != NULL) {
         size_t llen = strlen(entry->label);
-        len = dp_entry_size(entry);
-        rec = malloc(len);
-        if (rec == NULL)
+        a.len = dp_entry_size(entry);
+        a.rec = malloc(a.len);
+        if (a.rec == NULL)
             return -1;
-        memcpy(rec, entry->label, llen + 1);
-        memcpy(rec + llen + 1, entry->attrs, len - llen - 1);
+        memcpy(a.rec, entry->label, llen + 1);
+        memcpy(a.rec + llen + 1, entry->attrs, a.len - llen - 1);
     }
-    /* the same MAC, else a free way, else the one expiring first */
-    for (i = 0; i < DP_LCACHE_WAYS; i++)
-        if (set[i].mac == key) {
-            victim = &set[i];
-            break;
-        }
-    for (i = 0; victim == NULL && i < DP_LCACHE_WAYS; i++)
-        if (set[i].mac == EMPTY)
-            victim = &set[i];
-    if (victim == NULL) {
-        victim = &set[0];
-        for (i = 1; i < DP_LCACHE_WAYS; i++)
-            if (set[i].expires < victim->expires)
-                victim = &set[i];
-    }
-    drop(c, victim);
-    victim->mac = key;
-    victim->expires = expires;
-    victim->rec = rec;
-    victim->len = len;
-    c->count++;
+    dp_cache_put(lcache_c(c), &key, &a, expires);
     return 0;
 }
 
 size_t dp_lcache_count(const dp_lcache_t *c)
 {
-    return c->count;
+    return dp_cache_count((const dp_cache_t *)c);
 }
 
 size_t dp_lcache_capacity(const dp_lcache_t *c)
 {
-    return (c->set_mask + 1) * DP_LCACHE_WAYS;
+    return dp_cache_capacity((const dp_cache_t *)c);
 }

@@ -12,6 +12,10 @@
  *
  * Part of devprov's pure-C core: libc only.  Not thread-safe: the caller
  * serialises access (one cache per process, under a mutex).
+ *
+ * A thin wrapper of the generic cache (dp_cache.h), which the identity
+ * cache (dp_idcache.h) shares: this file gives it its key (the MAC), its
+ * value (the entry's text, owned by the cache) and its own type.
  */
 #ifndef DP_LCACHE_H
 #define DP_LCACHE_H

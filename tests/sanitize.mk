@@ -1,5 +1,5 @@
 # tests/sanitize.mk - the integration suite under sanitizers and valgrind
-# (included by the top Makefile: -include tests/sanitize.mk).
+# (included by the top Makefile: include tests/sanitize.mk).
 #
 #   make test-asan      build mod_devprov.so (glue + core) and the patched
 #                       mod_ssl.so with -fsanitize=address,undefined into

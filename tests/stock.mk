@@ -1,5 +1,5 @@
 # tests/stock.mk - the integration suite in "stock mode" (included by the
-# top Makefile: -include tests/stock.mk).
+# top Makefile: include tests/stock.mk).
 #
 #   make check-stock    build mod_devprov.so and run all of t/ with Debian's
 #                       unmodified mod_ssl (STOCK_MOD_SSL) instead of the
@@ -20,8 +20,8 @@ STOCK_PYTEST_ARGS ?=
 
 .PHONY: check-stock
 
-# the CLI's tests (t/test_cli.py) need tools/ built too, where it exists
-check-stock: $(BUILD)/mod_devprov.so $(if $(wildcard tools/tools.mk),tools)
+# the CLI's tests (t/test_cli.py) need tools/ built too
+check-stock: $(BUILD)/mod_devprov.so tools
 	@test -f $(STOCK_MOD_SSL) || { echo "no $(STOCK_MOD_SSL) (Debian package apache2)"; exit 1; }
 	@echo "== t/ in stock mode: mod_ssl $(STOCK_MOD_SSL), mod_devprov $(BUILD)/mod_devprov.so"
 	DEVPROV_BUILD=$(abspath $(BUILD)) DEVPROV_MOD_SSL=$(STOCK_MOD_SSL) \

@@ -10,7 +10,7 @@ TOOLS_SRC := $(wildcard tools/*.c)
 TOOLS_HDR := $(wildcard tools/*.h)
 TOOLS_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Werror -I.
 
-.PHONY: tools
+.PHONY: tools tools-clean
 tools: $(BUILD)/devprov-check
 
 all: tools
@@ -22,13 +22,14 @@ $(BUILD)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(BUILD)/libdpcore.a \
 	    -lssl -lcrypto -o $@
 
 # make test-asan runs t/ with DEVPROV_BUILD=$(SAN_DIR): t/test_cli.py runs
-# the command from there, built with the sanitizers (tests/sanitize.mk)
-ifdef SAN_DIR
-$(SAN_DIR)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(CORE_SRC) \
-                          src/dp_verdict.c $(CORE_HDR)
+# the command from there, built with the sanitizers (tests/sanitize.mk,
+# included before this file)
+$(SAN_DIR)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) -std=c11 -D_GNU_SOURCE $(SAN_OPT) $(SAN_FLAGS) $(WARN) -I. \
-	    $(TOOLS_SRC) $(sort $(CORE_SRC) src/dp_verdict.c) -lssl -lcrypto -o $@
+	    $(TOOLS_SRC) $(CORE_SRC) -lssl -lcrypto -o $@
 
 asan: $(SAN_DIR)/devprov-check
-endif
+
+tools-clean:
+	rm -f $(BUILD)/devprov-check

@@ -88,6 +88,7 @@ static void test_bounded_and_right(void **state)
     assert_int_equal(hits, 64);
     dp_idcache_free(c);
     assert_null(dp_idcache_new(0));
+    assert_null(dp_idcache_new(((size_t)1 << 24) + 1));
     dp_idcache_free(NULL);
 }
 
