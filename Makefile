@@ -43,7 +43,7 @@ CORE_OBJ := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
-.PHONY: all module mod_ssl deps unit check test demo demo-stop soak clean \
+.PHONY: all module mod_ssl deps unit check-glue check test demo demo-stop soak clean \
         mod_ssl-clean demo-clean distclean
 
 all: module mod_ssl
@@ -81,8 +81,12 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libdpcore.a $(CORE_HDR) \
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -I. $< \
 	    $(BUILD)/libdpcore.a -lcmocka -lssl -lcrypto -o $@
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) check-glue
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# the glue's files call each other one way only, none over 900 lines
+check-glue: $(GLUE_OBJ)
+	$(PYTHON) tests/glue_layers.py $(BUILD)/glue .
 
 check: all
 	$(PYTHON) -m pytest -q t
