@@ -159,7 +159,27 @@ def test_relative_links_resolve(page):
             r"\b((?:doc|bench/results|fuzz|t)/[A-Za-z0-9_.-]+\.(?:md|1))\b",
             text)]
         assert any(t.startswith("doc/") for t, _ in targets)
-    for target, _ in targets:
+    for target, anchor in targets:
         if re.match(r"[a-z]+:", target):
             continue
-        assert (path.parent / target).exists(), f"{page}: {target} does not exist"
+        dest = path.parent / target
+        assert dest.exists(), f"{page}: {target} does not exist"
+        if anchor and dest.suffix == ".md":
+            assert anchor[1:] in anchors(dest), \
+                f"{page}: {target}{anchor}: no such heading"
+    # links within the page
+    for anchor in re.findall(r"\]\(#([^)\s]+)\)", text):
+        assert anchor in anchors(path), f"{page}: #{anchor}: no such heading"
+
+
+def anchors(md):
+    """The heading anchors of a Markdown page, as GitHub makes them."""
+    out, in_code = set(), False
+    for line in md.read_text().splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        m = None if in_code else re.match(r"^#+\s+(.*?)\s*$", line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+            out.add(slug)
+    return out
