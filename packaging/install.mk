@@ -12,6 +12,9 @@
 #                      $(BINDIR)/devprov-check             the CLI
 #                      $(MANDIR)/man1/devprov-check.1
 #                      $(DOCDIR)/README
+#                      $(DOCDIR)/doc/*.md                  the manual (doc/index.md),
+#                                                          where the README's
+#                                                          "doc/..." names it
 #                      $(EXAMPLESDIR)/                     the example site's
 #                                                          document roots (www/,
 #                                                          bootstrap/), allowlist
@@ -31,8 +34,7 @@
 #   make install-patched-ssl / uninstall-patched-ssl
 #                    optional: the patched mod_ssl (make mod_ssl) as
 #                    $(MODDIR)/mod_ssl_expired.so, not loaded by anything;
-#                    README, "Using it with Debian's Apache", says how to
-#                    switch to it.
+#                    doc/mod_ssl-patch.md says how to switch to it.
 #
 # Configuration files (mods-available, sites-available) are never
 # overwritten or removed once the administrator has changed them: what make
@@ -66,6 +68,10 @@ EXAMPLE_FILES := \
     allowlist.example revoked.example \
     sql/schema.sql sql/phones.example.sql
 
+# the manual, installed under $(DOCDIR)/doc/ so that the README's and the
+# pages' relative names (doc/directives.md, ../README) hold there too
+DOC_PAGES := $(sort $(notdir $(wildcard doc/*.md)))
+
 # conffiles, relative to APACHE_CONFDIR
 CONFFILES := mods-available/devprov.load mods-available/devprov.conf \
              sites-available/$(SITE_NAME).conf
@@ -80,6 +86,8 @@ install: $(BUILD)/mod_devprov.so $(BUILD)/devprov-check
 	$(INSTALL) -m 0755 $(BUILD)/devprov-check $(DESTDIR)$(BINDIR)/devprov-check
 	$(INSTALL) -m 0644 doc/devprov-check.1 $(DESTDIR)$(MANDIR)/man1/devprov-check.1
 	$(INSTALL) -m 0644 README $(DESTDIR)$(DOCDIR)/README
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/doc
+	$(INSTALL) -m 0644 $(addprefix doc/,$(DOC_PAGES)) $(DESTDIR)$(DOCDIR)/doc/
 	@set -e; for f in $(EXAMPLE_FILES); do \
 	    $(INSTALL) -d $(DESTDIR)$(EXAMPLESDIR)/$$(dirname $$f); \
 	    $(INSTALL) -m 0644 conf/$$f $(DESTDIR)$(EXAMPLESDIR)/$$f; \
@@ -111,7 +119,8 @@ uninstall:
 	    done; \
 	fi
 	rm -f $(DESTDIR)$(MODDIR)/mod_devprov.so $(DESTDIR)$(BINDIR)/devprov-check \
-	    $(DESTDIR)$(MANDIR)/man1/devprov-check.1 $(DESTDIR)$(DOCDIR)/README
+	    $(DESTDIR)$(MANDIR)/man1/devprov-check.1 $(DESTDIR)$(DOCDIR)/README \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/doc/,$(DOC_PAGES))
 	@set -e; for f in $(EXAMPLE_FILES); do \
 	    rm -f $(DESTDIR)$(EXAMPLESDIR)/$$f; \
 	done
@@ -121,7 +130,7 @@ uninstall:
 	@# our own directories, if empty now (never the shared ones)
 	@for d in $(EXAMPLESDIR)/www/firmware $(EXAMPLESDIR)/www \
 	          $(EXAMPLESDIR)/bootstrap $(EXAMPLESDIR)/sql $(EXAMPLESDIR) \
-	          $(DOCDIR) $(DISTDIR)/mods-available $(DISTDIR)/sites-available \
+	          $(DOCDIR)/doc $(DOCDIR) $(DISTDIR)/mods-available $(DISTDIR)/sites-available \
 	          $(DISTDIR) $(DATADIR)/devprov; do \
 	    [ -d $(DESTDIR)$$d ] && rmdir $(DESTDIR)$$d 2>/dev/null || true; \
 	done
@@ -133,7 +142,7 @@ install-patched-ssl: $(BUILD)/mod_ssl.so
 	$(INSTALL) -m 0644 $(BUILD)/mod_ssl.so $(DESTDIR)$(MODDIR)/mod_ssl_expired.so
 	@echo "installed $(DESTDIR)$(MODDIR)/mod_ssl_expired.so (not loaded yet): to use it,"
 	@echo "point $(APACHE_CONFDIR)/mods-available/ssl.load's LoadModule line at it"
-	@echo "(README, \"Using it with Debian's Apache\", step 4)."
+	@echo "(doc/mod_ssl-patch.md, \"Building and installing it\")."
 
 uninstall-patched-ssl:
 	@if grep -qs 'mod_ssl_expired\.so' $(DESTDIR)$(APACHE_CONFDIR)/mods-available/ssl.load; then \

@@ -63,6 +63,12 @@ EXPECTED = {
     "usr/share/devprov/dist/mods-available/devprov.conf": 0o644,
     f"usr/share/devprov/dist/sites-available/{SITE}.conf": 0o644,
 }
+# the manual: every doc/*.md, under doc/ beside the README (whose
+# "doc/directives.md" and the pages' "../README" then hold where installed)
+DOC_PAGES = sorted(p.name for p in (ROOT / "doc").glob("*.md"))
+assert {"index.md", "directives.md", "variables.md", "operations.md",
+        "stock-mode.md", "legacy-phones.md", "upgrading.md"} <= set(DOC_PAGES)
+EXPECTED.update({f"usr/share/doc/devprov/doc/{p}": 0o644 for p in DOC_PAGES})
 
 sanitized = pytest.mark.skipif(
     bool(os.environ.get("DEVPROV_APACHE2")),
@@ -113,6 +119,10 @@ def test_install_layout(tmp_path):
     p = make("install", f"DESTDIR={dest}")
     assert files_under(dest) == EXPECTED
     assert "kept" not in p.stderr
+    # the installed manual is the tree's
+    for page in DOC_PAGES:
+        assert (dest / "usr/share/doc/devprov/doc" / page).read_bytes() == \
+            (ROOT / "doc" / page).read_bytes(), page
 
     # uninstall removes every file and our directories
     make("uninstall", f"DESTDIR={dest}")
@@ -502,6 +512,9 @@ def test_deb_package(tmp_path, workdir):
         f = f.replace("/usr/share/doc/devprov", doc)
         if f.endswith("/README") or f.endswith(".1"):
             f += ".gz"                       # dh_compress
+        elif f.startswith(f"{doc}/doc/") and \
+                (ROOT / "doc" / Path(f).name).stat().st_size > 4096:
+            f += ".gz"                       # dh_compress: docs over 4k
         want.add(f)
     want.add(f"{doc}/changelog.gz")
     assert files == want
