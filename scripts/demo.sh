@@ -18,7 +18,7 @@
 #   DEMO_STOP=1      stop the server again after the demo
 #   DEMO_DIR         where the demo server lives (default build/demo)
 #   DEMO_MOD_SSL     mod_ssl.so to load (default build/mod_ssl.so; Debian's
-#                    stock one works too: devprov's stock mode, README)
+#                    stock one works too: devprov's stock mode, doc/stock-mode.md)
 #   BUILD            build directory (default build)
 #
 # Exit status is non-zero if any step does not behave as expected.

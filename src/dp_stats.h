@@ -9,7 +9,7 @@
  * touches, how they are named, and how names appear in machine-readable
  * output.
  *
- * Counters (see README, "Status and logging"):
+ * Counters (see doc/operations.md):
  *   requests                 every initial request devprov judged
  *   verified                 of which DEVICE_VERIFIED=1
  *   verified_expired         ... and DEVICE_CERT_VALIDITY=expired

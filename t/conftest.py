@@ -287,7 +287,7 @@ class Httpd:
         if cafile is None and stock_devprov:
             # stock mode tolerates time errors only in chains that verify
             # against SSLCACertificateFile: a devprov vhost "without a CA"
-            # gets every test vendor's CAs (README, "Stock mod_ssl"); other
+            # gets every test vendor's CAs (doc/stock-mode.md); other
             # certificates still reach devprov as GENEROUS
             cafile = self.pki.all_vendor_cafile()
         ca = f"SSLCACertificateFile {self.pki / cafile}\n" if cafile else ""

@@ -678,7 +678,7 @@ def agree_body(srv, pki):
                         "DevprovDeny unverified\n"
                         f"DevprovDenyKey {pki.cert('polycom-valid')}\n" + cgi,
                         cafile=None)
-        # legacy phones (README "Legacy phones"): their own vendor set,
+        # legacy phones (doc/legacy-phones.md): their own vendor set,
         # with and without DevprovSecurityLevel 0
         + srv.tls_vhost("legacy0", "SSLProtocol all\n"
                         "SSLCipherSuite DEFAULT@SECLEVEL=0\n"

@@ -5,8 +5,8 @@
 #                       unmodified mod_ssl (STOCK_MOD_SSL) instead of the
 #                       patched build/mod_ssl.so: devprov tolerates expired
 #                       client certificates in the handshake itself
-#                       (mod_devprov_ssl.c; README, "Stock mod_ssl (no
-#                       rebuild)").  Tests that need the patched mod_ssl
+#                       (mod_devprov_ssl.c;
+#                       doc/stock-mode.md).  Tests that need the patched mod_ssl
 #                       are skipped with the reason (t/conftest.py,
 #                       needs_patched_ssl); t/test_stock_mode.py runs with
 #                       the stock mod_ssl in both modes.
