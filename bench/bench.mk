@@ -14,8 +14,9 @@
 #   make bench-callgrind   instructions devprov costs per new TLS connection
 #                          (first and steady state: the identity cache) and
 #                          per kept-alive request, counted by callgrind in
-#                          one apache2 -X (bench/callgrind.py, needs root
-#                          and valgrind, about 1 min)
+#                          one apache2 -X, patched and stock mode
+#                          (bench/callgrind.py, needs root and valgrind,
+#                          about 2 min)
 #   make bench-sql         handshakes per server core and database queries
 #                          with and without the answer cache, against a
 #                          real PostgreSQL (bench/sql_bench.py, needs root)
@@ -49,3 +50,5 @@ bench-sql: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 
 bench-callgrind: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 	$(PYTHON) bench/callgrind.py -o bench/results/callgrind.md
+	$(PYTHON) bench/callgrind.py --stock \
+	    -o bench/results/callgrind-stock.md
