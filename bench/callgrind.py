@@ -482,7 +482,8 @@ def report(args, prof, out):
         "patched mod_ssl (build/mod_ssl.so)"
     cmd = "/usr/bin/python3 bench/callgrind.py " + " ".join(args.argv)
     L = [
-        "# Instructions per connection and per request (callgrind)",
+        "# Instructions per connection and per request (callgrind, "
+        + ("stock mode)" if args.stock else "patched mod_ssl)"),
         "",
         f"`make bench-callgrind` (`{cmd.strip()}`), commit `{commit}`"
         + (" (with uncommitted changes)" if dirty else "") + ", "
