@@ -11,6 +11,12 @@
 #                          (bench/allowlist_bench.c), then a real apache2
 #                          serving phones while the allowlist is replaced
 #                          (bench/reload_under_load.py, needs root)
+#   make bench-callgrind   instructions devprov costs per new TLS connection
+#                          (first and steady state: the identity cache) and
+#                          per kept-alive request, counted by callgrind in
+#                          one apache2 -X, patched and stock mode
+#                          (bench/callgrind.py, needs root and valgrind,
+#                          about 2 min)
 #   make bench-sql         handshakes per server core and database queries
 #                          with and without the answer cache, against a
 #                          real PostgreSQL (bench/sql_bench.py, needs root)
@@ -19,9 +25,10 @@
 
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
 
-.PHONY: bench bench-allowlist bench-sql bench-compare bench-clean
+.PHONY: bench bench-allowlist bench-sql bench-compare bench-callgrind \
+        bench-clean
 
-bench: bench-compare bench-allowlist bench-sql
+bench: bench-compare bench-allowlist bench-sql bench-callgrind
 
 $(BUILD)/bench/allowlist_bench: bench/allowlist_bench.c $(BUILD)/libdpcore.a \
                                 $(CORE_HDR)
@@ -41,6 +48,11 @@ bench-compare: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 
 bench-sql: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 	$(PYTHON) bench/sql_bench.py -o bench/results/sql.md
+
+bench-callgrind: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
+	$(PYTHON) bench/callgrind.py -o bench/results/callgrind.md
+	$(PYTHON) bench/callgrind.py --stock \
+	    -o bench/results/callgrind-stock.md
 
 # the benchmark programs; bench/results/ is committed and stays
 bench-clean:
