@@ -51,14 +51,14 @@ static const char *ssl_var(request_rec *r, const char *name)
     return ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
 }
 
-/* The identity cache's key: SHA-256 over the exact certificate bytes.
- * Only the leaf counts: nothing else the phone sends is looked at
- * (dp_trust.h). */
-static int cert_key(const char *pem, unsigned char *key)
+/* The identity cache's key: SHA-256 of the leaf's DER encoding (what
+ * the phone sent, whichever way devprov got it).  Only the leaf counts:
+ * nothing else the phone sends is looked at (dp_trust.h). */
+static int cert_key(X509 *x, unsigned char *key)
 {
     unsigned int len = 0;
 
-    return EVP_Digest(pem, strlen(pem), key, &len, EVP_sha256(), NULL)
+    return X509_digest(x, EVP_sha256(), key, &len)
            && len == DP_IDCACHE_KEYLEN ? 0 : -1;
 }
 
@@ -79,8 +79,12 @@ static int source_lookup(void *data, const dp_mac_t *mac, dp_entry_t *out)
     return devprov_sql_lookup(src->r, src->sql, mac, out);
 }
 
+/* Make DC's verdict for the client certificate PEER (the connection's,
+ * as OpenSSL holds it: no copy, no decoding), or, when devprov has no
+ * SSL* for the connection, PEM (mod_ssl's SSL_CLIENT_CERT, "" if none;
+ * PEER is then NULL). */
 static void make_verdict(request_rec *r, const devprov_srv_t *sc,
-                         const char *pem, devprov_conn_t *dc)
+                         X509 *peer, const char *pem, devprov_conn_t *dc)
 {
     conn_rec *c = r->connection;
     const dp_vendor_t *const *vendors =
@@ -90,44 +94,50 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     dp_identity_t id;
     source_t src = { r, NULL, sc->sql };
     int have_list = sc->allow != NULL || sc->sql != NULL;
-    int cached = 0, have_key = 0;
+    int cached = 0, have_key = 0, unreadable = 0;
     size_t size;
     unsigned char key[DP_IDCACHE_KEYLEN];
 
     {
         /* the connection's, not the verdict's */
         SSL *ssl = dc->ssl;
-        X509 *peer = dc->peer;
+        X509 *kept = dc->peer;
 
         memset(dc, 0, sizeof(*dc));
         dc->ssl = ssl;
-        dc->peer = peer;
+        dc->peer = kept;
     }
     memset(&id, 0, sizeof(id));
     dc->conf = sc;
     dc->made = apr_time_now();
     dc->pem = apr_pstrdup(c->pool, pem);
 
-    if (*pem != '\0') {
-        /* a phone seen lately on another connection: its identity, made
-         * from these very bytes, without decoding or verifying again */
-        if (sc->ids != NULL && cert_key(pem, key) == 0) {
-            have_key = 1;
-            apr_thread_mutex_lock(sc->ids->mutex);
-            cached = dp_idcache_get(sc->ids->cache, key, apr_time_now(),
-                                    &id);
-            apr_thread_mutex_unlock(sc->ids->mutex);
-        }
-        if (!cached) {
-            leaf = pem_to_x509(pem);
-            if (leaf == NULL) {
-                id.status = DP_ST_UNVERIFIED;
-                apr_cpystrn(id.reason, "unreadable client certificate",
-                            sizeof(id.reason));
-            }
+    if (peer != NULL) {
+        X509_up_ref(peer);
+        leaf = peer;
+    }
+    else if (*pem != '\0') {
+        leaf = pem_to_x509(pem);
+        if (leaf == NULL) {
+            unreadable = 1;
+            id.status = DP_ST_UNVERIFIED;
+            apr_cpystrn(id.reason, "unreadable client certificate",
+                        sizeof(id.reason));
         }
     }
-    if (!cached && (leaf != NULL || *pem == '\0')) {
+    /* a phone seen lately on another connection: its identity, made from
+     * this very certificate, without verifying it again */
+    if (leaf != NULL && sc->ids != NULL && cert_key(leaf, key) == 0) {
+        have_key = 1;
+        apr_thread_mutex_lock(sc->ids->mutex);
+        cached = dp_idcache_get(sc->ids->cache, key, apr_time_now(), &id);
+        apr_thread_mutex_unlock(sc->ids->mutex);
+    }
+    if (cached) {                       /* judged as before: from the */
+        X509_free(leaf);                /* identity alone */
+        leaf = NULL;
+    }
+    if (!cached && !unreadable) {
         if (dp_identify(vendors, nvendors, sc->deny_keys, leaf, time(NULL),
                         &id) != 0) {
             id.status = DP_ST_UNVERIFIED;
@@ -306,11 +316,9 @@ devprov_conn_t *devprov_conn_verdict(request_rec *r,
         dc = apr_pcalloc(c->pool, sizeof(*dc));
         ap_set_module_config(c->conn_config, &devprov_module, dc);
     }
-    if (dc->ssl != NULL) {
-        pem = client_pem(r);
+    if (dc->ssl != NULL)
         keep_peer(c, dc, peer);
-    }
-    make_verdict(r, sc, pem, dc);
+    make_verdict(r, sc, peer, pem, dc);
     if (!ap_ssl_conn_is_ssl(c))
         apr_cpystrn(dc->v.id.reason, "not a TLS connection",
                     sizeof(dc->v.id.reason));

@@ -161,7 +161,8 @@ typedef struct {
     X509 *peer;                 /* with SSL: the client certificate it was
                                  * made for (a reference), NULL if none */
     const devprov_srv_t *conf;
-    const char *pem;            /* client certificate it was made for */
+    const char *pem;            /* without SSL: the client certificate
+                                 * (PEM) it was made for, "" if none */
     apr_time_t made;
     apr_uint32_t allow_gen;     /* DevprovAllowlist generation it used */
     dp_verdict_t v;             /* its allowlist entry copied to c->pool;
