@@ -160,7 +160,6 @@ typedef struct {
     apr_array_header_t *vars;   /* DEVICE_* of the verdict when not
                                  * revoked, key and value in turn, in
                                  * c->pool; NULL until first exported */
-    devprov_status_memo_t memo; /* what VARS say, for the counters */
     int idcached;               /* made from a cached identity */
     int reused;                 /* reused by the current request */
 } devprov_conn_t;
@@ -1354,8 +1353,7 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
             leaf = pem_to_x509(pem);
             if (leaf == NULL) {
                 id.status = DP_ST_UNVERIFIED;
-                apr_cpystrn(id.reason, "unreadable client certificate",
-                            sizeof(id.reason));
+                dp_identity_reason(&id, DP_REASON_UNREADABLE, NULL);
             }
         }
     }
@@ -1363,8 +1361,7 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         if (dp_identify(vendors, nvendors, sc->deny_keys, leaf, time(NULL),
                         &id) != 0) {
             id.status = DP_ST_UNVERIFIED;
-            apr_cpystrn(id.reason, "internal error while verifying",
-                        sizeof(id.reason));
+            dp_identity_reason(&id, DP_REASON_INTERNAL, NULL);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "devprov: out of memory verifying a client "
                           "certificate");
@@ -1552,8 +1549,7 @@ static devprov_conn_t *get_verdict(request_rec *r, const devprov_srv_t *sc)
     }
     make_verdict(r, sc, pem, dc);
     if (!ap_ssl_conn_is_ssl(c))
-        apr_cpystrn(dc->v.id.reason, "not a TLS connection",
-                    sizeof(dc->v.id.reason));
+        dp_identity_reason(&dc->v.id, DP_REASON_NOT_TLS, NULL);
     return dc;
 }
 
@@ -1705,11 +1701,8 @@ static int counted(request_rec *r, const devprov_srv_t *sc,
                    int count)
 {
     if (count)
-        devprov_status_request(r, sc->counters, deny, dc->reused,
-                               dc->idcached,
-                               /* the variables are the verdict's own
-                                * list (export_verdict) unless revoked */
-                               dc->v.revoked ? NULL : &dc->memo);
+        devprov_status_request(r, sc->counters, &dc->v, deny, dc->reused,
+                               dc->idcached);
     return status;
 }
 
@@ -1726,8 +1719,9 @@ static int refuse(request_rec *r, const devprov_srv_t *sc, int count)
         && devprov_sql_unavailable_status(sc->sql) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "devprov: refused with %d (DevprovAllowlistSQL "
-                      "unavailable=): the allowlist database did not answer"
-                      "%s%s", devprov_sql_unavailable_status(sc->sql),
+                      "unavailable=): %s%s%s",
+                      devprov_sql_unavailable_status(sc->sql),
+                      dp_reason_info(DP_REASON_DB_UNAVAILABLE)->log,
                       dc->v.mac[0] ? " for mac " : "", dc->v.mac);
         return counted(r, sc, dc, DP_DENY_UNAVAILABLE,
                        devprov_sql_unavailable_status(sc->sql), count);

@@ -132,11 +132,9 @@ devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s)
 }
 
 void devprov_status_request(request_rec *r, devprov_counters_t *c,
-                            dp_deny_t deny, int verdict_reused,
-                            int idcache_hit, devprov_status_memo_t *memo)
+                            const dp_verdict_t *v, dp_deny_t deny,
+                            int verdict_reused, int idcache_hit)
 {
-    apr_table_t *e = r->subprocess_env;
-    const char *v;
     dp_stats_event_t ev;
     unsigned idx[DP_STATS_EVENT_MAX];
     size_t n, i;
@@ -146,27 +144,8 @@ void devprov_status_request(request_rec *r, devprov_counters_t *c,
      * once, as the client sent it */
     if (c == NULL || r->prev != NULL || r->main != NULL)
         return;
-    if (memo != NULL && memo->valid) {
-        ev = memo->ev;
-        goto count;
-    }
-    memset(&ev, 0, sizeof(ev));
     /* what was exported (and what a log format shows) */
-    v = apr_table_get(e, "DEVICE_VERIFIED");
-    ev.verified = v != NULL && strcmp(v, "1") == 0;
-    v = apr_table_get(e, "DEVICE_CERT_VALIDITY");
-    ev.validity = v == NULL ? 0 : strcmp(v, "expired") == 0 ? 2
-                  : strcmp(v, "not-yet-valid") == 0 ? 1 : 0;
-    v = apr_table_get(e, "DEVICE_PINNED");
-    ev.pinned = v != NULL && strcmp(v, "1") == 0;
-    v = apr_table_get(e, "DEVICE_ALLOWLISTED");
-    ev.listed = v != NULL && strcmp(v, "1") == 0;
-    ev.reason = apr_table_get(e, "DEVICE_REASON");
-    if (memo != NULL) {
-        memo->ev = ev;
-        memo->valid = 1;
-    }
-count:
+    dp_verdict_stats(v, &ev);
     ev.deny = deny;
     ev.verdict_reused = verdict_reused;
     ev.idcache_hit = idcache_hit;
