@@ -3,7 +3,8 @@
  * Per virtual host with "DevprovEngine on", one array of counters
  * (src/dp_stats.h says which) in shared memory that the parent creates in
  * post_config, so that every child process and thread adds to the same
- * numbers, with relaxed atomic increments (no lock in the request path).
+ * numbers, with lock-free atomic increments (apr_atomic_inc64: no lock
+ * in the request path).
  * Counters start at zero at every start and restart (graceful too): the
  * output says since when.  Shown by mod_status (/server-status, and
  * "devprov:<vhost>:<counter>: <n>" lines with ?auto) and by the handler
