@@ -107,11 +107,8 @@ static int counted(request_rec *r, const devprov_srv_t *sc,
                    int count)
 {
     if (count)
-        devprov_status_request(r, sc->counters, deny, dc->reused,
-                               dc->idcached,
-                               /* the variables are the verdict's own
-                                * list (devprov_conn_export) unless revoked */
-                               dc->v.revoked ? NULL : &dc->memo);
+        devprov_status_request(r, sc->counters, &dc->v, deny, dc->reused,
+                               dc->idcached);
     return status;
 }
 
@@ -128,8 +125,9 @@ static int refuse(request_rec *r, const devprov_srv_t *sc, int count)
         && devprov_sql_unavailable_status(sc->sql) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "devprov: refused with %d (DevprovAllowlistSQL "
-                      "unavailable=): the allowlist database did not answer"
-                      "%s%s", devprov_sql_unavailable_status(sc->sql),
+                      "unavailable=): %s%s%s",
+                      devprov_sql_unavailable_status(sc->sql),
+                      dp_reason_info(DP_REASON_DB_UNAVAILABLE)->log,
                       dc->v.mac[0] ? " for mac " : "", dc->v.mac);
         return counted(r, sc, dc, DP_DENY_UNAVAILABLE,
                        devprov_sql_unavailable_status(sc->sql), count);

@@ -121,8 +121,7 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         if (leaf == NULL) {
             unreadable = 1;
             id.status = DP_ST_UNVERIFIED;
-            apr_cpystrn(id.reason, "unreadable client certificate",
-                        sizeof(id.reason));
+            dp_identity_reason(&id, DP_REASON_UNREADABLE, NULL);
         }
     }
     /* a phone seen lately on another connection: its identity, made from
@@ -141,8 +140,7 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         if (dp_identify(vendors, nvendors, sc->deny_keys, leaf, time(NULL),
                         &id) != 0) {
             id.status = DP_ST_UNVERIFIED;
-            apr_cpystrn(id.reason, "internal error while verifying",
-                        sizeof(id.reason));
+            dp_identity_reason(&id, DP_REASON_INTERNAL, NULL);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "devprov: out of memory verifying a client "
                           "certificate");
@@ -320,8 +318,7 @@ devprov_conn_t *devprov_conn_verdict(request_rec *r,
         keep_peer(c, dc, peer);
     make_verdict(r, sc, peer, pem, dc);
     if (!ap_ssl_conn_is_ssl(c))
-        apr_cpystrn(dc->v.id.reason, "not a TLS connection",
-                    sizeof(dc->v.id.reason));
+        dp_identity_reason(&dc->v.id, DP_REASON_NOT_TLS, NULL);
     return dc;
 }
 

@@ -172,7 +172,6 @@ typedef struct {
     apr_array_header_t *vars;   /* DEVICE_* of the verdict when not
                                  * revoked, key and value in turn, in
                                  * c->pool; NULL until first exported */
-    devprov_status_memo_t memo; /* what VARS say, for the counters */
     int idcached;               /* made from a cached identity */
     int reused;                 /* reused by the current request */
 } devprov_conn_t;

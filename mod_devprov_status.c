@@ -6,9 +6,20 @@
  * The parent creates one shared memory segment per generation (every
  * start and restart) in post_config, with one slot of DP_STAT_COUNT
  * 64-bit counters per virtual host that has the engine on; the children
- * inherit the mapping when they are forked and add to it with relaxed
- * atomic increments, so the numbers are the sum over every process and
- * thread, with no lock.  The generation's table (labels, slot addresses,
+ * inherit the mapping when they are forked and add to it with atomic
+ * increments, so the numbers are the sum over every process and thread,
+ * with no lock.
+ *
+ * The increments are APR's (apr_atomic_inc64, apr_atomic_read64), as
+ * httpd's own modules count.  That is right across processes only
+ * because APR implements them with the compiler's lock-free builtins
+ * (atomic/unix/builtins64.c: __atomic_fetch_add, __atomic_load_n):
+ * APR's fallback for platforms without them (mutex64.c) takes a mutex
+ * of the calling process, which would not order two children.  Debian
+ * 12's libapr1 1.7.2 on x86_64 uses the builtins: apr_atomic_inc64 is a
+ * "lock xadd", apr_atomic_read64 a plain 8-byte load, and
+ * apr_atomic_init() sets up no mutex at all (checked with objdump -d on
+ * libapr-1.so.0).  The generation's table (labels, slot addresses,
  * start time) lives in pconf, found by the hooks as pconf user data: no
  * global variable.  A restart clears pconf, which unmaps the parent's
  * segment and makes a new one at zero; children of the old generation
@@ -23,6 +34,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "apr_atomic.h"
 #include "apr_optional_hooks.h"
 #include "apr_shm.h"
 #include "apr_strings.h"
@@ -38,7 +50,7 @@ APLOG_USE_MODULE(devprov);
 #define SLOT_WORDS ((DP_STAT_COUNT + 7) / 8 * 8)
 
 struct devprov_counters {
-    uint64_t c[SLOT_WORDS];
+    apr_uint64_t c[SLOT_WORDS];
 };
 
 typedef struct {
@@ -132,11 +144,9 @@ devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s)
 }
 
 void devprov_status_request(request_rec *r, devprov_counters_t *c,
-                            dp_deny_t deny, int verdict_reused,
-                            int idcache_hit, devprov_status_memo_t *memo)
+                            const dp_verdict_t *v, dp_deny_t deny,
+                            int verdict_reused, int idcache_hit)
 {
-    apr_table_t *e = r->subprocess_env;
-    const char *v;
     dp_stats_event_t ev;
     unsigned idx[DP_STATS_EVENT_MAX];
     size_t n, i;
@@ -146,33 +156,14 @@ void devprov_status_request(request_rec *r, devprov_counters_t *c,
      * once, as the client sent it */
     if (c == NULL || r->prev != NULL || r->main != NULL)
         return;
-    if (memo != NULL && memo->valid) {
-        ev = memo->ev;
-        goto count;
-    }
-    memset(&ev, 0, sizeof(ev));
     /* what was exported (and what a log format shows) */
-    v = apr_table_get(e, "DEVICE_VERIFIED");
-    ev.verified = v != NULL && strcmp(v, "1") == 0;
-    v = apr_table_get(e, "DEVICE_CERT_VALIDITY");
-    ev.validity = v == NULL ? 0 : strcmp(v, "expired") == 0 ? 2
-                  : strcmp(v, "not-yet-valid") == 0 ? 1 : 0;
-    v = apr_table_get(e, "DEVICE_PINNED");
-    ev.pinned = v != NULL && strcmp(v, "1") == 0;
-    v = apr_table_get(e, "DEVICE_ALLOWLISTED");
-    ev.listed = v != NULL && strcmp(v, "1") == 0;
-    ev.reason = apr_table_get(e, "DEVICE_REASON");
-    if (memo != NULL) {
-        memo->ev = ev;
-        memo->valid = 1;
-    }
-count:
+    dp_verdict_stats(v, &ev);
     ev.deny = deny;
     ev.verdict_reused = verdict_reused;
     ev.idcache_hit = idcache_hit;
     n = dp_stats_event(&ev, idx, DP_STATS_EVENT_MAX);
     for (i = 0; i < n; i++)
-        __atomic_fetch_add(&c->c[idx[i]], 1, __ATOMIC_RELAXED);
+        apr_atomic_inc64(&c->c[idx[i]]);
 }
 
 static devprov_status_t *current(request_rec *r)
@@ -183,9 +174,9 @@ static devprov_status_t *current(request_rec *r)
     return st;
 }
 
-static uint64_t get(const slot_t *slot, unsigned i)
+static apr_uint64_t get(const slot_t *slot, unsigned i)
 {
-    return __atomic_load_n(&slot->counters->c[i], __ATOMIC_RELAXED);
+    return apr_atomic_read64(&slot->counters->c[i]);
 }
 
 /* "devprov:<vhost>:<counter>: <n>" lines, as mod_status ?auto prints */

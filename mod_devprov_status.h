@@ -3,7 +3,8 @@
  * Per virtual host with "DevprovEngine on", one array of counters
  * (src/dp_stats.h says which) in shared memory that the parent creates in
  * post_config, so that every child process and thread adds to the same
- * numbers, with relaxed atomic increments (no lock in the request path).
+ * numbers, with lock-free atomic increments (apr_atomic_inc64: no lock
+ * in the request path).
  * Counters start at zero at every start and restart (graceful too): the
  * output says since when.  Shown by mod_status (/server-status, and
  * "devprov:<vhost>:<counter>: <n>" lines with ?auto) and by the handler
@@ -15,6 +16,7 @@
 #include "httpd.h"
 
 #include "src/dp_stats.h"
+#include "src/dp_verdict.h"
 
 /* The counters of one generation (start or restart), in pconf. */
 typedef struct devprov_status devprov_status_t;
@@ -31,21 +33,13 @@ devprov_status_t *devprov_status_begin(apr_pool_t *pconf, apr_pool_t *ptemp,
  * is NULL. */
 devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s);
 
-/* What a request's exported DEVICE_* variables say, kept by a caller
- * whose requests export the very same variables (one connection verdict)
- * so that they are read once. */
-typedef struct {
-    int valid;                  /* 0: not read yet */
-    dp_stats_event_t ev;        /* its reason points into the variables */
-} devprov_status_memo_t;
-
 /* Count request R once, when devprov has decided (post_read_request),
- * from the DEVICE_* variables it exported (read into MEMO if it is not
- * yet valid, from MEMO if it is; NULL: read them), and how devprov
- * answered. */
+ * from the verdict V it exported (the request's revocation applied) and
+ * how devprov answered: what the DEVICE_* variables say is taken from V
+ * (dp_verdict_stats), never read back from r->subprocess_env. */
 void devprov_status_request(request_rec *r, devprov_counters_t *c,
-                            dp_deny_t deny, int verdict_reused,
-                            int idcache_hit, devprov_status_memo_t *memo);
+                            const dp_verdict_t *v, dp_deny_t deny,
+                            int verdict_reused, int idcache_hit);
 
 /* register_hooks: mod_status's status_hook and the devprov-status
  * handler. */

@@ -1,4 +1,5 @@
 /* dp_identify.c - certificate chain to device identity. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +11,17 @@
 void dp_hex_sha256(const unsigned char *md, char *out)
 {
     dp_hex_encode(md, 32, out);
+}
+
+void dp_identity_reason(dp_identity_t *id, dp_reason_t r, const char *fmt,
+                        ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    id->reason_code = dp_reason_vformat(id->reason, sizeof(id->reason), r,
+                                        fmt, ap);
+    va_end(ap);
 }
 
 int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
@@ -28,7 +40,7 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
     id->time_depth = -1;
     if (leaf == NULL) {
         id->status = DP_ST_NO_CERT;
-        snprintf(id->reason, sizeof(id->reason), "no client certificate");
+        dp_identity_reason(id, DP_REASON_NO_CERT, NULL);
         return 0;
     }
     if (X509_digest(leaf, EVP_sha256(), id->sha256, &mdlen) != 1
@@ -38,8 +50,7 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
      * CA signed it, also one that no configured CA verifies */
     if (dp_keyset_match(deny, spki)) {
         id->status = DP_ST_GENERIC;
-        snprintf(id->reason, sizeof(id->reason), "generic certificate: its "
-                 "private key is public (DevprovDenyKey)");
+        dp_identity_reason(id, DP_REASON_GENERIC_KEY, NULL);
         return 0;
     }
 
@@ -65,7 +76,8 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
                            : res.status == DP_CHAIN_CA_LEAF
                            ? X509_V_ERR_INVALID_PURPOSE
                            : X509_V_OK;
-            dp_chain_reason(&res, id->reason, sizeof(id->reason), v->name);
+            id->reason_code = dp_chain_reason(&res, id->reason,
+                                              sizeof(id->reason), v->name);
             return 0;
         }
         id->vendor = v;
@@ -76,9 +88,9 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
     if (id->vendor == NULL) {
         id->status = DP_ST_UNVERIFIED;
         id->x509_err = first_err;
-        snprintf(id->reason, sizeof(id->reason), "certificate not verified: %s",
-                 nvendors ? X509_verify_cert_error_string(first_err)
-                          : "no vendor trust store configured");
+        dp_identity_reason(id, DP_REASON_NOT_VERIFIED, "%s",
+                           nvendors ? X509_verify_cert_error_string(first_err)
+                                    : "no vendor trust store configured");
         return 0;
     }
     ms = dp_mac_extract(id->vendor->rules, id->vendor->nrules,
@@ -86,8 +98,7 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
     if (ms != DP_MAC_FOUND) {
         id->status = DP_ST_NO_MAC;
         memset(&id->mac, 0, sizeof(id->mac));
-        snprintf(id->reason, sizeof(id->reason), "%s",
-                 dp_mac_status_string(ms));
+        dp_identity_reason(id, dp_mac_status_reason(ms), NULL);
         return 0;
     }
     id->status = DP_ST_DEVICE;
@@ -134,8 +145,9 @@ int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
             return -1;
         if (res.status != DP_CHAIN_OK) {
             if (res.status != DP_CHAIN_UNVERIFIED)  /* else: unreadable */
-                dp_chain_reason(&res, id->reason, sizeof(id->reason),
-                                v->name);
+                id->reason_code = dp_chain_reason(&res, id->reason,
+                                                  sizeof(id->reason),
+                                                  v->name);
             return 0;
         }
         id->status = DP_ST_DEVICE;
@@ -145,7 +157,7 @@ int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
         id->time = res.time;
         id->time_depth = res.time_depth;
         id->x509_err = X509_V_OK;
-        id->reason[0] = '\0';
+        dp_identity_reason(id, DP_REASON_NONE, NULL);
         return 1;
     }
     return 0;

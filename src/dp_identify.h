@@ -20,6 +20,7 @@
 #include "dp_keyset.h"
 #include "dp_mac.h"
 #include "dp_macrule.h"
+#include "dp_reason.h"
 #include "dp_trust.h"
 
 #define DP_AUTH_LEVEL_DEFAULT 1
@@ -42,8 +43,6 @@ typedef enum {
     DP_ST_DEVICE                /* genuine device with a MAC */
 } dp_status_t;
 
-#define DP_REASON_MAX 160
-
 typedef struct dp_identity {
     dp_status_t status;
     const dp_vendor_t *vendor;          /* set for NO_MAC and DEVICE */
@@ -53,8 +52,19 @@ typedef struct dp_identity {
     int x509_err;                       /* for UNVERIFIED */
     int pinned;                         /* DEVICE by allowlist pin, not CA */
     unsigned char sha256[32];           /* leaf fingerprint (if a cert) */
-    char reason[DP_REASON_MAX];         /* why not a device, "" if one */
+    dp_reason_t reason_code;            /* why not a (listed) device, from
+                                         * the table of reasons, or
+                                         * DP_REASON_NONE */
+    char reason[DP_REASON_MAX];         /* its text with details (as
+                                         * DEVICE_REASON says), "" for
+                                         * NONE; both set only by
+                                         * dp_identity_reason() */
 } dp_identity_t;
+
+/* Set ID's reason to R, its text from the table with, for a reason with
+ * details, FMT's output appended (FMT NULL otherwise). */
+void dp_identity_reason(dp_identity_t *id, dp_reason_t r, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
 
 /* Identify LEAF (may be NULL: no certificate).  Only the vendors' own
  * configured CA certificates build its chain (whatever else the client

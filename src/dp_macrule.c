@@ -262,13 +262,26 @@ dp_mac_status_t dp_mac_extract(dp_macrule_t *const *rules, size_t nrules,
     return DP_MAC_FOUND;
 }
 
+dp_reason_t dp_mac_status_reason(dp_mac_status_t st)
+{
+    switch (st) {
+    case DP_MAC_FOUND:     return DP_REASON_NONE;
+    case DP_MAC_NONE:      return DP_REASON_NO_MAC;
+    case DP_MAC_AMBIGUOUS: return DP_REASON_AMBIGUOUS_MAC;
+    case DP_MAC_BADVALUE:  return DP_REASON_BAD_SUBJECT;
+    }
+    return DP_REASON_INTERNAL;
+}
+
 const char *dp_mac_status_string(dp_mac_status_t st)
 {
     switch (st) {
-    case DP_MAC_FOUND:     return "MAC found";
-    case DP_MAC_NONE:      return "no MAC in certificate subject";
-    case DP_MAC_AMBIGUOUS: return "ambiguous MAC in certificate subject";
-    case DP_MAC_BADVALUE:  return "malformed certificate subject";
+    case DP_MAC_FOUND:
+        return "MAC found";
+    case DP_MAC_NONE:
+    case DP_MAC_AMBIGUOUS:
+    case DP_MAC_BADVALUE:
+        return dp_reason_info(dp_mac_status_reason(st))->text;
     }
     return "unknown";
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <openssl/x509.h>
 #include "dp_mac.h"
+#include "dp_reason.h"
 
 /* Longest attribute value looked at; longer values are not a device. */
 #define DP_ATTR_MAX 256
@@ -59,6 +60,11 @@ typedef enum {
 dp_mac_status_t dp_mac_extract(dp_macrule_t *const *rules, size_t nrules,
                                const X509_NAME *subject, dp_mac_t *out);
 
+/* The reason a subject with status ST (not DP_MAC_FOUND) is not a
+ * device; DP_REASON_NONE for DP_MAC_FOUND. */
+dp_reason_t dp_mac_status_reason(dp_mac_status_t st);
+
+/* ST as words: "MAC found", or its reason's text (dp_reason.h). */
 const char *dp_mac_status_string(dp_mac_status_t st);
 
 #endif

@@ -11,73 +11,11 @@ static const char *const top_names[DP_STAT_REASON] = {
     "verdicts_reused", "idcache_hits"
 };
 
-/* reason_<r> and denied_<r>, in dp_reason_t order */
-static const char *const reason_full[DP_REASON_COUNT] = {
-    "reason_no_cert", "reason_not_tls", "reason_generic_key",
-    "reason_not_verified", "reason_no_mac", "reason_unlisted",
-    "reason_vendor_mismatch", "reason_pin_mismatch",
-    "reason_db_unavailable", "reason_revoked", "reason_ca_leaf",
-    "reason_ca_key", "reason_never_valid", "reason_not_yet_valid",
-    "reason_other"
-};
-
-static const char *const denied_full[DP_REASON_COUNT] = {
-    "denied_no_cert", "denied_not_tls", "denied_generic_key",
-    "denied_not_verified", "denied_no_mac", "denied_unlisted",
-    "denied_vendor_mismatch", "denied_pin_mismatch",
-    "denied_db_unavailable", "denied_revoked", "denied_ca_leaf",
-    "denied_ca_key", "denied_never_valid", "denied_not_yet_valid",
-    "denied_other"
-};
-
-static int starts(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-int dp_stats_reason(const char *r)
-{
-    if (r == NULL || *r == '\0')
-        return -1;
-    if (strcmp(r, "no client certificate") == 0)
-        return DP_REASON_NO_CERT;
-    if (strcmp(r, "not a TLS connection") == 0)
-        return DP_REASON_NOT_TLS;
-    if (starts(r, "generic certificate:"))
-        return DP_REASON_GENERIC_KEY;
-    if (starts(r, "certificate not verified:")
-        || strcmp(r, "unreadable client certificate") == 0)
-        return DP_REASON_NOT_VERIFIED;
-    if (strcmp(r, "no MAC in certificate subject") == 0
-        || strcmp(r, "ambiguous MAC in certificate subject") == 0
-        || strcmp(r, "malformed certificate subject") == 0)
-        return DP_REASON_NO_MAC;
-    if (strcmp(r, "not in allowlist") == 0)
-        return DP_REASON_UNLISTED;
-    if (starts(r, "allowlisted for vendor "))
-        return DP_REASON_VENDOR_MISMATCH;
-    if (strcmp(r, "certificate does not match the allowlist pin") == 0)
-        return DP_REASON_PIN_MISMATCH;
-    if (strcmp(r, "the allowlist database did not answer") == 0)
-        return DP_REASON_DB_UNAVAILABLE;
-    if (strcmp(r, "revoked (DevprovRevoked)") == 0)
-        return DP_REASON_REVOKED;
-    if (starts(r, "a CA certificate "))
-        return DP_REASON_CA_LEAF;
-    if (starts(r, "denied key (DevprovDenyKey) at depth "))
-        return DP_REASON_CA_KEY;
-    if (starts(r, "chain never valid:"))
-        return DP_REASON_NEVER_VALID;
-    if (starts(r, "not yet valid ("))
-        return DP_REASON_NOT_YET_VALID;
-    return DP_REASON_OTHER;
-}
-
 size_t dp_stats_event(const dp_stats_event_t *ev, unsigned *idx, size_t max)
 {
     unsigned tmp[DP_STATS_EVENT_MAX];
     size_t n = 0;
-    int r = dp_stats_reason(ev->reason);
+    int r = dp_reason_bucket(ev->reason);
 
     tmp[n++] = DP_STAT_REQUESTS;
     if (ev->verified) {
@@ -107,10 +45,12 @@ size_t dp_stats_event(const dp_stats_event_t *ev, unsigned *idx, size_t max)
         break;
     case DP_DENY_POLICY:
         tmp[n++] = DP_STAT_DENIED_BY
-                   + (unsigned)(r >= 0 ? r : DP_REASON_OTHER);
+                   + (unsigned)(r >= 0 ? r
+                                : dp_reason_bucket(DP_REASON_INTERNAL));
         break;
     case DP_DENY_UNAVAILABLE:
-        tmp[n++] = DP_STAT_DENIED_BY + DP_REASON_DB_UNAVAILABLE;
+        tmp[n++] = DP_STAT_DENIED_BY
+                   + (unsigned)dp_reason_bucket(DP_REASON_DB_UNAVAILABLE);
         break;
     case DP_DENY_BIND_PATH:
         tmp[n++] = DP_STAT_DENIED_BIND_PATH;
@@ -126,10 +66,13 @@ const char *dp_stats_name(unsigned i)
 {
     if (i < DP_STAT_REASON)
         return top_names[i];
+    /* bucket b's counters are those of reason b + 1 (dp_reason.h) */
     if (i < DP_STAT_DENIED_BY)
-        return reason_full[i - DP_STAT_REASON];
+        return dp_reason_info((dp_reason_t)(i - DP_STAT_REASON + 1))
+               ->reason_counter;
     if (i < DP_STAT_DENIED_BIND_PATH)
-        return denied_full[i - DP_STAT_DENIED_BY];
+        return dp_reason_info((dp_reason_t)(i - DP_STAT_DENIED_BY + 1))
+               ->denied_counter;
     if (i == DP_STAT_DENIED_BIND_PATH)
         return "denied_bind_path";
     return NULL;

@@ -25,8 +25,10 @@
  *   verdicts_reused          requests that reused the connection's verdict
  *   idcache_hits             verdicts made from a cached identity
  *   reason_<r>               requests whose DEVICE_REASON is of category r
+ *                            (dp_reason.h: the reason's counter name)
  *   denied_<r>               refused requests, by category r (the reason
- *                            logged with the refusal), and bind_path
+ *                            logged with the refusal; a refusal without
+ *                            one is "other"), and bind_path
  */
 #ifndef DP_STATS_H
 #define DP_STATS_H
@@ -34,25 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* DEVICE_REASON categories, in output order */
-typedef enum {
-    DP_REASON_NO_CERT = 0,      /* no client certificate */
-    DP_REASON_NOT_TLS,          /* not a TLS connection */
-    DP_REASON_GENERIC_KEY,      /* generic certificate (DevprovDenyKey) */
-    DP_REASON_NOT_VERIFIED,     /* certificate not verified: ..., unreadable */
-    DP_REASON_NO_MAC,           /* no / ambiguous MAC, malformed subject */
-    DP_REASON_UNLISTED,         /* not in allowlist */
-    DP_REASON_VENDOR_MISMATCH,  /* allowlisted for vendor X, cert from Y */
-    DP_REASON_PIN_MISMATCH,     /* certificate does not match the pin */
-    DP_REASON_DB_UNAVAILABLE,   /* the allowlist database did not answer */
-    DP_REASON_REVOKED,          /* revoked (DevprovRevoked) */
-    DP_REASON_CA_LEAF,          /* a CA certificate, not a phone's */
-    DP_REASON_CA_KEY,           /* denied key (DevprovDenyKey) of a CA */
-    DP_REASON_NEVER_VALID,      /* chain never valid at one moment */
-    DP_REASON_NOT_YET_VALID,    /* not yet valid, DevprovAcceptNotYetValid off */
-    DP_REASON_OTHER,            /* anything else (internal error) */
-    DP_REASON_COUNT
-} dp_reason_t;
+#include "dp_reason.h"
 
 enum {
     DP_STAT_REQUESTS = 0,
@@ -65,9 +49,9 @@ enum {
     DP_STAT_VERDICTS_MADE,
     DP_STAT_VERDICTS_REUSED,
     DP_STAT_IDCACHE_HITS,
-    DP_STAT_REASON,                             /* + dp_reason_t */
-    DP_STAT_DENIED_BY = DP_STAT_REASON + DP_REASON_COUNT,  /* + dp_reason_t */
-    DP_STAT_DENIED_BIND_PATH = DP_STAT_DENIED_BY + DP_REASON_COUNT,
+    DP_STAT_REASON,                     /* + dp_reason_bucket() */
+    DP_STAT_DENIED_BY = DP_STAT_REASON + DP_REASON_BUCKETS,  /* + bucket */
+    DP_STAT_DENIED_BIND_PATH = DP_STAT_DENIED_BY + DP_REASON_BUCKETS,
     DP_STAT_COUNT
 };
 
@@ -79,21 +63,20 @@ typedef enum {
     DP_DENY_BIND_PATH           /* 403 by DevprovBindPath */
 } dp_deny_t;
 
-/* One judged request, as exported to its environment */
+/* One judged request, as exported to its environment (from its verdict:
+ * dp_verdict_stats()) */
 typedef struct {
     int verified;               /* DEVICE_VERIFIED=1 */
     int validity;               /* of a verified device: 0 valid, 1 not
                                  * yet valid, 2 expired (dp_time_status_t) */
     int pinned;                 /* DEVICE_PINNED=1 */
     int listed;                 /* DEVICE_ALLOWLISTED=1 */
-    const char *reason;         /* DEVICE_REASON; NULL or "" if unset */
+    dp_reason_t reason;         /* DEVICE_REASON's; DP_REASON_NONE if
+                                 * unset */
     dp_deny_t deny;
     int verdict_reused;         /* the connection's verdict was reused */
     int idcache_hit;            /* a fresh verdict from a cached identity */
 } dp_stats_event_t;
-
-/* The category of a DEVICE_REASON value, or -1 for none (NULL, ""). */
-int dp_stats_reason(const char *reason);
 
 /* The counters EV adds 1 to, written to IDX (at most MAX of them, in
  * increasing order); returns how many.  12 is always enough. */

@@ -502,44 +502,41 @@ static void iso_time(time_t t, char *buf, size_t len)
         snprintf(buf, len, "?");
 }
 
-void dp_chain_reason(const dp_chain_result_t *res, char *buf, size_t len,
-                     const char *vendor)
+dp_reason_t dp_chain_reason(const dp_chain_result_t *res, char *buf,
+                            size_t len, const char *vendor)
 {
     char when[32];
 
     switch (res->status) {
     case DP_CHAIN_OK:
         snprintf(buf, len, "verified");
-        return;
+        return DP_REASON_NONE;
     case DP_CHAIN_UNVERIFIED:
-        snprintf(buf, len, "certificate not verified: %s",
-                 X509_verify_cert_error_string(res->x509_err));
-        return;
+        break;
     case DP_CHAIN_CA_LEAF:
-        snprintf(buf, len, "a CA certificate (CA:TRUE or keyCertSign), not "
-                 "a phone's");
-        return;
+        return dp_reason_format(buf, len, DP_REASON_CA_LEAF, NULL);
     case DP_CHAIN_DENIED_KEY:
+        /* the leaf's own key: a generic certificate */
         if (res->err_depth == 0)
-            snprintf(buf, len, "generic certificate: its private key is "
-                     "public (DevprovDenyKey)");
-        else
-            snprintf(buf, len, "denied key (DevprovDenyKey) at depth %d: %s",
-                     res->err_depth, res->subject);
-        return;
+            return dp_reason_format(buf, len, DP_REASON_GENERIC_KEY, NULL);
+        return dp_reason_format(buf, len, DP_REASON_CA_KEY, "%d: %s",
+                                res->err_depth, res->subject);
     case DP_CHAIN_NEVER_VALID:
-        snprintf(buf, len, "chain never valid: notBefore at depth %d is not "
-                 "before notAfter at depth %d", res->err_depth,
-                 res->time_depth);
-        return;
+        return dp_reason_format(buf, len, DP_REASON_NEVER_VALID,
+                                "notBefore at depth %d is not before "
+                                "notAfter at depth %d", res->err_depth,
+                                res->time_depth);
     case DP_CHAIN_NOT_YET_VALID:
         iso_time(res->not_before, when, sizeof(when));
-        snprintf(buf, len, "not yet valid (depth %d, from %s): "
-                 "DevprovAcceptNotYetValid %s off", res->err_depth, when,
-                 vendor != NULL ? vendor : "<vendor>");
-        return;
+        return dp_reason_format(buf, len, DP_REASON_NOT_YET_VALID,
+                                "depth %d, from %s): "
+                                "DevprovAcceptNotYetValid %s off",
+                                res->err_depth, when,
+                                vendor != NULL ? vendor : "<vendor>");
     }
-    snprintf(buf, len, "certificate not verified");
+    /* UNVERIFIED (and a status this switch does not know) */
+    return dp_reason_format(buf, len, DP_REASON_NOT_VERIFIED, "%s",
+                            X509_verify_cert_error_string(res->x509_err));
 }
 
 const char *dp_time_status_string(dp_time_status_t st)

@@ -36,6 +36,7 @@
 #include <openssl/x509.h>
 
 #include "dp_keyset.h"
+#include "dp_reason.h"
 
 typedef struct dp_trust dp_trust_t;
 
@@ -116,10 +117,11 @@ int dp_trust_time_alone(X509 *x, time_t now, int accept_future,
                         dp_chain_result_t *res);
 
 /* Why RES (status != DP_CHAIN_OK) was refused, for DEVICE_REASON and
- * logs, into BUF; VENDOR (may be NULL) names the vendor whose store it
- * was verified against. */
-void dp_chain_reason(const dp_chain_result_t *res, char *buf, size_t len,
-                     const char *vendor);
+ * logs: returns the reason (dp_reason.h) and writes its text with the
+ * details into BUF; VENDOR (may be NULL) names the vendor whose store it
+ * was verified against.  For DP_CHAIN_OK: "verified", DP_REASON_NONE. */
+dp_reason_t dp_chain_reason(const dp_chain_result_t *res, char *buf,
+                            size_t len, const char *vendor);
 
 /* The time status (a dp_time_status_t) of X at NOW, or -X509_V_ERR_* when
  * a validity field cannot be parsed (X509_cmp_time() answers 0 then,

@@ -6,10 +6,6 @@
 
 #include "dp_verdict.h"
 
-static void set_reason(dp_verdict_t *v, const char *reason)
-{
-    snprintf(v->id.reason, sizeof(v->id.reason), "%s", reason);
-}
 
 void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
                      const dp_identity_t *id, int cert, X509 *leaf,
@@ -33,7 +29,7 @@ void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
             && dp_identify_pinned(vendors, nvendors, lookup, source, leaf,
                                   now, &v->id) < 0) {
             v->listed = DP_LISTED_DOWN;
-            set_reason(v, "the allowlist database did not answer");
+            dp_identity_reason(&v->id, DP_REASON_DB_UNAVAILABLE, NULL);
         }
     }
     if (v->id.status == DP_ST_DEVICE)
@@ -44,29 +40,29 @@ void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
                                       : 0;
     if (rc < 0) {
         v->listed = DP_LISTED_DOWN;
-        set_reason(v, "the allowlist database did not answer");
+        dp_identity_reason(&v->id, DP_REASON_DB_UNAVAILABLE, NULL);
     }
     else if (rc == 1) {
         const char *bound = dp_entry_attr(&entry, "vendor");
 
         if (dp_pin_mismatch(&entry, v->id.sha256)) {
             /* the line pins another certificate for this MAC */
-            set_reason(v, "certificate does not match the allowlist pin");
+            dp_identity_reason(&v->id, DP_REASON_PIN_MISMATCH, NULL);
             return;
         }
         if (bound != NULL && strcmp(bound, v->id.vendor->name) != 0) {
             /* listed for another vendor: a certificate from this
              * vendor's CA cannot claim that phone */
-            snprintf(v->id.reason, sizeof(v->id.reason),
-                     "allowlisted for vendor %s, certificate from %s",
-                     bound, v->id.vendor->name);
+            dp_identity_reason(&v->id, DP_REASON_VENDOR_MISMATCH,
+                               "%s, certificate from %s", bound,
+                               v->id.vendor->name);
             return;
         }
         v->listed = 1;
         v->entry = entry;
     }
     else if (v->id.status == DP_ST_DEVICE) {
-        set_reason(v, "not in allowlist");
+        dp_identity_reason(&v->id, DP_REASON_UNLISTED, NULL);
     }
 }
 
@@ -111,11 +107,36 @@ int dp_verdict_denied(const dp_verdict_t *v, dp_policy_t mode)
     return 1;
 }
 
+dp_reason_t dp_verdict_reason_code(const dp_verdict_t *v)
+{
+    return v->revoked ? DP_REASON_REVOKED : v->id.reason_code;
+}
+
 const char *dp_verdict_reason(const dp_verdict_t *v)
 {
     if (v->revoked)
-        return "revoked (DevprovRevoked)";
-    return v->id.reason[0] ? v->id.reason : "not a device";
+        return dp_reason_info(DP_REASON_REVOKED)->log;
+    return v->id.reason[0] ? v->id.reason
+                           : dp_reason_info(DP_REASON_NONE)->log;
+}
+
+void dp_verdict_stats(const dp_verdict_t *v, dp_stats_event_t *ev)
+{
+    const dp_identity_t *id = &v->id;
+    /* exactly as dp_verdict_export() sets DEVICE_VERIFIED, _PINNED,
+     * _CERT_VALIDITY (of a verified device), _ALLOWLISTED and _REASON */
+    int device = id->status == DP_ST_DEVICE && !v->revoked;
+
+    memset(ev, 0, sizeof(*ev));
+    ev->verified = device;
+    ev->validity = device ? (int)id->time : 0;
+    ev->pinned = device && id->pinned;
+    ev->listed = !v->revoked && v->listed == 1;
+    /* a text without a code (none is written so) would be "other" */
+    ev->reason = v->revoked ? DP_REASON_REVOKED
+                 : !id->reason[0] ? DP_REASON_NONE
+                 : id->reason_code != DP_REASON_NONE ? id->reason_code
+                 : DP_REASON_INTERNAL;
 }
 
 int dp_policy_parse(const char *s, dp_policy_t *out)
@@ -161,7 +182,7 @@ void dp_verdict_export(const dp_verdict_t *v, const char *enrolment,
         set(arg, "DEVICE_ENROLMENT", enrolment);
     if (v->revoked) {
         set(arg, "DEVICE_REVOKED", "1");
-        set(arg, "DEVICE_REASON", "revoked (DevprovRevoked)");
+        set(arg, "DEVICE_REASON", dp_reason_info(DP_REASON_REVOKED)->text);
         if (v->listed != DP_LISTED_NONE)
             set(arg, "DEVICE_ALLOWLISTED", "0");
         return;

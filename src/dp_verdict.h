@@ -22,7 +22,9 @@
 #include "dp_allowlist.h"
 #include "dp_identify.h"
 #include "dp_mac.h"
+#include "dp_reason.h"
 #include "dp_revoked.h"
+#include "dp_stats.h"
 
 typedef enum {
     DP_POLICY_OFF = 0,            /* export only */
@@ -76,9 +78,20 @@ int dp_verdict_revoke(dp_verdict_t *v, const dp_revoked_t *rv);
 /* 1 if DevprovDeny MODE refuses the client. */
 int dp_verdict_denied(const dp_verdict_t *v, dp_policy_t mode);
 
-/* Why the client is refused or not a (listed) device, for messages:
- * "revoked (DevprovRevoked)", the identity's reason, or "not a device". */
+/* Why the client is refused or not a (listed) device: DP_REASON_REVOKED,
+ * the identity's reason, or DP_REASON_NONE. */
+dp_reason_t dp_verdict_reason_code(const dp_verdict_t *v);
+
+/* The same for messages: the revoked reason's or the identity's text, or
+ * DP_REASON_NONE's wording ("not a device"). */
 const char *dp_verdict_reason(const dp_verdict_t *v);
+
+/* What the status counters count of V (dp_stats.h), as
+ * dp_verdict_export() says it (DEVICE_VERIFIED, DEVICE_CERT_VALIDITY,
+ * DEVICE_PINNED, DEVICE_ALLOWLISTED, DEVICE_REASON), into EV; the
+ * request's part (deny, verdict_reused, idcache_hit) is left 0 for the
+ * caller. */
+void dp_verdict_stats(const dp_verdict_t *v, dp_stats_event_t *ev);
 
 /* The DEVICE_* variables, in the order the module sets them: SET is
  * called once per variable (KEY and VALUE valid during the call only).

@@ -336,8 +336,9 @@ static void print_config(const char *source, const cc_srv_t *sc)
         printf("%-16s %s (%zu phones)\n", "  allowlist", sc->allow_path,
                dp_allowlist_count(sc->allow));
     else if (sc->sql_where != NULL)
-        printf("%-16s DevprovAllowlistSQL (%s): not checked: database "
-               "allowlist\n", "  allowlist", sc->sql_where);
+        printf("%-16s DevprovAllowlistSQL (%s): %s\n", "  allowlist",
+               sc->sql_where,
+               dp_reason_info(DP_REASON_SQL_NOT_CHECKED)->text);
     else
         printf("%-16s none\n", "  allowlist");
     if (sc->revoked != NULL)
@@ -721,13 +722,13 @@ int main(int argc, char **argv)
     }
     else if (sc->sql_where != NULL) {
         lookup = sql_unchecked;
-        out.sql_note = "not checked: database allowlist";
+        out.sql_note = dp_reason_info(DP_REASON_SQL_NOT_CHECKED)->text;
     }
     dp_verdict_make((const dp_vendor_t *const *)sc->vendor_ptrs,
                     sc->nvendors, &id, certs.leaf != NULL, certs.leaf, lookup,
                     source, now, &v);
     if (out.sql_note != NULL && v.listed == DP_LISTED_DOWN)
-        snprintf(v.id.reason, sizeof(v.id.reason), "%s", out.sql_note);
+        dp_identity_reason(&v.id, DP_REASON_SQL_NOT_CHECKED, NULL);
     enrol = out.sql_note ? NULL
                          : enrolment(sc, &v, certs.leaf, lookup, source);
     dp_verdict_revoke(&v, sc->revoked);

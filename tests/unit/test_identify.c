@@ -326,13 +326,33 @@ static void assert_rejected_(const dp_chain_result_t *r, int x509_err,
 }
 #define assert_rejected(r, e) assert_rejected_(r, e, __FILE__, __LINE__)
 
+/* The reason code a chain refused with STATUS (the key at DEPTH) has */
+static dp_reason_t chain_code(dp_chain_status_t status, int depth)
+{
+    switch (status) {
+    case DP_CHAIN_OK:           return DP_REASON_NONE;
+    case DP_CHAIN_UNVERIFIED:   return DP_REASON_NOT_VERIFIED;
+    case DP_CHAIN_CA_LEAF:      return DP_REASON_CA_LEAF;
+    case DP_CHAIN_DENIED_KEY:   return depth == 0 ? DP_REASON_GENERIC_KEY
+                                                  : DP_REASON_CA_KEY;
+    case DP_CHAIN_NEVER_VALID:  return DP_REASON_NEVER_VALID;
+    case DP_CHAIN_NOT_YET_VALID: return DP_REASON_NOT_YET_VALID;
+    }
+    return DP_REASON_COUNT;
+}
+
+/* dp_chain_reason's text is WANT, its code the one for the status, and
+ * the text is that code's (read back through the table of reasons) */
 static void assert_reason_(const dp_chain_result_t *r, const char *vendor,
                            const char *want, const char *file, int line)
 {
     char buf[DP_REASON_MAX];
+    dp_reason_t code = dp_chain_reason(r, buf, sizeof(buf), vendor);
 
-    dp_chain_reason(r, buf, sizeof(buf), vendor);
     _assert_string_equal(buf, want, file, line);
+    EQ(code, chain_code(r->status, r->err_depth));
+    if (r->status != DP_CHAIN_OK)
+        EQ(dp_reason_parse(buf), (int)code);
 }
 #define assert_reason(r, v, w) assert_reason_(r, v, w, __FILE__, __LINE__)
 
@@ -1656,7 +1676,8 @@ static void test_chain_reason_texts(void **state)
     (void)state;
     memset(&r, 0, sizeof(r));
     r.status = DP_CHAIN_OK;
-    dp_chain_reason(&r, buf, sizeof(buf), "acme");
+    assert_int_equal(dp_chain_reason(&r, buf, sizeof(buf), "acme"),
+                     DP_REASON_NONE);
     assert_string_equal(buf, "verified");
     r.status = DP_CHAIN_UNVERIFIED;
     r.x509_err = X509_V_ERR_CERT_SIGNATURE_FAILURE;
@@ -1665,8 +1686,18 @@ static void test_chain_reason_texts(void **state)
                         "signature failure");
     /* a short buffer is cut, NUL-terminated */
     r.status = DP_CHAIN_CA_LEAF;
-    dp_chain_reason(&r, buf, 12, NULL);
+    assert_int_equal(dp_chain_reason(&r, buf, 12, NULL), DP_REASON_CA_LEAF);
     assert_string_equal(buf, "a CA certif");
+    /* details are cut too */
+    r.status = DP_CHAIN_DENIED_KEY;
+    r.err_depth = 2;
+    snprintf(r.subject, sizeof(r.subject), "/CN=Root");
+    assert_int_equal(dp_chain_reason(&r, buf, 40, NULL), DP_REASON_CA_KEY);
+    assert_string_equal(buf, "denied key (DevprovDenyKey) at depth 2:");
+    assert_int_equal(dp_chain_reason(&r, buf, sizeof(buf), NULL),
+                     DP_REASON_CA_KEY);
+    assert_string_equal(buf, "denied key (DevprovDenyKey) at depth 2: "
+                        "/CN=Root");
 }
 
 static void test_time_status_strings(void **state)
@@ -1910,6 +1941,10 @@ static void assert_not_device_(const dp_identity_t *id, dp_status_t status,
     EQ(id->time_depth, -1);
     EQ(id->pinned, 0);
     _assert_string_equal(id->reason, want, file, line);
+    /* a code, and the text is the code's */
+    if (id->reason_code == DP_REASON_NONE)
+        FAIL_AT("reason '%s' without a code\n", id->reason);
+    EQ(dp_reason_parse(id->reason), (int)id->reason_code);
 }
 #define assert_not_device(id, st, e, w) \
     assert_not_device_(id, st, e, w, __FILE__, __LINE__)
@@ -1925,6 +1960,7 @@ static void assert_device(const dp_identity_t *id, const dp_vendor_t *v,
     dp_mac_format(&id->mac, m);
     assert_string_equal(m, mac);
     assert_string_equal(id->reason, "");
+    assert_int_equal(id->reason_code, DP_REASON_NONE);
 }
 
 static void test_identify_device(void **state)
@@ -2042,6 +2078,7 @@ static void test_identify_no_cert(void **state)
     assert_null(id.vendor);
     assert_memory_equal(id.sha256, zero, 32);
     assert_non_null(strstr(id.reason, "no client certificate"));
+    assert_int_equal(id.reason_code, DP_REASON_NO_CERT);
     vendors_free(&v);
 }
 
@@ -2061,6 +2098,7 @@ static void test_identify_unverified(void **state)
     want = X509_verify_cert_error_string(id.x509_err);
     if (strstr(id.reason, want) == NULL)
         fail_msg("reason '%s' lacks '%s'", id.reason, want);
+    assert_int_equal(id.reason_code, DP_REASON_NOT_VERIFIED);
     {
         static const unsigned char zero[DP_MAC_LEN] = { 0 };
         assert_memory_equal(id.mac.b, zero, DP_MAC_LEN);
@@ -2094,6 +2132,9 @@ static void test_identify_unverified(void **state)
     id = identify(v.list, 0, P.valid);
     assert_int_equal(id.status, DP_ST_UNVERIFIED);
     assert_non_null(strstr(id.reason, "no vendor trust store"));
+    assert_int_equal(id.reason_code, DP_REASON_NOT_VERIFIED);
+    assert_string_equal(id.reason, "certificate not verified: no vendor "
+                        "trust store configured");
     vendors_free(&v);
 }
 
@@ -2109,6 +2150,7 @@ static void test_identify_no_mac(void **state)
     assert_ptr_equal(id.vendor, &v.a);
     assert_int_equal(id.time, DP_TIME_VALID);
     assert_string_equal(id.reason, dp_mac_status_string(DP_MAC_NONE));
+    assert_int_equal(id.reason_code, DP_REASON_NO_MAC);
     vendors_free(&v);
 }
 
@@ -2161,6 +2203,7 @@ static void test_identify_refusals(void **state)
     assert_not_device(&id, DP_ST_UNVERIFIED, X509_V_ERR_INVALID_PURPOSE,
                       "a CA certificate (CA:TRUE or keyCertSign), not a "
                       "phone's");
+    assert_int_equal(id.reason_code, DP_REASON_CA_LEAF);
 
     /* never valid */
     after = leaf("/CN=0004F20000C1", P.oldA, P.k_oldA, -PKI_DAY, PKI_YEAR,
@@ -2169,12 +2212,14 @@ static void test_identify_refusals(void **state)
     assert_not_device(&id, DP_ST_UNVERIFIED, X509_V_ERR_CERT_HAS_EXPIRED,
                       "chain never valid: notBefore at depth 0 is not "
                       "before notAfter at depth 1");
+    assert_int_equal(id.reason_code, DP_REASON_NEVER_VALID);
 
     /* a denied issuing CA: the verified chain is refused */
     id = identify_deny(v.list, 2, deny_int, P.valid);
     assert_not_device(&id, DP_ST_GENERIC, X509_V_OK,
                       "denied key (DevprovDenyKey) at depth 1: /C=US/O=Acme "
                       "Phones/CN=Acme Device Issuing CA");
+    assert_int_equal(id.reason_code, DP_REASON_CA_KEY);
     /* ...not the other issuing CA's phones */
     id = identify_deny(v.list, 2, deny_int, P.under_old);
     assert_device(&id, &v.a, "0004f2000004");
@@ -2184,6 +2229,7 @@ static void test_identify_refusals(void **state)
     id = identify_deny(v.list, 2, deny_leaf, P.valid);
     assert_not_device(&id, DP_ST_GENERIC, X509_V_OK, "generic certificate: "
                       "its private key is public (DevprovDenyKey)");
+    assert_int_equal(id.reason_code, DP_REASON_GENERIC_KEY);
     id = identify_deny(v.list, 2, deny_leaf, P.rogue_leaf);
     assert_not_device(&id, DP_ST_GENERIC, X509_V_OK, "generic certificate: "
                       "its private key is public (DevprovDenyKey)");
@@ -2192,6 +2238,7 @@ static void test_identify_refusals(void **state)
     id = identify(v.list, 2, generic);
     assert_not_device(&id, DP_ST_GENERIC, X509_V_OK, "generic certificate: "
                       "its private key is public (DevprovDenyKey)");
+    assert_int_equal(id.reason_code, DP_REASON_GENERIC_KEY);
 
     X509_free(ca_leaf);
     X509_free(after);
@@ -2355,9 +2402,11 @@ static void test_identify_pinned_source(void **state)
     (void)state;
     vendors_init(&v);
 
-    /* pinned: the self-signed certificate becomes the device */
+    /* pinned: the self-signed certificate becomes the device (its
+     * "not verified" reason gone with the code) */
     fake_pin(&src, "0004f2000007", P.selfsigned);
     id = identify(v.list, 2, P.selfsigned);
+    assert_int_equal(id.reason_code, DP_REASON_NOT_VERIFIED);
     assert_int_equal(dp_identify_pinned(v.list, 2, fake_lookup, &src,
                                         P.selfsigned, pki_now, &id), 1);
     assert_device(&id, &v.a, "0004f2000007");
@@ -2419,6 +2468,7 @@ static void test_identify_pinned_times(void **state)
     snprintf(want, sizeof(want), "not yet valid (depth 0, from %s): "
              "DevprovAcceptNotYetValid beta off", iso(pki_now + PKI_DAY));
     assert_string_equal(id.reason, want);
+    assert_int_equal(id.reason_code, DP_REASON_NOT_YET_VALID);
     v.a.accept_future = 0;
     v.b.accept_future = 1;
     id = identify(v.list, 2, nyv);
@@ -2442,6 +2492,7 @@ static void test_identify_pinned_times(void **state)
     assert_false(id.pinned);
     assert_string_equal(id.reason, "chain never valid: notBefore at depth 0 "
                         "is not before notAfter at depth 0");
+    assert_int_equal(id.reason_code, DP_REASON_NEVER_VALID);
 
     /* expired: the device, as before */
     o.from = -3 * PKI_YEAR;

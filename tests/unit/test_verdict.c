@@ -161,11 +161,62 @@ static void verdict(X509 *leaf, dp_allowlist_t *al, dp_verdict_t *v)
                     al ? dp_allowlist_lookup_fn : NULL, al, pki_now, v);
 }
 
+/* The value of KEY in VS, NULL if it was not exported */
+static const char *var(const vars_t *vs, const char *key, char *buf,
+                       size_t len)
+{
+    const char *p = vs->text;
+    size_t klen = strlen(key);
+
+    for (; *p != '\0'; p = strchr(p, '\n') + 1)
+        if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            size_t n = strcspn(p + klen + 1, "\n");
+            snprintf(buf, len, "%.*s", (int)n, p + klen + 1);
+            return buf;
+        }
+    return NULL;
+}
+
+static int is(const char *val, const char *want)
+{
+    return val != NULL && strcmp(val, want) == 0;
+}
+
+/* What the status counters take from V (dp_verdict_stats) is what its
+ * exported variables say, read as the module once read them back from
+ * the request's environment */
+static void assert_stats_as_exported(const dp_verdict_t *v,
+                                     const vars_t *vs)
+{
+    dp_stats_event_t ev;
+    char buf[DP_REASON_MAX + 1];
+    const char *val;
+
+    dp_verdict_stats(v, &ev);
+    assert_int_equal(ev.verified, is(var(vs, "DEVICE_VERIFIED", buf,
+                                         sizeof(buf)), "1"));
+    val = var(vs, "DEVICE_CERT_VALIDITY", buf, sizeof(buf));
+    if (ev.verified)
+        assert_int_equal(ev.validity, is(val, "expired") ? 2
+                                      : is(val, "not-yet-valid") ? 1 : 0);
+    assert_int_equal(ev.pinned, is(var(vs, "DEVICE_PINNED", buf,
+                                       sizeof(buf)), "1"));
+    assert_int_equal(ev.listed, is(var(vs, "DEVICE_ALLOWLISTED", buf,
+                                       sizeof(buf)), "1"));
+    assert_int_equal(ev.reason, dp_reason_parse(var(vs, "DEVICE_REASON", buf,
+                                                    sizeof(buf))));
+    assert_int_equal(ev.reason, dp_verdict_reason_code(v));
+    assert_int_equal(ev.deny, DP_DENY_NONE);
+    assert_int_equal(ev.verdict_reused, 0);
+    assert_int_equal(ev.idcache_hit, 0);
+}
+
 static const char *exported(const dp_verdict_t *v, const char *enrol,
                             vars_t *vs)
 {
     vs->text[0] = '\0';
     dp_verdict_export(v, enrol, collect, vs);
+    assert_stats_as_exported(v, vs);
     return vs->text;
 }
 
@@ -222,6 +273,7 @@ static void test_no_list_and_unlisted(void **state)
     assert_false(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
     assert_false(dp_verdict_denied(&v, DP_POLICY_OFF));
     assert_string_equal(dp_verdict_reason(&v), "not in allowlist");
+    assert_int_equal(dp_verdict_reason_code(&v), DP_REASON_UNLISTED);
     dp_allowlist_free(al);
 }
 
@@ -239,6 +291,7 @@ static void test_vendor_binding_and_pin_mismatch(void **state)
     assert_int_equal(v.listed, 0);
     assert_string_equal(v.id.reason, "allowlisted for vendor yealink, "
                                      "certificate from polycom");
+    assert_int_equal(v.id.reason_code, DP_REASON_VENDOR_MISMATCH);
     assert_null(strstr(exported(&v, NULL, &vs), "DEVICE_LABEL"));
     assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\n"));
 
@@ -246,6 +299,8 @@ static void test_vendor_binding_and_pin_mismatch(void **state)
     assert_int_equal(v.listed, 0);
     assert_string_equal(v.id.reason,
                         "certificate does not match the allowlist pin");
+    assert_int_equal(v.id.reason_code, DP_REASON_PIN_MISMATCH);
+    exported(&v, NULL, &vs);
     dp_allowlist_free(al);
 }
 
@@ -264,6 +319,7 @@ static void test_pinned_self_signed(void **state)
     assert_int_equal(v.id.status, DP_ST_DEVICE);
     assert_true(v.id.pinned);
     assert_int_equal(v.listed, 1);
+    assert_int_equal(v.id.reason_code, DP_REASON_NONE);
     exported(&v, NULL, &vs);
     assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
                                     "0004f2000005\nDEVICE_PINNED=1\n"));
@@ -441,6 +497,7 @@ static void test_revoked(void **state)
     assert_true(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
     assert_false(dp_verdict_denied(&v, DP_POLICY_OFF));
     assert_string_equal(dp_verdict_reason(&v), "revoked (DevprovRevoked)");
+    assert_int_equal(dp_verdict_reason_code(&v), DP_REASON_REVOKED);
     exported(&v, NULL, &vs);
     assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=0\n"));
     assert_null(strstr(vs.text, "DEVICE_MAC"));
@@ -493,6 +550,7 @@ static void test_not_devices(void **state)
     dp_verdict_make(P.list, 1, &id, 1, P.valid, down, NULL, pki_now, &v);
     assert_int_equal(v.listed, DP_LISTED_DOWN);
     assert_string_equal(v.id.reason, "the allowlist database did not answer");
+    assert_int_equal(v.id.reason_code, DP_REASON_DB_UNAVAILABLE);
     assert_null(strstr(exported(&v, NULL, &vs), "DEVICE_ALLOWLISTED"));
     assert_true(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
     dp_allowlist_free(al);
