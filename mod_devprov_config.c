@@ -172,6 +172,7 @@ static const char *get_vendor(cmd_parms *cmd, const char *name,
     vc->v.auth_level = DP_AUTH_LEVEL_DEFAULT;
     vc->where = devprov_cmd_where(cmd);
     vc->rules = apr_array_make(cmd->pool, 2, sizeof(dp_macrule_t *));
+    vc->trust_paths = apr_array_make(cmd->pool, 2, sizeof(const char *));
     preset = dp_vendor_preset(name);
     for (; preset != NULL && preset->attr != NULL; preset++) {
         const char *msg = add_rule(cmd, vc, preset->attr, preset->pattern);
@@ -222,6 +223,7 @@ static const char *cmd_trust(cmd_parms *cmd, void *dc, const char *vendor,
     if (dp_trust_add_path(vc->v.trust, file, err, sizeof(err)) < 0)
         return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name, vendor,
                             err);
+    APR_ARRAY_PUSH(vc->trust_paths, const char *) = file;
     return NULL;
 }
 

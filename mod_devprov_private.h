@@ -16,6 +16,8 @@
  *    -> mod_devprov_watch.c    list files re-read when they change, the
  *                              parent's shared images, its monitor hook
  *    -> mod_devprov_ssl.c      stock mode (Debian's unpatched mod_ssl)
+ *    -> mod_devprov_dump.c     apache2 -t -D DUMP_DEVPROV: each server's
+ *                              merged settings, for devprov-check
  *    -> mod_devprov_sql.c, mod_devprov_status.c
  *
  * The accessors below are inline so that every file can read a server's
@@ -73,6 +75,10 @@ typedef struct {
     apr_array_header_t *rules;  /* dp_macrule_t * */
     int custom_rules;           /* DevprovMacFrom seen: presets replaced */
     const char *where;          /* "file:line" of its first directive */
+    apr_array_header_t *trust_paths;    /* const char *: DevprovTrust's
+                                         * files and directories, resolved
+                                         * against ServerRoot, in order
+                                         * (for -D DUMP_DEVPROV) */
 } vendor_conf_t;
 
 /* A list file (DevprovAllowlist, DevprovRevoked) re-read when it
@@ -230,6 +236,12 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
  * allowlist images) */
 int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s);
+
+/* ------------------------------------------------------------------ */
+/* mod_devprov_dump.c                                                  */
+
+/* register the test_config hook behind "apache2 -t -D DUMP_DEVPROV" */
+void devprov_dump_register_hooks(apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* mod_devprov_watch.c                                                 */

@@ -1,7 +1,7 @@
 /* check_conf.c - the devprov directives for devprov-check: the directive
  * handlers (as mod_devprov_config.c's cmd_* functions, on the same core units),
- * the merge and the cross-directive checks.  The Apache file reader is
- * in check_apconf.c.
+ * the merge and the cross-directive checks of the options' layer.  The
+ * servers of an Apache configuration come from httpd (check_dump.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "src/dp_check.h"
 #include "tools/check_conf.h"
 
 static void *xcalloc(size_t n, size_t size)
@@ -405,69 +404,4 @@ void cc_check_server(cc_conf_t *conf, const cc_srv_t *sc)
         && sc->sql_where == NULL)
         problem(conf, "devprov: DevprovDeny unlisted in virtual host %s "
                 "needs a DevprovAllowlist or DevprovAllowlistSQL", vhost);
-}
-
-typedef struct {
-    cc_conf_t *conf;
-    const cc_srv_t *sc;
-    const char *known;
-    long reported;
-} al_report_t;
-
-#define AL_REPORT_MAX 10
-
-static void al_line(void *arg, uint32_t line, const char *vendor)
-{
-    al_report_t *r = arg;
-
-    if (r->reported++ >= AL_REPORT_MAX)
-        return;
-    problem(r->conf, "devprov: %s:%u: vendor=%s names no vendor configured "
-            "in any virtual host (DevprovAllowlist %s; configured: %s): a "
-            "phone bound to it is never allowlisted: correct the name or "
-            "configure the vendor with DevprovTrust %s <file>",
-            r->sc->allow_path, (unsigned)line, vendor,
-            r->sc->allow_where ? r->sc->allow_where : "?", r->known, vendor);
-}
-
-void cc_check_allowlists(cc_conf_t *conf, cc_srv_t *const *servers, size_t n)
-{
-    const char **names = NULL;
-    size_t nnames = 0, i, j, k;
-    char known[1024];
-
-    for (i = 0; i < n; i++)
-        for (j = 0; j < servers[i]->nvendors; j++) {
-            const char *name = servers[i]->vendors[j]->v.name;
-            for (k = 0; k < nnames && strcmp(names[k], name) != 0; k++)
-                ;
-            if (k < nnames)
-                continue;
-            names = realloc(names, (nnames + 1) * sizeof(*names));
-            if (names == NULL)
-                exit(2);
-            names[nnames++] = name;
-        }
-    dp_check_name_list(names, nnames, known, sizeof(known));
-    for (i = 0; i < n; i++) {
-        const cc_srv_t *sc = servers[i];
-        al_report_t r = { conf, sc, known, 0 };
-        long bad;
-
-        if (sc->allow == NULL)
-            continue;
-        for (j = 0; j < i && servers[j]->allow != sc->allow; j++)
-            ;
-        if (j < i)
-            continue;                   /* inherited: checked once */
-        bad = dp_check_allowlist_vendors(sc->allow, names, nnames, al_line,
-                                         &r);
-        if (bad < 0)
-            exit(2);
-        if (bad > AL_REPORT_MAX)
-            problem(conf, "devprov: %s: %ld more lines with a vendor= that "
-                    "names no configured vendor", sc->allow_path,
-                    bad - AL_REPORT_MAX);
-    }
-    free(names);
 }
