@@ -134,31 +134,39 @@ static void say_httpd_line(const char *line, const char *next,
                            int *used_next)
 {
     static const char se[] = "Syntax error on line ";
-    const char *p = NULL, *q, *of;
-    char *end;
-    long n;
+    const char *p, *q, *of, *file = NULL, *msg = NULL;
+    int flen = 0;
+    long n = 0;
 
     *used_next = 0;
-    for (q = line; (q = strstr(q, se)) != NULL; q += sizeof(se) - 1)
-        p = q;
-    if (p != NULL) {
-        n = strtol(p + sizeof(se) - 1, &end, 10);
-        if (n > 0 && strncmp(end, " of ", 4) == 0) {
-            of = end + 4;
-            q = strstr(of, ": ");
-            if (q == NULL && *of != '\0' && of[strlen(of) - 1] == ':') {
-                /* AH00526: the message is on the next line */
-                fprintf(stderr, "devprov-check: %.*s:%ld: %s\n",
-                        (int)(strlen(of) - 1), of, n, next ? next : "");
-                *used_next = next != NULL;
-                return;
-            }
-            if (q != NULL) {
-                fprintf(stderr, "devprov-check: %.*s:%ld: %s\n",
-                        (int)(q - of), of, n, q + 2);
-                return;
-            }
+    /* the innermost complete "Syntax error on line N of FILE: " (httpd
+     * cuts a long message, an Include loop's, at 8 KB) */
+    for (p = line; (p = strstr(p, se)) != NULL; p += sizeof(se) - 1) {
+        char *end;
+        long ln = strtol(p + sizeof(se) - 1, &end, 10);
+
+        if (ln <= 0 || strncmp(end, " of ", 4) != 0)
+            continue;
+        of = end + 4;
+        q = strstr(of, ": ");
+        if (q != NULL) {
+            file = of;
+            flen = (int)(q - of);
+            msg = q + 2;
+            n = ln;
         }
+        else if (*of != '\0' && of[strlen(of) - 1] == ':') {
+            /* AH00526: the message is on the next line */
+            file = of;
+            flen = (int)strlen(of) - 1;
+            msg = next != NULL ? next : "";
+            *used_next = next != NULL;
+            n = ln;
+        }
+    }
+    if (file != NULL) {
+        fprintf(stderr, "devprov-check: %.*s:%ld: %s\n", flen, file, n, msg);
+        return;
     }
     while (*line == '[') {
         q = strchr(line, ']');
