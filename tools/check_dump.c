@@ -638,6 +638,10 @@ int cc_load_httpd(cc_conf_t *conf, const char *file)
         if (*conf->envvars != '\0')
             envvars = cc_strdup(conf->envvars);
     }
+    else if (strstr(httpd, "apache2ctl") != NULL
+             || strstr(httpd, "apachectl") != NULL) {
+        /* it sources them itself (and makes APACHE_RUN_DIR) */
+    }
     else if (getenv("APACHE_ENVVARS") != NULL
              && is_file(getenv("APACHE_ENVVARS"))) {
         envvars = cc_strdup(getenv("APACHE_ENVVARS"));
