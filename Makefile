@@ -33,7 +33,8 @@ CFLAGS_GLUE := -std=c11 -fPIC $(OPT) -Wall -Wextra -Wshadow -Werror \
 CORE_SRC := src/dp_hex.c src/dp_file.c src/dp_mac.c src/dp_macrule.c src/dp_certs.c src/dp_trust.c \
             src/dp_allowlist.c src/dp_keyset.c src/dp_revoked.c \
             src/dp_identify.c src/dp_path.c src/dp_enrol.c src/dp_lcache.c \
-            src/dp_idcache.c src/dp_stats.c src/dp_verdict.c src/dp_check.c
+            src/dp_idcache.c src/dp_stats.c src/dp_verdict.c src/dp_check.c \
+            src/dp_conf.c
 CORE_HDR := $(wildcard src/*.h)
 CORE_OBJ := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
 
