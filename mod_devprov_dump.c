@@ -60,20 +60,6 @@ static const char *dump_tristate(int v)
     return v == UNSET ? "unset" : v ? "on" : "off";
 }
 
-static const char *dump_deny(int deny)
-{
-    switch (deny) {
-    case UNSET:
-        return "unset";
-    case DP_POLICY_UNVERIFIED:
-        return "unverified";
-    case DP_POLICY_UNLISTED:
-        return "unlisted";
-    default:
-        return "off";
-    }
-}
-
 static const char *dump_hex(apr_pool_t *p, const unsigned char *md,
                             size_t n)
 {
@@ -115,15 +101,13 @@ static void dump_vendor(apr_file_t *out, apr_pool_t *p,
 {
     const char *name = dump_esc(p, vc->v.name);
     size_t i;
-    int j;
 
     apr_file_printf(out, "vendor %s %s %d %s\n", name,
                     dump_esc(p, vc->where), vc->v.auth_level,
                     vc->v.accept_future ? "on" : "off");
-    for (j = 0; vc->trust_paths != NULL && j < vc->trust_paths->nelts; j++)
+    for (i = 0; i < vc->ntrust_paths; i++)
         apr_file_printf(out, "trust %s %s\n", name,
-                        dump_esc(p, APR_ARRAY_IDX(vc->trust_paths, j,
-                                                  const char *)));
+                        dump_esc(p, vc->trust_paths[i]));
     for (i = 0; vc->v.trust != NULL && i < dp_trust_count(vc->v.trust); i++)
         dump_ca(out, p, name, dp_trust_get(vc->v.trust, i));
     for (i = 0; i < vc->v.nrules; i++)
@@ -140,6 +124,16 @@ static void dump_names(apr_file_t *out, apr_pool_t *p,
     for (i = 0; names != NULL && i < names->nelts; i++)
         apr_file_printf(out, "alias %s\n",
                         dump_esc(p, APR_ARRAY_IDX(names, i, const char *)));
+}
+
+/* "KEYWORD PATH SECONDS WHERE" of a watched list file, if W */
+static void dump_list(apr_file_t *out, apr_pool_t *p, const char *keyword,
+                      const watched_t *w)
+{
+    if (w != NULL)
+        apr_file_printf(out, "%s %s %" APR_TIME_T_FMT " %s\n", keyword,
+                        dump_esc(p, w->path), apr_time_sec(w->interval),
+                        dump_esc(p, w->directive_where));
 }
 
 static void dump_server(apr_file_t *out, apr_pool_t *p, const server_rec *s,
@@ -166,15 +160,11 @@ static void dump_server(apr_file_t *out, apr_pool_t *p, const server_rec *s,
     dump_names(out, p, s->names);
     dump_names(out, p, s->wild_names);
     apr_file_printf(out, "engine %s\n", dump_tristate(sc->engine));
-    apr_file_printf(out, "deny %s\n", dump_deny(sc->deny));
+    apr_file_printf(out, "deny %s\n", dp_conf_deny_name(sc->deny));
     apr_file_printf(out, "bindpath %s\n", dump_tristate(sc->bind_path));
     for (i = 0; sc->vendors != NULL && i < sc->vendors->nelts; i++)
         dump_vendor(out, p, APR_ARRAY_IDX(sc->vendors, i, vendor_conf_t *));
-    if (sc->allow != NULL)
-        apr_file_printf(out, "allowlist %s %" APR_TIME_T_FMT " %s\n",
-                        dump_esc(p, sc->allow->path),
-                        apr_time_sec(sc->allow->interval),
-                        dump_esc(p, sc->allow->directive_where));
+    dump_list(out, p, "allowlist", sc->allow);
     if (sc->sql != NULL)
         apr_file_printf(out, "allowlist-sql %s\n",
                         dump_esc(p, devprov_sql_where(sc->sql)));
@@ -186,11 +176,7 @@ static void dump_server(apr_file_t *out, apr_pool_t *p, const server_rec *s,
                             dump_hex(p, dp_keyset_get(sc->deny_keys, k),
                                      DP_SHA256_LEN));
     }
-    if (sc->revoked != NULL)
-        apr_file_printf(out, "revoked %s %" APR_TIME_T_FMT " %s\n",
-                        dump_esc(p, sc->revoked->path),
-                        apr_time_sec(sc->revoked->interval),
-                        dump_esc(p, sc->revoked->directive_where));
+    dump_list(out, p, "revoked", sc->revoked);
     if (sc->enrol_path != NULL)
         apr_file_printf(out, "enrol %s\n", dump_esc(p, sc->enrol_path));
     apr_file_printf(out, "end\n");

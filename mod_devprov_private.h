@@ -40,6 +40,7 @@
 #include "mod_devprov_sql.h"
 #include "mod_devprov_ssl.h"
 #include "mod_devprov_status.h"
+#include "src/dp_conf.h"
 #include "src/dp_idcache.h"
 #include "src/dp_identify.h"
 #include "src/dp_keyset.h"
@@ -68,18 +69,11 @@ APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, pre_handshake,
 /* the identity cache of a virtual host, per process (dp_idcache) */
 #define IDCACHE_ENTRIES 4096
 
-/* One vendor as configured in one server: the core's dp_vendor_t plus
- * where it was configured, for messages. */
-typedef struct {
-    dp_vendor_t v;
-    apr_array_header_t *rules;  /* dp_macrule_t * */
-    int custom_rules;           /* DevprovMacFrom seen: presets replaced */
-    const char *where;          /* "file:line" of its first directive */
-    apr_array_header_t *trust_paths;    /* const char *: DevprovTrust's
-                                         * files and directories, resolved
-                                         * against ServerRoot, in order
-                                         * (for -D DUMP_DEVPROV) */
-} vendor_conf_t;
+/* One vendor as configured in one server: the core's model of it (the
+ * dp_vendor_t dp_identify reads, its MAC rules, where it was configured,
+ * its DevprovTrust paths; src/dp_conf.h), freed with the pool that
+ * configured it. */
+typedef dp_conf_vendor_t vendor_conf_t;
 
 /* A list file (DevprovAllowlist, DevprovRevoked) re-read when it
  * changes, checked at most every INTERVAL, so that changes take effect

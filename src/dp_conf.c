@@ -201,6 +201,20 @@ int dp_conf_deny(const char *directive, const char *arg, int *out, char *err,
     return 0;
 }
 
+const char *dp_conf_deny_name(int deny)
+{
+    switch (deny) {
+    case DP_CONF_UNSET:
+        return "unset";
+    case DP_POLICY_UNVERIFIED:
+        return "unverified";
+    case DP_POLICY_UNLISTED:
+        return "unlisted";
+    default:
+        return "off";
+    }
+}
+
 int dp_conf_interval(const char *directive, const char *secs, long *out,
                      char *err, size_t errlen)
 {
@@ -410,7 +424,8 @@ int dp_conf_check_engine(const dp_conf_layer_t *sc, size_t nvendors,
                     "but no DevprovTrust for it or the main server", vhost);
     if (deny_mode(sc) == DP_POLICY_UNLISTED && sc->allow == NULL
         && sc->sql == NULL)
-        n += report(fn, arg, "devprov: DevprovDeny unlisted in virtual host %s "
-                    "needs a DevprovAllowlist or DevprovAllowlistSQL", vhost);
+        n += report(fn, arg, "devprov: DevprovDeny unlisted in virtual host "
+                    "%s needs a DevprovAllowlist or DevprovAllowlistSQL",
+                    vhost);
     return n;
 }

@@ -76,6 +76,10 @@ int dp_conf_onoff(const char *directive, const char *arg, int *out,
 int dp_conf_deny(const char *directive, const char *arg, int *out, char *err,
                  size_t errlen);
 
+/* DevprovDeny's value by name: "off", "unverified", "unlisted", or
+ * "unset" for DP_CONF_UNSET. */
+const char *dp_conf_deny_name(int deny);
+
 /* A list file's check interval (DevprovAllowlist, DevprovRevoked): SECS
  * (NULL: the default, 5) into *OUT, in seconds. */
 #define DP_CONF_INTERVAL_DEFAULT 5
@@ -114,10 +118,10 @@ typedef struct dp_conf_layer {
     int bind_path;              /* DP_CONF_UNSET, 0, 1 */
     int policy_here;            /* DevprovDeny/BindPath said in this very
                                  * server (never inherited) */
-    const void *vendors;        /* the vendor set */
-    const void *allow;          /* DevprovAllowlist */
-    const void *sql;            /* DevprovAllowlistSQL */
-    const void *revoked;
+    void *vendors;              /* the vendor set */
+    void *allow;                /* DevprovAllowlist */
+    void *sql;                  /* DevprovAllowlistSQL */
+    void *revoked;
     const char *enrol_path;
     dp_keyset_t *deny_keys;
 } dp_conf_layer_t;

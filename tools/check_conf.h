@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "src/dp_allowlist.h"
+#include "src/dp_conf.h"
 #include "src/dp_identify.h"
 #include "src/dp_keyset.h"
 #include "src/dp_macrule.h"
@@ -16,17 +17,12 @@
 #include "src/dp_trust.h"
 #include "src/dp_verdict.h"
 
-#define CC_UNSET (-1)
+#define CC_UNSET DP_CONF_UNSET
 #define CC_MAX_VENDORS 64
-#define CC_MAX_RULES 16
 #define CC_MAX_NAMES 32
 
-typedef struct cc_vendor {
-    dp_vendor_t v;
-    dp_macrule_t *rules[CC_MAX_RULES];
-    int custom_rules;           /* DevprovMacFrom seen: presets replaced */
-    char *where;                /* file:line of its first directive */
-} cc_vendor_t;
+/* a vendor: the core's model of it (src/dp_conf.h) */
+typedef dp_conf_vendor_t cc_vendor_t;
 
 typedef struct cc_srv {
     int is_virtual;
@@ -75,8 +71,8 @@ typedef struct cc_conf {
 cc_srv_t *cc_srv_new(void);
 
 /* The server configuration a request to ADD sees: BASE's values where
- * ADD sets none (mod_devprov_config.c devprov_merge_srv()).  Returns NULL when out of
- * memory. */
+ * ADD sets none, by the module's rules (dp_conf_merge).  Returns NULL
+ * when out of memory. */
 cc_srv_t *cc_merge(const cc_srv_t *base, const cc_srv_t *add);
 
 /* The servers of the Apache configuration FILE as httpd reads them:
@@ -93,8 +89,8 @@ int cc_load_dump_file(cc_conf_t *conf, const char *path);
 /* The dump in BUF (LEN bytes, changed in place), NAME for messages. */
 int cc_read_dump(cc_conf_t *conf, char *buf, size_t len, const char *name);
 
-/* mod_devprov_config.c devprov_check_config(): cross-directive checks of one merged
- * server; each problem is printed and counted. */
+/* The module's cross-directive checks (dp_conf_check_server/_engine) of
+ * one merged server; each problem is printed and counted. */
 void cc_check_server(cc_conf_t *conf, const cc_srv_t *merged);
 
 /* Directive handlers shared by the file reader and the options: each

@@ -362,6 +362,31 @@ static const cc_srv_t *same_list(const rd_t *r, const char *where, int allow)
     return NULL;
 }
 
+/* "allowlist PATH SECONDS WHERE" (ALLOW) or "revoked ...": the list
+ * read, or shared with the earlier server that has the same one */
+static int take_list(rd_t *r, char **f, int allow)
+{
+    cc_srv_t *sc = r->cur;
+    const cc_srv_t *o = f[3] ? same_list(r, f[3], allow) : NULL;
+    char *msg;
+
+    if (o != NULL && allow) {
+        sc->allow = o->allow;
+        sc->allow_path = o->allow_path;
+    }
+    else if (o != NULL) {
+        sc->revoked = o->revoked;
+        sc->revoked_path = o->revoked_path;
+    }
+    else if ((msg = allow ? cc_allowlist(sc, f[1], f[2])
+                          : cc_revoked(sc, f[1], f[2])) != NULL) {
+        return said(r, msg);
+    }
+    *(allow ? &sc->allow_where : &sc->revoked_where)
+        = f[3] ? cc_strdup(f[3]) : NULL;
+    return 0;
+}
+
 static int dump_line(rd_t *r, char **f, int nf)
 {
     cc_srv_t *sc = r->cur;
@@ -468,15 +493,7 @@ static int dump_line(rd_t *r, char **f, int nf)
             return said(r, msg);
     }
     else if (strcmp(k, "allowlist") == 0 && nf == 4 && f[1] && f[2]) {
-        const cc_srv_t *o = f[3] ? same_list(r, f[3], 1) : NULL;
-        if (o != NULL) {
-            sc->allow = o->allow;
-            sc->allow_path = o->allow_path;
-        }
-        else if ((msg = cc_allowlist(sc, f[1], f[2])) != NULL) {
-            return said(r, msg);
-        }
-        sc->allow_where = f[3] ? cc_strdup(f[3]) : NULL;
+        return take_list(r, f, 1);
     }
     else if (strcmp(k, "allowlist-sql") == 0 && nf == 2) {
         sc->sql_where = cc_strdup(f[1] ? f[1] : "?");
@@ -489,15 +506,7 @@ static int dump_line(rd_t *r, char **f, int nf)
             return said(r, msg);
     }
     else if (strcmp(k, "revoked") == 0 && nf == 4 && f[1] && f[2]) {
-        const cc_srv_t *o = f[3] ? same_list(r, f[3], 0) : NULL;
-        if (o != NULL) {
-            sc->revoked = o->revoked;
-            sc->revoked_path = o->revoked_path;
-        }
-        else if ((msg = cc_revoked(sc, f[1], f[2])) != NULL) {
-            return said(r, msg);
-        }
-        sc->revoked_where = f[3] ? cc_strdup(f[3]) : NULL;
+        return take_list(r, f, 0);
     }
     else if (strcmp(k, "enrol") == 0 && nf == 2 && f[1]) {
         if ((msg = cc_enrol(sc, f[1])) != NULL)

@@ -302,18 +302,6 @@ static void print_name(const char *label, const X509_NAME *n)
     BIO_free(b);
 }
 
-static const char *deny_name(int deny)
-{
-    switch (deny) {
-    case DP_POLICY_UNVERIFIED:
-        return "unverified";
-    case DP_POLICY_UNLISTED:
-        return "unlisted";
-    default:
-        return "off";
-    }
-}
-
 static void print_config(const char *source, const cc_srv_t *sc)
 {
     size_t i;
@@ -355,7 +343,7 @@ static void print_config(const char *source, const cc_srv_t *sc)
     if (sc->enrol_path != NULL)
         printf("%-16s %s (read only)\n", "  DevprovEnrol", sc->enrol_path);
     printf("%-16s %s\n", "  DevprovDeny",
-           deny_name(sc->deny == CC_UNSET ? DP_POLICY_OFF : sc->deny));
+           dp_conf_deny_name(sc->deny == CC_UNSET ? DP_POLICY_OFF : sc->deny));
 }
 
 /* ---- choosing the server ----------------------------------------------- */
@@ -792,10 +780,10 @@ int main(int argc, char **argv)
             printf("verdict: let in\n");
         else if (!device)
             printf("verdict: let in, unverified (DevprovDeny %s): %s\n",
-                   deny_name(deny), dp_verdict_reason(&v));
+                   dp_conf_deny_name(deny), dp_verdict_reason(&v));
         else
             printf("verdict: let in, not listed (DevprovDeny %s): %s\n",
-                   deny_name(deny), dp_verdict_reason(&v));
+                   dp_conf_deny_name(deny), dp_verdict_reason(&v));
     }
     X509_free(certs.leaf);
     sk_X509_pop_free(certs.sent, X509_free);

@@ -125,6 +125,9 @@ static void test_server_values(void **state)
                                   sizeof(err)), -1);
     assert_string_equal(err, "DevprovDeny: unknown value 'sometimes', use "
                         "off, unverified or unlisted");
+    assert_string_equal(dp_conf_deny_name(DP_POLICY_UNLISTED), "unlisted");
+    assert_string_equal(dp_conf_deny_name(DP_POLICY_OFF), "off");
+    assert_string_equal(dp_conf_deny_name(DP_CONF_UNSET), "unset");
 
     assert_int_equal(dp_conf_interval("DevprovRevoked", NULL, &secs, err,
                                       sizeof(err)), 0);
