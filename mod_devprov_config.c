@@ -360,14 +360,17 @@ static const char *cmd_bindpath(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
-    char err[DP_CONF_ERR_MAX];
 
     (void)dc;
     if (sc == NULL)
         return msg;
-    if ((msg = said(cmd, dp_conf_onoff(cmd->cmd->name, arg, &sc->bind_path,
-                                       err, sizeof(err)), err)) != NULL)
-        return msg;
+    if (!strcasecmp(arg, "on"))
+        sc->bind_path = 1;
+    else if (!strcasecmp(arg, "off"))
+        sc->bind_path = 0;
+    else
+        return apr_psprintf(cmd->pool, "%s: unknown value '%s', use on or "
+                            "off", cmd->cmd->name, arg);
     if (sc->bind_path == 1)
         sc->policy_here = 1;
     return NULL;

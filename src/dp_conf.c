@@ -170,23 +170,6 @@ int dp_conf_vendor_notyetvalid(dp_conf_vendor_t *vc, const char *directive,
     return 0;
 }
 
-int dp_conf_onoff(const char *directive, const char *arg, int *out,
-                  char *err, size_t errlen)
-{
-    if (!strcasecmp(arg, "on")) {
-        *out = 1;
-    }
-    else if (!strcasecmp(arg, "off")) {
-        *out = 0;
-    }
-    else {
-        snprintf(err, errlen, "%s: unknown value '%s', use on or off",
-                 directive, arg);
-        return -1;
-    }
-    return 0;
-}
-
 int dp_conf_deny(const char *directive, const char *arg, int *out, char *err,
                  size_t errlen)
 {

@@ -68,10 +68,6 @@ int dp_conf_vendor_notyetvalid(dp_conf_vendor_t *vc, const char *directive,
 
 /* ---- the server's own values ----------------------------------------- */
 
-/* on|off (any case) into *OUT (1, 0). */
-int dp_conf_onoff(const char *directive, const char *arg, int *out,
-                  char *err, size_t errlen);
-
 /* DevprovDeny off|unverified|unlisted into *OUT (a dp_policy_t). */
 int dp_conf_deny(const char *directive, const char *arg, int *out, char *err,
                  size_t errlen);

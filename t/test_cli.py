@@ -665,6 +665,11 @@ def test_config_unreadable_or_looping(tmp_path, pki):
     assert f"devprov-check: {loop}:1: " in p.stderr
     p = run("-f", "/dev/zero", pki.cert("polycom-valid"))
     assert p.returncode == ERROR and "not a regular file" in p.stderr
+    # no httpd to read it
+    p = run("-f", loop, "--httpd", tmp_path / "no-apache2",
+            pki.cert("polycom-valid"))
+    assert p.returncode == ERROR and p.stdout == ""
+    assert f"could not run {tmp_path / 'no-apache2'}" in p.stderr, p.stderr
 
 
 # -- the CLI and a running server agree --------------------------------------

@@ -705,7 +705,13 @@ int cc_load_httpd(cc_conf_t *conf, const char *file)
     }
     if (err.buf != NULL)
         say_httpd(err.buf);
-    if (rc != 0) {
+    if (rc == 127) {
+        /* exec failed (here or in the shell that sourced envvars) */
+        fprintf(stderr, "devprov-check: %s: could not run %s (give the "
+                "httpd binary with --httpd or APACHE_HTTPD)\n", file, httpd);
+        rc = -1;
+    }
+    else if (rc != 0) {
         fprintf(stderr, "devprov-check: %s: configuration error(s), as %s "
                 "-t reports them\n", file, httpd);
         rc = -1;

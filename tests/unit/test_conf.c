@@ -111,13 +111,6 @@ static void test_server_values(void **state)
     long secs = 0;
 
     (void)state;
-    assert_int_equal(dp_conf_onoff("DevprovBindPath", "On", &v, err,
-                                   sizeof(err)), 0);
-    assert_int_equal(v, 1);
-    assert_int_equal(dp_conf_onoff("DevprovBindPath", "yes", &v, err,
-                                   sizeof(err)), -1);
-    assert_string_equal(err, "DevprovBindPath: unknown value 'yes', use on "
-                        "or off");
     assert_int_equal(dp_conf_deny("DevprovDeny", "UNLISTED", &v, err,
                                   sizeof(err)), 0);
     assert_int_equal(v, DP_POLICY_UNLISTED);
