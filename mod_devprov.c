@@ -213,6 +213,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
     /* status counters: mod_status section, devprov-status handler */
     devprov_status_register_hooks(p);
+    /* apache2 -t -D DUMP_DEVPROV: the merged settings, for devprov-check */
+    devprov_dump_register_hooks(p);
     /* in both modes: the connection's SSL, from mod_ssl */
     APR_OPTIONAL_HOOK(ssl, pre_handshake, devprov_conn_pre_handshake, NULL,
                       NULL, APR_HOOK_MIDDLE);

@@ -17,8 +17,8 @@
 
 #include "mod_devprov_check.h"
 #include "mod_devprov_private.h"
+#include "src/dp_conf.h"
 #include "src/dp_idcache.h"
-#include "src/dp_trust.h"
 
 APLOG_USE_MODULE(devprov);
 
@@ -35,53 +35,53 @@ void *devprov_create_srv(apr_pool_t *p, server_rec *s)
     return sc;
 }
 
+/* SC's values as the core's model merges and checks them */
+static void to_layer(const devprov_srv_t *sc, dp_conf_layer_t *l)
+{
+    l->engine = sc->engine;
+    l->deny = sc->deny;
+    l->bind_path = sc->bind_path;
+    l->policy_here = sc->policy_here;
+    l->vendors = sc->vendors;
+    l->allow = sc->allow;
+    l->sql = sc->sql;
+    l->revoked = sc->revoked;
+    l->enrol_path = sc->enrol_path;
+    l->deny_keys = sc->deny_keys;
+}
+
 /* Configuration only: the runtime state (ids, counters, ssl) is never
  * copied from BASE.  apr_pcalloc leaves it NULL, and post_config and
  * mod_devprov_ssl.c's init_server make it for this virtual host alone
- * (httpd calls this for every vhost: AP_MODULE_FLAG_ALWAYS_MERGE). */
+ * (httpd calls this for every vhost: AP_MODULE_FLAG_ALWAYS_MERGE).  The
+ * rules of inheritance are the core's (dp_conf_merge). */
 void *devprov_merge_srv(apr_pool_t *p, void *basev, void *addv)
 {
     const devprov_srv_t *base = basev, *add = addv;
     devprov_srv_t *sc = apr_pcalloc(p, sizeof(*sc));
+    dp_conf_layer_t b, a, m;
+    dp_keyset_t *made;
 
-    sc->engine = add->engine != UNSET ? add->engine : base->engine;
-    sc->deny = add->deny != UNSET ? add->deny : base->deny;
-    sc->policy_here = add->policy_here;
-    sc->bind_path = add->bind_path != UNSET ? add->bind_path
-                                            : base->bind_path;
-    /* a vhost that configures any vendor defines its whole vendor set */
-    if (add->vendors != NULL) {
-        sc->vendors = add->vendors;
-        sc->vendor_ptrs = add->vendor_ptrs;
-    }
-    else {
-        sc->vendors = base->vendors;
-        sc->vendor_ptrs = base->vendor_ptrs;
-    }
-    sc->revoked = add->revoked != NULL ? add->revoked : base->revoked;
-    sc->enrol_path = add->enrol_path ? add->enrol_path : base->enrol_path;
-    /* deny lists add up: a vhost's keys never re-admit the server's */
-    if (add->deny_keys != NULL && base->deny_keys != NULL) {
-        sc->deny_keys = dp_keyset_union(base->deny_keys, add->deny_keys);
-        if (sc->deny_keys != NULL)
-            apr_pool_cleanup_register(p, sc->deny_keys, cleanup_keyset,
-                                      apr_pool_cleanup_null);
-        else                    /* out of memory: keep the stricter half */
-            sc->deny_keys = add->deny_keys;
-    }
-    else {
-        sc->deny_keys = add->deny_keys != NULL ? add->deny_keys
-                                               : base->deny_keys;
-    }
-    /* the allowlist is a file or a database: the nearer one wins */
-    if (add->allow != NULL || add->sql != NULL) {
-        sc->allow = add->allow;
-        sc->sql = add->sql;
-    }
-    else {
-        sc->allow = base->allow;
-        sc->sql = base->sql;
-    }
+    to_layer(base, &b);
+    to_layer(add, &a);
+    /* out of memory for the union of the deny keys: M keeps the
+     * stricter half (ADD's) */
+    (void)dp_conf_merge(&b, &a, &m, &made);
+    if (made != NULL)
+        apr_pool_cleanup_register(p, made, cleanup_keyset,
+                                  apr_pool_cleanup_null);
+    sc->engine = m.engine;
+    sc->deny = m.deny;
+    sc->bind_path = m.bind_path;
+    sc->policy_here = m.policy_here;
+    sc->vendors = m.vendors;
+    sc->vendor_ptrs = m.vendors == add->vendors ? add->vendor_ptrs
+                                                : base->vendor_ptrs;
+    sc->allow = m.allow;
+    sc->sql = m.sql;
+    sc->revoked = m.revoked;
+    sc->enrol_path = m.enrol_path;
+    sc->deny_keys = m.deny_keys;
     return sc;
 }
 
@@ -100,15 +100,15 @@ static devprov_srv_t *conf_for(cmd_parms *cmd, const char **err)
     return devprov_srv(cmd->server);
 }
 
-static apr_status_t cleanup_trust(void *data)
+/* the core's verdict on a value: NULL, or its message for httpd */
+static const char *said(cmd_parms *cmd, int rc, const char *err)
 {
-    dp_trust_free(data);
-    return APR_SUCCESS;
+    return rc < 0 ? apr_pstrdup(cmd->pool, err) : NULL;
 }
 
-static apr_status_t cleanup_rule(void *data)
+static apr_status_t cleanup_vendor(void *data)
 {
-    dp_macrule_free(data);
+    dp_conf_vendor_free(data);
     return APR_SUCCESS;
 }
 
@@ -124,59 +124,32 @@ static apr_status_t cleanup_idcache(void *data)
     return APR_SUCCESS;
 }
 
-static const char *add_rule(cmd_parms *cmd, vendor_conf_t *vc,
-                            const char *attr, const char *pattern)
-{
-    char err[512];
-    dp_macrule_t *rule = dp_macrule_new(attr, pattern, err, sizeof(err));
-
-    if (rule == NULL)
-        return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name,
-                            vc->v.name, err);
-    apr_pool_cleanup_register(cmd->pool, rule, cleanup_rule,
-                              apr_pool_cleanup_null);
-    APR_ARRAY_PUSH(vc->rules, dp_macrule_t *) = rule;
-    vc->v.rules = (dp_macrule_t **)vc->rules->elts;
-    vc->v.nrules = (size_t)vc->rules->nelts;
-    return NULL;
-}
-
 /* Find or create the vendor NAME in the server being configured. */
 static const char *get_vendor(cmd_parms *cmd, const char *name,
                               vendor_conf_t **out)
 {
     devprov_srv_t *sc = devprov_srv(cmd->server);
-    const dp_rule_spec_t *preset;
+    char err[DP_CONF_ERR_MAX];
     vendor_conf_t *vc;
     int i;
 
-    if (!dp_vendor_name_valid(name))
-        return apr_psprintf(cmd->pool, "%s: invalid vendor name '%s': use "
-                            "1-32 characters of a-z, 0-9 and '-' (presets: "
-                            "%s)", cmd->cmd->name, name,
-                            dp_vendor_preset_names());
-    if (sc->vendors == NULL) {
-        sc->vendors = apr_array_make(cmd->pool, 4, sizeof(vendor_conf_t *));
-        sc->vendor_ptrs = apr_array_make(cmd->pool, 4,
-                                         sizeof(const dp_vendor_t *));
-    }
-    for (i = 0; i < sc->vendors->nelts; i++) {
+    for (i = 0; sc->vendors != NULL && i < sc->vendors->nelts; i++) {
         vc = APR_ARRAY_IDX(sc->vendors, i, vendor_conf_t *);
         if (strcmp(vc->v.name, name) == 0) {
             *out = vc;
             return NULL;
         }
     }
-    vc = apr_pcalloc(cmd->pool, sizeof(*vc));
-    vc->v.name = apr_pstrdup(cmd->pool, name);
-    vc->v.auth_level = DP_AUTH_LEVEL_DEFAULT;
-    vc->where = devprov_cmd_where(cmd);
-    vc->rules = apr_array_make(cmd->pool, 2, sizeof(dp_macrule_t *));
-    preset = dp_vendor_preset(name);
-    for (; preset != NULL && preset->attr != NULL; preset++) {
-        const char *msg = add_rule(cmd, vc, preset->attr, preset->pattern);
-        if (msg != NULL)
-            return msg;
+    vc = dp_conf_vendor_new(cmd->cmd->name, name, devprov_cmd_where(cmd),
+                            err, sizeof(err));
+    if (vc == NULL)
+        return apr_pstrdup(cmd->pool, err);
+    apr_pool_cleanup_register(cmd->pool, vc, cleanup_vendor,
+                              apr_pool_cleanup_null);
+    if (sc->vendors == NULL) {
+        sc->vendors = apr_array_make(cmd->pool, 4, sizeof(vendor_conf_t *));
+        sc->vendor_ptrs = apr_array_make(cmd->pool, 4,
+                                         sizeof(const dp_vendor_t *));
     }
     APR_ARRAY_PUSH(sc->vendors, vendor_conf_t *) = vc;
     APR_ARRAY_PUSH(sc->vendor_ptrs, const dp_vendor_t *) = &vc->v;
@@ -201,7 +174,7 @@ static const char *cmd_trust(cmd_parms *cmd, void *dc, const char *vendor,
 {
     const char *msg = check_context(cmd);
     vendor_conf_t *vc;
-    char err[1024];
+    char err[DP_CONF_ERR_MAX];
     const char *file;
 
     (void)dc;
@@ -211,18 +184,8 @@ static const char *cmd_trust(cmd_parms *cmd, void *dc, const char *vendor,
     if (file == NULL)
         return apr_psprintf(cmd->pool, "%s %s: invalid path '%s'",
                             cmd->cmd->name, vendor, path);
-    if (vc->v.trust == NULL) {
-        vc->v.trust = dp_trust_new();
-        if (vc->v.trust == NULL)
-            return apr_psprintf(cmd->pool, "%s: out of memory",
-                                cmd->cmd->name);
-        apr_pool_cleanup_register(cmd->pool, vc->v.trust, cleanup_trust,
-                                  apr_pool_cleanup_null);
-    }
-    if (dp_trust_add_path(vc->v.trust, file, err, sizeof(err)) < 0)
-        return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name, vendor,
-                            err);
-    return NULL;
+    return said(cmd, dp_conf_vendor_trust(vc, cmd->cmd->name, file, err,
+                                          sizeof(err)), err);
 }
 
 static const char *cmd_macfrom(cmd_parms *cmd, void *dc, const char *vendor,
@@ -230,16 +193,13 @@ static const char *cmd_macfrom(cmd_parms *cmd, void *dc, const char *vendor,
 {
     const char *msg = check_context(cmd);
     vendor_conf_t *vc;
+    char err[DP_CONF_ERR_MAX];
 
     (void)dc;
     if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
         return msg;
-    if (!vc->custom_rules) {            /* the first one replaces presets */
-        vc->custom_rules = 1;
-        apr_array_clear(vc->rules);
-        vc->v.nrules = 0;
-    }
-    return add_rule(cmd, vc, attr, pattern);
+    return said(cmd, dp_conf_vendor_macfrom(vc, cmd->cmd->name, attr,
+                                            pattern, err, sizeof(err)), err);
 }
 
 static const char *cmd_seclevel(cmd_parms *cmd, void *dc, const char *vendor,
@@ -247,17 +207,13 @@ static const char *cmd_seclevel(cmd_parms *cmd, void *dc, const char *vendor,
 {
     const char *msg = check_context(cmd);
     vendor_conf_t *vc;
+    char err[DP_CONF_ERR_MAX];
 
     (void)dc;
     if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
         return msg;
-    if (strlen(level) != 1 || level[0] < '0' || level[0] > '5')
-        return apr_psprintf(cmd->pool, "%s %s: invalid level '%s', use 0-5 "
-                            "(OpenSSL security level; default %d)",
-                            cmd->cmd->name, vendor, level,
-                            DP_AUTH_LEVEL_DEFAULT);
-    vc->v.auth_level = level[0] - '0';
-    return NULL;
+    return said(cmd, dp_conf_vendor_seclevel(vc, cmd->cmd->name, level, err,
+                                             sizeof(err)), err);
 }
 
 static const char *cmd_notyetvalid(cmd_parms *cmd, void *dc,
@@ -265,19 +221,29 @@ static const char *cmd_notyetvalid(cmd_parms *cmd, void *dc,
 {
     const char *msg = check_context(cmd);
     vendor_conf_t *vc;
+    char err[DP_CONF_ERR_MAX];
 
     (void)dc;
     if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
         return msg;
-    if (!strcasecmp(flag, "on"))
-        vc->v.accept_future = 1;
-    else if (!strcasecmp(flag, "off"))
-        vc->v.accept_future = 0;
-    else
-        return apr_psprintf(cmd->pool, "%s %s: unknown value '%s', use on "
-                            "or off (default off)", cmd->cmd->name, vendor,
-                            flag);
-    return NULL;
+    return said(cmd, dp_conf_vendor_notyetvalid(vc, cmd->cmd->name, flag,
+                                                err, sizeof(err)), err);
+}
+
+/* DevprovAllowlist or DevprovAllowlistSQL (SQL) where the server may
+ * already have one of them */
+static const char *allowlist_once(cmd_parms *cmd, const devprov_srv_t *sc,
+                                  int sql)
+{
+    char err[DP_CONF_ERR_MAX];
+
+    return said(cmd, dp_conf_allowlist_once(cmd->cmd->name, sql,
+                                            sc->allow ? sc->allow->path
+                                                      : NULL,
+                                            sc->sql ? devprov_sql_where(
+                                                          sc->sql)
+                                                    : NULL,
+                                            err, sizeof(err)), err);
 }
 
 static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path,
@@ -289,13 +255,8 @@ static const char *cmd_allowlist(cmd_parms *cmd, void *dc, const char *path,
     (void)dc;
     if (sc == NULL)
         return msg;
-    if (sc->allow != NULL)
-        return apr_psprintf(cmd->pool, "%s: given twice in this server "
-                            "(already %s)", cmd->cmd->name, sc->allow->path);
-    if (sc->sql != NULL)
-        return apr_psprintf(cmd->pool, "%s: this server already has "
-                            "DevprovAllowlistSQL (%s): use one or the other",
-                            cmd->cmd->name, devprov_sql_where(sc->sql));
+    if ((msg = allowlist_once(cmd, sc, 0)) != NULL)
+        return msg;
     return devprov_watch_open(cmd, path, secs, DEVPROV_LIST_ALLOW,
                               &sc->allow);
 }
@@ -309,14 +270,8 @@ static const char *cmd_allowlist_sql(cmd_parms *cmd, void *dc, int argc,
     (void)dc;
     if (sc == NULL)
         return msg;
-    if (sc->sql != NULL)
-        return apr_psprintf(cmd->pool, "%s: given twice in this server "
-                            "(already %s)", cmd->cmd->name,
-                            devprov_sql_where(sc->sql));
-    if (sc->allow != NULL)
-        return apr_psprintf(cmd->pool, "%s: this server already has "
-                            "DevprovAllowlist %s: use one or the other",
-                            cmd->cmd->name, sc->allow->path);
+    if ((msg = allowlist_once(cmd, sc, 1)) != NULL)
+        return msg;
     return devprov_sql_open(cmd, argc, argv, &sc->sql);
 }
 
@@ -324,28 +279,25 @@ static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
-    char err[1024];
+    char err[DP_CONF_ERR_MAX];
+    int had, rc;
 
     (void)dc;
     if (sc == NULL)
         return msg;
-    if (sc->deny_keys == NULL) {
-        sc->deny_keys = dp_keyset_new();
-        if (sc->deny_keys == NULL)
-            return apr_psprintf(cmd->pool, "%s: out of memory",
-                                cmd->cmd->name);
-        apr_pool_cleanup_register(cmd->pool, sc->deny_keys, cleanup_keyset,
-                                  apr_pool_cleanup_null);
-    }
     if (strncmp(arg, "sha256:", 7) != 0) {
         arg = ap_server_root_relative(cmd->pool, arg);
         if (arg == NULL)
             return apr_psprintf(cmd->pool, "%s: invalid path",
                                 cmd->cmd->name);
     }
-    if (dp_keyset_add(sc->deny_keys, arg, err, sizeof(err)) < 0)
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
-    return NULL;
+    had = sc->deny_keys != NULL;
+    rc = dp_conf_denykey(&sc->deny_keys, cmd->cmd->name, arg, err,
+                         sizeof(err));
+    if (!had && sc->deny_keys != NULL)
+        apr_pool_cleanup_register(cmd->pool, sc->deny_keys, cleanup_keyset,
+                                  apr_pool_cleanup_null);
+    return said(cmd, rc, err);
 }
 
 static const char *cmd_revoked(cmd_parms *cmd, void *dc, const char *path,
@@ -353,13 +305,15 @@ static const char *cmd_revoked(cmd_parms *cmd, void *dc, const char *path,
 {
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
+    char err[DP_CONF_ERR_MAX];
 
     (void)dc;
     if (sc == NULL)
         return msg;
-    if (sc->revoked != NULL)
-        return apr_psprintf(cmd->pool, "%s: given twice in this server",
-                            cmd->cmd->name);
+    if ((msg = said(cmd, dp_conf_revoked_once(cmd->cmd->name,
+                                              sc->revoked != NULL, err,
+                                              sizeof(err)), err)) != NULL)
+        return msg;
     return devprov_watch_open(cmd, path, secs, DEVPROV_LIST_REVOKED,
                               &sc->revoked);
 }
@@ -368,8 +322,8 @@ static const char *cmd_enrol(cmd_parms *cmd, void *dc, const char *path)
 {
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
+    char err[DP_CONF_ERR_MAX];
     const char *file;
-    apr_finfo_t fi;
 
     (void)dc;
     if (sc == NULL)
@@ -378,28 +332,25 @@ static const char *cmd_enrol(cmd_parms *cmd, void *dc, const char *path)
     if (file == NULL)
         return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
                             cmd->cmd->name, path);
-    if (apr_stat(&fi, ap_make_dirstr_parent(cmd->temp_pool, file),
-                 APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
-        || fi.filetype != APR_DIR)
-        return apr_psprintf(cmd->pool, "%s: %s: its directory does not exist",
-                            cmd->cmd->name, file);
+    if ((msg = said(cmd, dp_conf_enrol(cmd->cmd->name, file, err,
+                                       sizeof(err)), err)) != NULL)
+        return msg;
     sc->enrol_path = file;
     return NULL;
 }
 
 static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
 {
-    dp_policy_t p;
     const char *msg;
     devprov_srv_t *sc = conf_for(cmd, &msg);
+    char err[DP_CONF_ERR_MAX];
 
     (void)dc;
     if (sc == NULL)
         return msg;
-    if (dp_policy_parse(arg, &p) != 0)
-        return apr_psprintf(cmd->pool, "%s: unknown value '%s', use off, "
-                            "unverified or unlisted", cmd->cmd->name, arg);
-    sc->deny = p;
+    if ((msg = said(cmd, dp_conf_deny(cmd->cmd->name, arg, &sc->deny, err,
+                                      sizeof(err)), err)) != NULL)
+        return msg;
     if (sc->deny != DP_POLICY_OFF)
         sc->policy_here = 1;
     return NULL;
@@ -461,7 +412,18 @@ const command_rec devprov_cmds[] = {
     { NULL }
 };
 
-/* Cross-directive checks, run by "apache2 -t" too. */
+/* a problem check_config found, logged as "apache2 -t" shows it */
+static void report_emerg(void *arg, const char *msg)
+{
+    int *rc = arg;
+
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, "%s",
+                 msg);
+    *rc = !OK;
+}
+
+/* Cross-directive checks, run by "apache2 -t" too: the core's
+ * (dp_conf_check_*) and those that need the rest of the server. */
 int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp, server_rec *s)
 {
@@ -478,52 +440,17 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                                   : s->port,
                                          s->defn_name ? s->defn_name : "?",
                                          s->defn_line_number);
-        int i;
+        size_t nvendors = sc->vendors != NULL ? (size_t)sc->vendors->nelts
+                                              : 0;
+        dp_conf_layer_t l;
 
-        if (sc->vendors != NULL) {
-            for (i = 0; i < sc->vendors->nelts; i++) {
-                const vendor_conf_t *vc =
-                    APR_ARRAY_IDX(sc->vendors, i, vendor_conf_t *);
-                if (vc->v.trust == NULL
-                    || dp_trust_count(vc->v.trust) == 0) {
-                    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0,
-                                 NULL, "devprov: vendor '%s' (%s) has no CA "
-                                 "certificate: add DevprovTrust %s "
-                                 "<file-or-directory> with the vendor's "
-                                 "issuing CA(s), and its root if known",
-                                 vc->v.name, vc->where, vc->v.name);
-                    rc = !OK;
-                }
-                if (vc->v.nrules == 0) {
-                    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0,
-                                 NULL, "devprov: vendor '%s' (%s) is not a "
-                                 "preset (%s): say where its MAC is with "
-                                 "DevprovMacFrom %s <attribute> [<regex>]",
-                                 vc->v.name, vc->where,
-                                 dp_vendor_preset_names(), vc->v.name);
-                    rc = !OK;
-                }
-            }
-        }
-        /* a virtual host that asks for a policy but never enables the
-         * engine would silently enforce nothing (the main server may set
-         * defaults for the vhosts that enable it) */
-        if (s->is_virtual && sc->policy_here && sc->engine == UNSET
-            && sc->bind_path == 1) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                         "devprov: DevprovBindPath on in virtual host %s has "
-                         "no effect without DevprovEngine on", vhost);
-            rc = !OK;
-        }
-        if (s->is_virtual && sc->policy_here && sc->engine == UNSET
-            && devprov_deny_mode(sc) != DP_POLICY_OFF) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                         "devprov: DevprovDeny in virtual host %s has no "
-                         "effect without DevprovEngine on (say "
-                         "DevprovEngine off to disable it explicitly)",
-                         vhost);
-            rc = !OK;
-        }
+        to_layer(sc, &l);
+        dp_conf_check_server(&l, nvendors
+                                 ? (const dp_conf_vendor_t *const *)
+                                       sc->vendors->elts
+                                 : NULL,
+                             nvendors, s->is_virtual, vhost, report_emerg,
+                             &rc);
         /* each list once (vhosts inherit the main server's), and its
          * re-read versions the same way (mod_devprov_watch.c) */
         if (sc->allow != NULL && sc->allow->accept == NULL) {
@@ -539,25 +466,11 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             devprov_sql_known_vendors(sc->sql, known);
         if (devprov_check_handshake(s, vhost, ptemp) != OK)
             rc = !OK;
-        if (!devprov_engine_on(sc))
-            continue;
-        if (sc->vendors == NULL || sc->vendors->nelts == 0) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                         "devprov: DevprovEngine on in virtual host %s but "
-                         "no DevprovTrust for it or the main server", vhost);
-            rc = !OK;
-        }
-        if (devprov_deny_mode(sc) == DP_POLICY_UNLISTED && sc->allow == NULL
-            && sc->sql == NULL) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                         "devprov: DevprovDeny unlisted in virtual host %s "
-                         "needs a DevprovAllowlist or DevprovAllowlistSQL",
-                         vhost);
-            rc = !OK;
-        }
+        dp_conf_check_engine(&l, nvendors, vhost, report_emerg, &rc);
     }
     return rc;
 }
+
 int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s)
 {

@@ -17,11 +17,13 @@
  *   mod_devprov_sql.c     DevprovAllowlistSQL through mod_dbd
  *   mod_devprov_check.c   apache2 -t checks against mod_ssl's setup
  *   mod_devprov_ssl.c     stock mode (Debian's unpatched mod_ssl)
+ *   mod_devprov_dump.c    apache2 -t -D DUMP_DEVPROV: each server's
+ *                         merged settings, for devprov-check
  *
  * Calls between them go one way only (tests/glue_layers.py fails the
- * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql
- * and ssl; config calls watch, status, sql and check; conn calls enrol,
- * watch and sql; sql calls check; check calls ssl.
+ * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql,
+ * ssl and dump; config calls watch, status, sql and check; conn calls enrol,
+ * watch and sql; sql calls check; check calls ssl; dump calls sql.
  *
  * The accessors below are inline so that every file can read a server's
  * configuration without calling into mod_devprov_config.c.
@@ -43,6 +45,7 @@
 #include "mod_devprov_sql.h"
 #include "mod_devprov_ssl.h"
 #include "mod_devprov_status.h"
+#include "src/dp_conf.h"
 #include "src/dp_idcache.h"
 #include "src/dp_identify.h"
 #include "src/dp_keyset.h"
@@ -71,14 +74,11 @@ APR_DECLARE_EXTERNAL_HOOK(ssl, SSL, int, pre_handshake,
 /* the identity cache of a virtual host, per process (dp_idcache) */
 #define IDCACHE_ENTRIES 4096
 
-/* One vendor as configured in one server: the core's dp_vendor_t plus
- * where it was configured, for messages. */
-typedef struct {
-    dp_vendor_t v;
-    apr_array_header_t *rules;  /* dp_macrule_t * */
-    int custom_rules;           /* DevprovMacFrom seen: presets replaced */
-    const char *where;          /* "file:line" of its first directive */
-} vendor_conf_t;
+/* One vendor as configured in one server: the core's model of it (the
+ * dp_vendor_t dp_identify reads, its MAC rules, where it was configured,
+ * its DevprovTrust paths; src/dp_conf.h), freed with the pool that
+ * configured it. */
+typedef dp_conf_vendor_t vendor_conf_t;
 
 /* A list file (DevprovAllowlist, DevprovRevoked) re-read when it
  * changes, checked at most every INTERVAL, so that changes take effect
@@ -235,6 +235,12 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
  * allowlist images) */
 int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s);
+
+/* ------------------------------------------------------------------ */
+/* mod_devprov_dump.c                                                  */
+
+/* register the test_config hook behind "apache2 -t -D DUMP_DEVPROV" */
+void devprov_dump_register_hooks(apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* mod_devprov_watch.c                                                 */

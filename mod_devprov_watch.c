@@ -84,16 +84,11 @@ static const char *watch_open(cmd_parms *cmd, const char *path,
     watched_t *w;
     apr_finfo_t fi;
     char err[1024];
-    long interval = 5;
+    long interval;
 
-    if (secs != NULL) {
-        char *end;
-        interval = strtol(secs, &end, 10);
-        if (*secs == '\0' || *end != '\0' || interval < 1 || interval > 3600)
-            return apr_psprintf(cmd->pool, "%s: invalid check interval '%s', "
-                                "use 1-3600 seconds (default 5)",
-                                cmd->cmd->name, secs);
-    }
+    if (dp_conf_interval(cmd->cmd->name, secs, &interval, err, sizeof(err))
+        != 0)
+        return apr_pstrdup(cmd->pool, err);
     w = apr_pcalloc(cmd->pool, sizeof(*w));
     w->directive = cmd->cmd->name;
     w->directive_where = devprov_cmd_where(cmd);

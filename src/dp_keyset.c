@@ -45,6 +45,11 @@ size_t dp_keyset_count(const dp_keyset_t *ks)
     return ks->n;
 }
 
+const unsigned char *dp_keyset_get(const dp_keyset_t *ks, size_t i)
+{
+    return i < ks->n ? ks->keys[i] : NULL;
+}
+
 size_t dp_keyset_builtin_count(void)
 {
     return sizeof(builtin) / sizeof(builtin[0]);

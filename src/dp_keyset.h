@@ -32,6 +32,10 @@ int dp_keyset_add(dp_keyset_t *ks, const char *arg, char *err,
 
 size_t dp_keyset_count(const dp_keyset_t *ks);
 
+/* The I-th key of KS (0 <= I < dp_keyset_count): an SPKI SHA-256 of
+ * DP_SHA256_LEN bytes; "sha256:" and its hex add the same key again. */
+const unsigned char *dp_keyset_get(const dp_keyset_t *ks, size_t i);
+
 /* A new set holding the keys of A and B (either may be NULL); NULL when
  * out of memory. */
 dp_keyset_t *dp_keyset_union(const dp_keyset_t *a, const dp_keyset_t *b);

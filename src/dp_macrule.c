@@ -14,6 +14,10 @@ struct dp_macrule {
     int has_re;
     regex_t re;
     char desc[DP_ATTR_MAX + 64];
+    /* as given, so that a rule can be written out and compiled again
+     * (apache2 -t -D DUMP_DEVPROV, read back by devprov-check) */
+    char *attr_text;
+    char *pattern_text;         /* NULL: no pattern */
 };
 
 /* Presets follow the vendors' published certificate layouts (see
@@ -137,6 +141,14 @@ dp_macrule_t *dp_macrule_new(const char *attr, const char *pattern,
         return NULL;
     }
     rule->obj = obj;
+    rule->attr_text = strdup(attr);
+    rule->pattern_text = pattern != NULL ? strdup(pattern) : NULL;
+    if (rule->attr_text == NULL
+        || (pattern != NULL && rule->pattern_text == NULL)) {
+        dp_macrule_free(rule);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     attr_name(obj, aname, sizeof(aname));
     if (pattern != NULL) {
         rc = regcomp(&rule->re, pattern, REG_EXTENDED);
@@ -171,12 +183,24 @@ void dp_macrule_free(dp_macrule_t *rule)
     if (rule->has_re)
         regfree(&rule->re);
     ASN1_OBJECT_free(rule->obj);
+    free(rule->attr_text);
+    free(rule->pattern_text);
     free(rule);
 }
 
 const char *dp_macrule_describe(const dp_macrule_t *rule)
 {
     return rule->desc;
+}
+
+const char *dp_macrule_attr(const dp_macrule_t *rule)
+{
+    return rule->attr_text;
+}
+
+const char *dp_macrule_pattern(const dp_macrule_t *rule)
+{
+    return rule->pattern_text;
 }
 
 typedef enum { R_ABSENT, R_NOMATCH, R_MATCH, R_AMBIGUOUS, R_BAD } rule_result_t;

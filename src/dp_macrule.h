@@ -31,6 +31,11 @@ void dp_macrule_free(dp_macrule_t *rule);
 /* Human-readable form, e.g. "CN ~ /MAC: ([0-9A-Fa-f]{12})/". */
 const char *dp_macrule_describe(const dp_macrule_t *rule);
 
+/* The attribute and pattern (NULL if none) exactly as given to
+ * dp_macrule_new(): dp_macrule_new(attr, pattern) makes the same rule. */
+const char *dp_macrule_attr(const dp_macrule_t *rule);
+const char *dp_macrule_pattern(const dp_macrule_t *rule);
+
 typedef struct dp_rule_spec {
     const char *attr;
     const char *pattern;

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (BUILD, fingerprint, make_server_fixture,
-                      s_client_get, write_allowlist)
+from conftest import (APACHE2, BUILD, DEVPROV, MODDIR, PATCHED_SSL,
+                      fingerprint, make_server_fixture, s_client_get,
+                      write_allowlist)
 
 try:                    # the suite's stock mode (tests/stock.mk), if any
     from conftest import SSL_PATCHED
@@ -48,10 +49,15 @@ SAN_ENV = {"ASAN_OPTIONS": "detect_leaks=0:exitcode=86",
            "UBSAN_OPTIONS": "halt_on_error=1:exitcode=86:print_stacktrace=1"}
 
 
+# -f runs apache2 -t -D DUMP_DEVPROV: the suite's apache2 (a wrapper under
+# make test-asan), as the servers are run
+HTTPD_ENV = {"APACHE_HTTPD": APACHE2}
+
+
 def run(*args, stdin=None):
     p = subprocess.run([str(CLI), *map(str, args)], capture_output=True,
                        text=True, timeout=60, input=stdin,
-                       env=dict(os.environ, **SAN_ENV))
+                       env=dict(os.environ, **SAN_ENV, **HTTPD_ENV))
     # a crash (signal) or a sanitizer report is never acceptable
     assert p.returncode in (0, 1, 2), p
     return p
@@ -435,6 +441,28 @@ def write_conf(path, text):
     return path
 
 
+def httpd_head(root, modules=()):
+    """What apache2 -t needs before devprov's directives: an MPM, mod_ssl
+    and mod_devprov loaded (MODULES: more of Debian's), a ServerName and
+    an ErrorLog directory that exists."""
+    mods = ["mpm_event", "authz_core", *modules]
+    return ("".join(f"LoadModule {m}_module {MODDIR}/mod_{m}.so\n"
+                    for m in mods)
+            + f"LoadModule ssl_module {PATCHED_SSL}\n"
+            f"LoadModule devprov_module {DEVPROV}\n"
+            f"ServerRoot {root}\n"
+            "ServerName localhost\n"
+            f"ErrorLog {root}/error.log\n")
+
+
+def wrap(conf, modules=()):
+    """An httpd configuration that loads the modules and Includes CONF,
+    so that CONF's own line numbers are the ones messages name."""
+    return write_conf(conf.with_name(conf.name + ".httpd"),
+                      httpd_head(conf.parent, modules)
+                      + f"Include {conf}\n")
+
+
 @pytest.fixture
 def site(tmp_path, pki, lists):
     """A Debian-like layout: apache2.conf including sites-enabled/*.conf,
@@ -443,7 +471,7 @@ def site(tmp_path, pki, lists):
     write_conf(root / "apache2.conf",
                "# main server\n"
                "ServerName main.example\n"
-               "LoadModule devprov_module /x/mod_devprov.so\n"
+               + httpd_head(root).replace("ServerName localhost\n", "") +
                "<IfModule devprov_module>\n"
                f"  DevprovTrust polycom {pki / 'polycom/root.pem'} \\\n"
                f"      {pki / 'polycom/issuing.pem'}\n"
@@ -535,17 +563,17 @@ def test_config_sql_allowlist_is_not_checked(tmp_path, pki):
                       'mac = %s" ttl=60\n'
                       "DevprovDeny unlisted\n"
                       "</VirtualHost>\n")
-    p = run("-f", conf, pki.cert("polycom-valid"))
+    p = run("-f", wrap(conf, ["dbd"]), pki.cert("polycom-valid"))
     assert p.returncode == REFUSED
     assert "not checked: database allowlist" in p.stdout
     assert verdict(p) == ("let in only if the database lists it (not "
                           "checked: database allowlist)")
-    p = run("-f", conf, "-e", pki.cert("polycom-valid"))
+    p = run("-f", wrap(conf, ["dbd"]), "-e", pki.cert("polycom-valid"))
     assert "not checked: database allowlist" in p.stderr
     assert "DEVICE_ALLOWLISTED" not in env_of(p)
     # a file given as an option replaces the database
     allow = write_allowlist(tmp_path / "export", ["0004f2000001 desk"])
-    p = run("-f", conf, "--allowlist", allow, pki.cert("polycom-valid"))
+    p = run("-f", wrap(conf, ["dbd"]), "--allowlist", allow, pki.cert("polycom-valid"))
     assert p.returncode == LET_IN, p
 
 
@@ -556,12 +584,13 @@ def test_config_sql_allowlist_is_not_checked(tmp_path, pki):
      "DevprovTrust polycom: /nonexistent/ca.pem: No such file or directory"),
     ("DevprovEngine maybe\n", 2, "DevprovEngine must be On or Off"),
     ("<Location />\nDevprovDeny unlisted\n</Location>\n", 3,
-     "DevprovDeny cannot occur within <Location> section"),
+     "DevprovDeny not allowed in <Location> context"),
     ("DevprovSecurityLevel polycom 7\n", 2, "invalid level '7'"),
     ("DevprovAllowlist {bad}\n", 2, "{bad}:2: "),
     ("DevprovRevoked {bad}\n", 2, "DevprovRevoked: {bad}:1: "),
     ("DevprovMacFrom acme CN \"([0-9a-f]{{12}}\"\n", 2, "DevprovMacFrom acme"),
-    ("Include nowhere/*.conf\n", 2, "no matches for the wildcard"),
+    ("Include nowhere/*.conf\n", 2,
+     "Include/IncludeOptional: Could not open directory"),
 ])
 def test_config_errors_name_file_and_line(tmp_path, pki, body, line, message):
     bad = write_allowlist(tmp_path / "bad-list",
@@ -569,7 +598,7 @@ def test_config_errors_name_file_and_line(tmp_path, pki, body, line, message):
     conf = write_conf(tmp_path / "site.conf",
                       "<VirtualHost *:8443>\n" + body.format(bad=bad)
                       + "</VirtualHost>\n")
-    p = run("-f", conf, *polycom_trust(pki), pki.cert("polycom-valid"))
+    p = run("-f", wrap(conf), *polycom_trust(pki), pki.cert("polycom-valid"))
     assert p.returncode == ERROR, p
     assert f"devprov-check: {conf}:{line}: " in p.stderr, p.stderr
     assert message.format(bad=bad) in p.stderr, p.stderr
@@ -593,11 +622,11 @@ def test_config_allowlist_vendor_typo(tmp_path, pki):
                       "DevprovEngine on\n"
                       f"DevprovTrust yealink {pki / 'yealink/root.pem'}\n"
                       "</VirtualHost>\n")
-    p = run("-f", conf, pki.cert("polycom-valid"))
+    p = run("-f", wrap(conf), pki.cert("polycom-valid"))
     assert p.returncode == ERROR
     assert (f"devprov: {allow}:3: vendor=polycon names no vendor configured "
             f"in any virtual host (DevprovAllowlist {conf}:1; configured: "
-            "polycom, yealink)") in p.stderr, p.stderr
+            "yealink, polycom)") in p.stderr, p.stderr
     assert f"{allow}:2:" not in p.stderr
     assert p.stderr.count("names no vendor") == 1
     # given as an option, the list may serve servers the command does not
@@ -617,13 +646,13 @@ def test_config_cross_checks(tmp_path, pki):
                       "<VirtualHost *:8444>\n"
                       "DevprovDeny unverified\n"
                       "</VirtualHost>\n")
-    p = run("-f", conf, pki.cert("polycom-valid"))
+    p = run("-f", wrap(conf), pki.cert("polycom-valid"))
     assert p.returncode == ERROR
     # an issuing CA alone is a valid vendor (trust anchor) now
     assert "self-signed root" not in p.stderr
     assert "needs a DevprovAllowlist or DevprovAllowlistSQL" in p.stderr
-    assert ("DevprovDeny in virtual host <VirtualHost *:8444> at "
-            f"{conf}:6 has no effect without DevprovEngine on") in p.stderr
+    assert ("DevprovDeny in virtual host localhost:8444 "
+            f"({conf}:6) has no effect without DevprovEngine on") in p.stderr
 
 
 def test_config_unreadable_or_looping(tmp_path, pki):
@@ -632,9 +661,15 @@ def test_config_unreadable_or_looping(tmp_path, pki):
     loop = write_conf(tmp_path / "loop.conf", f"Include {tmp_path}/loop.conf\n")
     p = run("-f", loop, pki.cert("polycom-valid"))
     assert p.returncode == ERROR
-    assert "nesting level" in p.stderr
+    # (httpd cuts its message, "Exceeded maximum include depth", at 8 KB)
+    assert f"devprov-check: {loop}:1: " in p.stderr
     p = run("-f", "/dev/zero", pki.cert("polycom-valid"))
     assert p.returncode == ERROR and "not a regular file" in p.stderr
+    # no httpd to read it
+    p = run("-f", loop, "--httpd", tmp_path / "no-apache2",
+            pki.cert("polycom-valid"))
+    assert p.returncode == ERROR and p.stdout == ""
+    assert f"could not run {tmp_path / 'no-apache2'}" in p.stderr, p.stderr
 
 
 # -- the CLI and a running server agree --------------------------------------
@@ -744,9 +779,9 @@ def test_config_define_and_ifdefine(tmp_path, pki, lists):
                       "    DevprovDeny unlisted\n"
                       "  </IfDefine>\n"
                       "</VirtualHost>\n")
-    p = run("-f", conf, pki.cert("polycom-unlisted"))
+    p = run("-f", wrap(conf), pki.cert("polycom-unlisted"))
     assert p.returncode == LET_IN, p
-    p = run("-f", conf, "-D", "STRICT", pki.cert("polycom-unlisted"))
+    p = run("-f", wrap(conf), "-D", "STRICT", pki.cert("polycom-unlisted"))
     assert p.returncode == REFUSED
     assert verdict(p) == "refused: not in allowlist"
 
@@ -784,3 +819,249 @@ def test_cli_and_server_agree_on_legacy_phones(srv_cli, vhost):
         assert seen == {"cisco-md5": (200, REFUSED),
                         "cisco-sha1": (200, REFUSED),
                         "cisco-sha256": (200, LET_IN)}
+
+
+# -- httpd's own parse: what a second parser got wrong -----------------------
+
+def dump_of(conf, *args):
+    """apache2 -t -D DUMP_DEVPROV: the servers (doc/dump-format.md), each
+    a dict of its record's lines (keyword -> list of field lists)."""
+    p = subprocess.run([APACHE2, "-t", "-D", "DUMP_DEVPROV", *map(str, args),
+                        "-f", str(conf)], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "devprov-dump 1", lines[:3]
+    servers, cur = [], None
+    for ln in lines[1:]:
+        f = ln.split(" ")
+        if f[0] == "server":
+            cur = {"server": f[1:]}
+        elif f[0] == "end":
+            servers.append(cur)
+            cur = None
+        elif f[0] == "done":
+            assert int(f[1]) == len(servers) and cur is None
+        else:
+            cur.setdefault(f[0], []).append(f[1:])
+    assert lines[-1] == f"done {len(servers)}"
+    return p.stdout, servers
+
+
+def unesc(field):
+    return None if field == "-" else re.sub(
+        r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), field)
+
+
+def test_config_ifversion_both_arms(tmp_path, pki, lists):
+    """The old parser read both arms of <IfVersion> and found the
+    allowlist "given twice"; httpd reads the arm of its version."""
+    conf = write_conf(tmp_path / "v.conf",
+                      "<VirtualHost *:8443>\n"
+                      "DevprovEngine on\n"
+                      f"DevprovTrust polycom {pki / 'polycom'}\n"
+                      "<IfVersion >= 2.4>\n"
+                      f"  DevprovAllowlist {lists['allow_polycom']}\n"
+                      "  DevprovDeny unlisted\n"
+                      "</IfVersion>\n"
+                      "<IfVersion < 2.4>\n"
+                      f"  DevprovAllowlist {lists['revoked']}\n"
+                      "  DevprovDeny off\n"
+                      "</IfVersion>\n"
+                      "</VirtualHost>\n")
+    p = run("-f", wrap(conf), pki.cert("polycom-unlisted"))
+    assert p.returncode == REFUSED, p
+    assert "given twice" not in p.stderr
+    assert verdict(p) == "refused: not in allowlist"
+    assert f"allowlist      {lists['allow_polycom']}" in p.stdout
+    p = run("-f", wrap(conf), pki.cert("polycom-valid"))
+    assert p.returncode == LET_IN, p
+
+
+def macro_conf(tmp_path, pki, lists):
+    return write_conf(
+        tmp_path / "macro.conf",
+        f"LoadModule macro_module {MODDIR}/mod_macro.so\n"
+        "<Macro Provisioning $port $deny>\n"
+        "  <VirtualHost *:$port>\n"
+        "    ServerName prov$port.example.com\n"
+        "    DevprovEngine on\n"
+        f"    DevprovTrust polycom {pki / 'polycom'}\n"
+        f"    DevprovAllowlist {lists['allow_polycom']}\n"
+        "    DevprovDeny $deny\n"
+        "  </VirtualHost>\n"
+        "</Macro>\n"
+        "Use Provisioning 8443 unlisted\n"
+        "Use Provisioning 8444 off\n"
+        "UndefMacro Provisioning\n")
+
+
+def test_config_macro_use(tmp_path, pki, lists):
+    """devprov directives inside a <Macro> used with Use (mod_macro): the
+    old parser skipped <Macro> and saw no virtual host at all."""
+    conf = wrap(macro_conf(tmp_path, pki, lists))
+    cert = pki.cert("polycom-unlisted")
+    p = run("-f", conf, "--vhost", "prov8443.example.com", cert)
+    assert p.returncode == REFUSED, p
+    assert verdict(p) == "refused: not in allowlist"
+    p = run("-f", conf, "--vhost", ":8444", cert)
+    assert p.returncode == REFUSED, p
+    assert verdict(p) == ("let in, not listed (DevprovDeny off): not in "
+                          "allowlist")
+    # both have DevprovEngine on: no default
+    p = run("-f", conf, cert)
+    assert p.returncode == ERROR
+    assert "several DevprovEngine on virtual hosts match" in p.stderr
+    assert "prov8443.example.com" in p.stderr
+    assert "prov8444.example.com" in p.stderr
+
+
+@pytest.mark.parametrize("loaded", [True, False])
+def test_config_ifmodule(tmp_path, pki, lists, loaded):
+    """<IfModule> as httpd judges it, by the modules really loaded (the
+    old parser guessed from a list of Debian's static modules)."""
+    conf = write_conf(tmp_path / "m.conf",
+                      "<VirtualHost *:8443>\n"
+                      "DevprovEngine on\n"
+                      f"DevprovTrust polycom {pki / 'polycom'}\n"
+                      f"DevprovAllowlist {lists['allow_polycom']}\n"
+                      "<IfModule rewrite_module>\n"
+                      "  DevprovDeny unlisted\n"
+                      "</IfModule>\n"
+                      "<IfModule !mod_rewrite.c>\n"
+                      "  DevprovDeny unverified\n"
+                      "</IfModule>\n"
+                      "<IfModule !devprov_module>\n"
+                      "  DevprovDeny off\n"
+                      "</IfModule>\n"
+                      "</VirtualHost>\n")
+    p = run("-f", wrap(conf, ["rewrite"] if loaded else []),
+            pki.cert("polycom-unlisted"))
+    assert p.returncode == REFUSED, p
+    if loaded:
+        assert verdict(p) == "refused: not in allowlist"
+    else:
+        assert verdict(p) == ("let in, not listed (DevprovDeny unverified): "
+                              "not in allowlist")
+
+
+def test_config_saved_dump_and_escaping(tmp_path, pki, lists):
+    """--dump reads a saved apache2 -t -D DUMP_DEVPROV; a path with
+    spaces and a percent sign survives it."""
+    d = tmp_path / "odd dir %20"
+    d.mkdir()
+    allow = d / "allow list"
+    allow.write_text(Path(lists["allow_polycom"]).read_text())
+    conf = write_conf(tmp_path / "s.conf",
+                      "<VirtualHost *:8443>\n"
+                      "DevprovEngine on\n"
+                      f"DevprovTrust polycom \"{pki / 'polycom'}\"\n"
+                      f"DevprovAllowlist \"{allow}\"\n"
+                      "DevprovMacFrom polycom CN \"^([0-9A-F]{12})$\"\n"
+                      "DevprovDeny unlisted\n"
+                      "</VirtualHost>\n")
+    text, servers = dump_of(wrap(conf))
+    vh = [s for s in servers if s["server"][2] == "1"]
+    assert len(vh) == 1
+    assert unesc(vh[0]["allowlist"][0][0]) == str(allow)
+    assert " " not in vh[0]["allowlist"][0][0]
+    assert vh[0]["macrule"] == [["polycom", "CN", "^([0-9A-F]{12})$"]]
+    saved = tmp_path / "dump.txt"
+    saved.write_text(text)
+    for dev, rc in (("polycom-valid", LET_IN), ("polycom-unlisted", REFUSED)):
+        p = run("-f", wrap(conf), dev and pki.cert(dev))
+        q = run("--dump", saved, pki.cert(dev))
+        assert p.returncode == q.returncode == rc, (p, q)
+        # the same report, but for the name of the source
+        assert (p.stdout.split("\n", 1)[1] == q.stdout.split("\n", 1)[1]), \
+            (p.stdout, q.stdout)
+    p = run("--dump", "-", pki.cert("polycom-valid"), stdin=text)
+    assert p.returncode == LET_IN, p
+    # a dump cut short, or of another version, is refused
+    (tmp_path / "cut").write_text(text[: len(text) // 2])
+    p = run("--dump", tmp_path / "cut", pki.cert("polycom-valid"))
+    assert p.returncode == ERROR and p.stdout == ""
+    (tmp_path / "v2").write_text(text.replace("devprov-dump 1", "devprov-dump 2"))
+    p = run("--dump", tmp_path / "v2", pki.cert("polycom-valid"))
+    assert p.returncode == ERROR and "not a devprov dump" in p.stderr
+
+
+def vhosts_of_httpd(conf, *args):
+    """The virtual hosts as core's -D DUMP_VHOSTS lists them: file:line of
+    each <VirtualHost>."""
+    p = subprocess.run([APACHE2, "-t", "-D", "DUMP_VHOSTS", *map(str, args),
+                        "-f", str(conf)], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return set(re.findall(r"^\S+\s+\S+ \((.+:\d+)\)$", p.stdout, re.M)
+               + re.findall(r"^\s+(?:default server|port \d+ namevhost) "
+                            r"\S+ \((.+:\d+)\)$", p.stdout, re.M))
+
+
+def check_dump_agrees(conf, cert, *args):
+    """The dump lists every virtual host of CONF, and devprov-check -f
+    reports each one's settings as the dump says them."""
+    _, servers = dump_of(conf, *args)
+    assert servers[0]["server"][2] == "0"            # the main server first
+    vhosts = servers[1:]
+    assert all(s["server"][2] == "1" for s in vhosts)
+    assert {f"{unesc(s['server'][3])}:{s['server'][4]}" for s in vhosts} \
+        == vhosts_of_httpd(conf, *args)
+    for s in vhosts:
+        where = f"{unesc(s['server'][3])}:{s['server'][4]}"
+        addr = s["addr"][0]
+        p = run(*args, "-f", conf, "--vhost",
+                f"{unesc(addr[0])}:{addr[1]}" if addr[1] != "0"
+                else unesc(s["server"][1]), cert)
+        if p.returncode == ERROR and "several" in p.stderr:
+            # two with the same address: by its ServerName
+            p = run(*args, "-f", conf, "--vhost", unesc(s["server"][1]), cert)
+        assert p.returncode in (LET_IN, REFUSED), (where, p)
+        assert f" at {where}" in p.stdout.splitlines()[0], (where, p.stdout)
+        engine = s["engine"][0][0]
+        assert re.search(r"^  DevprovEngine +%s$" % ("on" if engine == "on"
+                                                       else "off"),
+                         p.stdout, re.M), (where, p.stdout)
+        deny = s["deny"][0][0]
+        assert re.search(r"^  DevprovDeny +%s$" % (deny if deny != "unset"
+                                                     else "off"),
+                         p.stdout, re.M), (where, p.stdout)
+        vendors = [v[0] for v in s.get("vendor", [])]
+        assert re.findall(r"^  vendor (\S+)", p.stdout, re.M) == vendors
+        for v in s.get("vendor", []):
+            cas = len([c for c in s.get("ca", []) if c[0] == v[0]])
+            m = re.search(r"^  vendor %s +(\d+) root\(s\), (\d+) issuing"
+                          % re.escape(v[0]), p.stdout, re.M)
+            assert int(m.group(1)) + int(m.group(2)) == cas, (where, v)
+            assert (f"security level {v[2]}," in p.stdout), (where, v)
+        if "allowlist" in s:
+            assert f"  allowlist      {unesc(s['allowlist'][0][0])} (" \
+                in p.stdout, (where, p.stdout)
+        elif "allowlist-sql" in s:
+            assert "DevprovAllowlistSQL" in p.stdout
+        else:
+            assert re.search(r"^  allowlist +none$", p.stdout, re.M)
+        if "revoked" in s:
+            assert f"  revoked        {unesc(s['revoked'][0][0])} (" \
+                in p.stdout
+        keys = len(s.get("denykey", []))
+        assert f"{keys} configured" in p.stdout, (where, p.stdout)
+    return servers
+
+
+def test_dump_agrees_on_every_vhost_site(site, pki):
+    servers = check_dump_agrees(site / "apache2.conf", pki.cert("polycom-valid"),
+                                "-d", site)
+    assert len(servers) == 3
+
+
+def test_dump_agrees_on_every_vhost_macro(tmp_path, pki, lists):
+    servers = check_dump_agrees(wrap(macro_conf(tmp_path, pki, lists)),
+                                pki.cert("polycom-valid"))
+    assert len(servers) == 3
+
+
+def test_dump_agrees_on_every_vhost_server(srv_cli):
+    servers = check_dump_agrees(srv_cli.dir / "httpd.conf",
+                                srv_cli.pki.cert("polycom-valid"))
+    assert len(servers) == 6

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "src/dp_allowlist.h"
+#include "src/dp_conf.h"
 #include "src/dp_identify.h"
 #include "src/dp_keyset.h"
 #include "src/dp_macrule.h"
@@ -16,17 +17,12 @@
 #include "src/dp_trust.h"
 #include "src/dp_verdict.h"
 
-#define CC_UNSET (-1)
+#define CC_UNSET DP_CONF_UNSET
 #define CC_MAX_VENDORS 64
-#define CC_MAX_RULES 16
 #define CC_MAX_NAMES 32
 
-typedef struct cc_vendor {
-    dp_vendor_t v;
-    dp_macrule_t *rules[CC_MAX_RULES];
-    int custom_rules;           /* DevprovMacFrom seen: presets replaced */
-    char *where;                /* file:line of its first directive */
-} cc_vendor_t;
+/* a vendor: the core's model of it (src/dp_conf.h) */
+typedef dp_conf_vendor_t cc_vendor_t;
 
 typedef struct cc_srv {
     int is_virtual;
@@ -52,19 +48,22 @@ typedef struct cc_srv {
     size_t deny_key_count;              /* keys added by DevprovDenyKey */
     dp_revoked_t *revoked;
     char *revoked_path;
+    char *revoked_where;                /* its directive's file:line */
     char *enrol_path;
 } cc_srv_t;
 
 typedef struct cc_conf {
-    char *server_root;
-    cc_srv_t *main;
-    cc_srv_t **vhosts;
+    char *server_root;                  /* apache2 -d; NULL: its default */
+    const char *httpd;                  /* the apache2 binary; NULL:
+                                         * "apache2" */
+    const char *envvars;                /* sourced before it; NULL: as
+                                         * apache2ctl, "" none */
+    cc_srv_t *main;                     /* the main server, and */
+    cc_srv_t **vhosts;                  /* the virtual hosts, each merged
+                                         * with it by httpd */
     size_t nvhosts;
-    /* -D names and Define'd names, LoadModule'd module names */
-    char **defines;
+    char **defines;                     /* apache2 -D */
     size_t ndefines;
-    char **modules;
-    size_t nmodules;
     size_t errors;                      /* configuration errors reported */
     const char *prog;                   /* for messages */
 } cc_conf_t;
@@ -72,25 +71,27 @@ typedef struct cc_conf {
 cc_srv_t *cc_srv_new(void);
 
 /* The server configuration a request to ADD sees: BASE's values where
- * ADD sets none (mod_devprov_config.c devprov_merge_srv()).  Returns NULL when out of
- * memory. */
+ * ADD sets none, by the module's rules (dp_conf_merge).  Returns NULL
+ * when out of memory. */
 cc_srv_t *cc_merge(const cc_srv_t *base, const cc_srv_t *add);
 
-/* Read the Apache configuration FILE (relative to CONF->server_root if
- * not absolute), following Include/IncludeOptional.  Errors are printed
- * to stderr as "FILE:LINE: reason" and counted in CONF->errors; returns
- * 0 if none. */
-int cc_read_apache(cc_conf_t *conf, const char *file);
+/* The servers of the Apache configuration FILE as httpd reads them:
+ * runs CONF->httpd -t -D DUMP_DEVPROV (with CONF's -d and -D) and reads
+ * its dump into CONF->main and CONF->vhosts (check_dump.c).  httpd's
+ * messages are printed, a syntax error's as "FILE:LINE: reason"; returns
+ * 0, or -1 when httpd refused the configuration or printed no dump. */
+int cc_load_httpd(cc_conf_t *conf, const char *file);
 
-/* mod_devprov_config.c devprov_check_config(): cross-directive checks of one merged
- * server; each problem is printed and counted. */
+/* The same from a saved dump (doc/dump-format.md): the file PATH, or
+ * standard input for "-". */
+int cc_load_dump_file(cc_conf_t *conf, const char *path);
+
+/* The dump in BUF (LEN bytes, changed in place), NAME for messages. */
+int cc_read_dump(cc_conf_t *conf, char *buf, size_t len, const char *name);
+
+/* The module's cross-directive checks (dp_conf_check_server/_engine) of
+ * one merged server; each problem is printed and counted. */
 void cc_check_server(cc_conf_t *conf, const cc_srv_t *merged);
-
-/* Allowlist lines whose vendor= names none of the vendors of the N
- * merged SERVERS (mod_devprov_config.c devprov_check_config(), src/dp_check.h): each
- * list once, each such line printed and counted. */
-void cc_check_allowlists(cc_conf_t *conf, cc_srv_t *const *servers,
-                         size_t n);
 
 /* Directive handlers shared by the file reader and the options: each
  * returns NULL or a malloc'd message. */

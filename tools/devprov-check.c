@@ -1,12 +1,12 @@
 /* devprov-check - would this phone be let in, and why?
  *
  * Reads a client certificate (PEM or DER; in PEM the leaf may be followed
- * by the chain the phone sends) and a devprov configuration (the
- * directives of an Apache configuration file, a <VirtualHost> of it, or
- * the same settings as options), and prints the DEVICE_* variables
- * mod_devprov would export and its verdict.  It runs the module's own
- * core code (libdpcore: dp_identify, dp_verdict, ...), so it cannot
- * disagree with the server.
+ * by the chain the phone sends) and a devprov configuration (a server of
+ * an Apache configuration, as httpd itself reads and merges it under
+ * "apache2 -t -D DUMP_DEVPROV" (check_dump.c), or the same settings as
+ * options), and prints the DEVICE_* variables mod_devprov would export
+ * and its verdict.  It runs the module's own core code (libdpcore:
+ * dp_identify, dp_verdict, ...), so it cannot disagree with the server.
  *
  * Exit status: 0 let in as a verified device (and listed, when an
  * allowlist is configured); 1 anything else (refused, or let in without
@@ -51,11 +51,18 @@ static void usage(FILE *f)
 "file (\"-\": standard input); in PEM the leaf may be followed by the chain\n"
 "the phone sends.\n"
 "\n"
-"Configuration from Apache's files:\n"
-"  -f, --config FILE        read the devprov directives from FILE\n"
-"                           (relative to ServerRoot; Include followed)\n"
-"  -d, --server-root DIR    ServerRoot (default /etc/apache2)\n"
+"Configuration from Apache's files, as httpd reads them:\n"
+"  -f, --config FILE        run apache2 -t -D DUMP_DEVPROV -f FILE (relative\n"
+"                           to ServerRoot) and use the servers it prints\n"
+"  -d, --server-root DIR    as apache2 -d DIR (ServerRoot)\n"
 "  -D, --define NAME        as apache2 -D NAME, for <IfDefine>\n"
+"      --httpd CMD          the apache2 binary (default $APACHE_HTTPD, or\n"
+"                           apache2)\n"
+"      --envvars FILE       sourced before it, as apache2ctl does (default\n"
+"                           $APACHE_ENVVARS, or the envvars file beside\n"
+"                           FILE if there is one; \"\" for none)\n"
+"      --dump FILE          instead of -f: a saved output of apache2 -t -D\n"
+"                           DUMP_DEVPROV (\"-\": standard input)\n"
 "      --vhost NAME         the <VirtualHost>, by ServerName/ServerAlias,\n"
 "                           its address (addr:port) or :port (default: the\n"
 "                           only one with DevprovEngine on); \"main\" for\n"
@@ -295,18 +302,6 @@ static void print_name(const char *label, const X509_NAME *n)
     BIO_free(b);
 }
 
-static const char *deny_name(int deny)
-{
-    switch (deny) {
-    case DP_POLICY_UNVERIFIED:
-        return "unverified";
-    case DP_POLICY_UNLISTED:
-        return "unlisted";
-    default:
-        return "off";
-    }
-}
-
 static void print_config(const char *source, const cc_srv_t *sc)
 {
     size_t i;
@@ -349,7 +344,7 @@ static void print_config(const char *source, const cc_srv_t *sc)
     if (sc->enrol_path != NULL)
         printf("%-16s %s (read only)\n", "  DevprovEnrol", sc->enrol_path);
     printf("%-16s %s\n", "  DevprovDeny",
-           deny_name(sc->deny == CC_UNSET ? DP_POLICY_OFF : sc->deny));
+           dp_conf_deny_name(sc->deny == CC_UNSET ? DP_POLICY_OFF : sc->deny));
 }
 
 /* ---- choosing the server ----------------------------------------------- */
@@ -486,6 +481,9 @@ int main(int argc, char **argv)
         { "server-root", required_argument, NULL, 'd' },
         { "define", required_argument, NULL, 'D' },
         { "vhost", required_argument, NULL, 'V' },
+        { "httpd", required_argument, NULL, 'H' },
+        { "envvars", required_argument, NULL, 'N' },
+        { "dump", required_argument, NULL, 'u' },
         { "trust", required_argument, NULL, 't' },
         { "mac-from", required_argument, NULL, 'm' },
         { "security-level", required_argument, NULL, 's' },
@@ -503,7 +501,7 @@ int main(int argc, char **argv)
     cc_conf_t conf;
     optlayer_t opts;
     out_t out;
-    const char *config = NULL, *vhost = NULL, *certfile;
+    const char *config = NULL, *dump = NULL, *vhost = NULL, *certfile;
     const cc_srv_t *chosen;
     cc_srv_t *sc, *empty, **merged = NULL;
     certs_t certs;
@@ -520,7 +518,7 @@ int main(int argc, char **argv)
     memset(&conf, 0, sizeof(conf));
     memset(&out, 0, sizeof(out));
     conf.prog = PROG;
-    conf.server_root = cc_strdup("/etc/apache2");
+    conf.httpd = getenv("APACHE_HTTPD");
     opts.sc = cc_srv_new();
     opts.any = 0;
 
@@ -534,6 +532,15 @@ int main(int argc, char **argv)
         case 'd':
             free(conf.server_root);
             conf.server_root = cc_strdup(optarg);
+            break;
+        case 'H':
+            conf.httpd = optarg;
+            break;
+        case 'N':
+            conf.envvars = optarg;
+            break;
+        case 'u':
+            dump = optarg;
             break;
         case 'D': {
             char **g = realloc(conf.defines,
@@ -634,43 +641,42 @@ int main(int argc, char **argv)
     }
     certfile = argv[optind];
 
-    /* the configuration: a server of the Apache files, with the options
-     * over it as if they were one more level of <VirtualHost> */
+    /* the configuration: a server as httpd reads the Apache files, with
+     * the options over it as if they were one more level of
+     * <VirtualHost> */
     empty = cc_srv_new();
-    if (config != NULL) {
-        if (cc_read_apache(&conf, config) != 0) {
-            fprintf(stderr, PROG ": %s: configuration error(s), as "
-                    "apache2 -t would report them\n", config);
+    if (config != NULL && dump != NULL)
+        return fail("-f and --dump: give one of them");
+    if (dump != NULL && strcmp(dump, "-") == 0 && strcmp(certfile, "-") == 0)
+        return fail("--dump - and certificate -: only one can be standard "
+                    "input");
+    if (config != NULL || dump != NULL) {
+        const char *name = config != NULL ? config : dump;
+
+        /* httpd has merged every virtual host and run devprov's
+         * check_config (the cross-directive checks): a configuration it
+         * refuses never gets here */
+        if ((config != NULL ? cc_load_httpd(&conf, config)
+                            : cc_load_dump_file(&conf, dump)) != 0)
             return EXIT_ERROR;
+        /* httpd keeps its virtual hosts last one first: in the
+         * configuration's order, for the lists below */
+        for (i = 0; i < conf.nvhosts / 2; i++) {
+            cc_srv_t *t = conf.vhosts[i];
+            conf.vhosts[i] = conf.vhosts[conf.nvhosts - 1 - i];
+            conf.vhosts[conf.nvhosts - 1 - i] = t;
         }
-        merged = calloc(conf.nvhosts + 1, sizeof(*merged));
-        if (merged == NULL)
-            return EXIT_ERROR;
-        cc_check_server(&conf, conf.main);
-        for (i = 0; i < conf.nvhosts; i++) {
-            merged[i] = cc_merge(conf.main, conf.vhosts[i]);
-            if (merged[i] == NULL)
-                return EXIT_ERROR;
-            cc_check_server(&conf, merged[i]);
-        }
-        /* vendor= may name a vendor of any server */
-        merged[conf.nvhosts] = conf.main;
-        cc_check_allowlists(&conf, merged, conf.nvhosts + 1);
-        if (conf.errors != 0) {
-            fprintf(stderr, PROG ": %s: configuration error(s), as "
-                    "apache2 -t would report them\n", config);
-            return EXIT_ERROR;
-        }
-        chosen = choose(&conf, merged, vhost, config);
+        merged = conf.vhosts;
+        chosen = choose(&conf, merged, vhost, name);
         if (chosen == NULL)
             return EXIT_ERROR;
         source_desc = chosen->where
-            ? cc_printf("%s, %s", config, chosen->where)
-            : cc_printf("%s, main server", config);
+            ? cc_printf("%s, %s", name, chosen->where)
+            : cc_printf("%s, main server", name);
     }
     else {
         if (vhost != NULL)
-            return fail("--vhost %s needs -f/--config", vhost);
+            return fail("--vhost %s needs -f/--config or --dump", vhost);
         chosen = empty;
         empty->engine = 1;              /* the options are the settings */
         source_desc = "command-line options";
@@ -680,7 +686,7 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     if (opts.any) {
         sc->engine = chosen->engine == CC_UNSET && config == NULL
-                     ? 1 : chosen->engine;
+                     && dump == NULL ? 1 : chosen->engine;
         sc->where = chosen->where;
         memcpy(sc->names, chosen->names, sizeof(sc->names));
         sc->nnames = chosen->nnames;
@@ -775,10 +781,10 @@ int main(int argc, char **argv)
             printf("verdict: let in\n");
         else if (!device)
             printf("verdict: let in, unverified (DevprovDeny %s): %s\n",
-                   deny_name(deny), dp_verdict_reason(&v));
+                   dp_conf_deny_name(deny), dp_verdict_reason(&v));
         else
             printf("verdict: let in, not listed (DevprovDeny %s): %s\n",
-                   deny_name(deny), dp_verdict_reason(&v));
+                   dp_conf_deny_name(deny), dp_verdict_reason(&v));
     }
     X509_free(certs.leaf);
     sk_X509_pop_free(certs.sent, X509_free);

@@ -80,6 +80,10 @@ static void test_add_files_and_hashes(void **state)
     assert_int_equal(dp_keyset_add(ks, arg, err, sizeof(err)), 1);
     assert_true(dp_keyset_match(ks, md));
     assert_int_equal(dp_keyset_count(ks), 2);
+    /* the keys can be read back, in the order added */
+    assert_memory_equal(dp_keyset_get(ks, 1), md, DP_SHA256_LEN);
+    assert_non_null(dp_keyset_get(ks, 0));
+    assert_null(dp_keyset_get(ks, 2));
 
     /* a directory: every *.pem in it */
     assert_int_equal(dp_keyset_add(ks, "certs/vendors/generic", err,

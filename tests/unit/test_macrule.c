@@ -524,6 +524,9 @@ static void test_unknown_dotted_oid(void **state)
         fail_msg("%s", err);
     assert_string_equal(dp_macrule_describe(r),
                         "1.3.6.1.4.1.99999.7 ~ /^mac=([0-9a-f]{12})$/");
+    /* as given, to be compiled again (devprov-check reads a dump) */
+    assert_string_equal(dp_macrule_attr(r), oid);
+    assert_string_equal(dp_macrule_pattern(r), "^mac=([0-9a-f]{12})$");
 
     o = OBJ_txt2obj(oid, 1);
     assert_non_null(o);
@@ -554,6 +557,8 @@ static void test_unknown_dotted_oid(void **state)
     r = dp_macrule_new("commonName", NULL, err, sizeof(err));
     assert_non_null(r);
     assert_string_equal(dp_macrule_describe(r), "CN is a MAC");
+    assert_string_equal(dp_macrule_attr(r), "commonName");
+    assert_null(dp_macrule_pattern(r));
     dp_macrule_free(r);
     r = dp_macrule_new("2.25.1", NULL, err, sizeof(err));
     assert_non_null(r);
