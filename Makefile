@@ -1,6 +1,8 @@
 # devprov - build, test and demo.
 #
 #   make          build build/mod_devprov.so and the patched build/mod_ssl.so
+#                 (from the installed apache2's source; make DEVPROV_ALLOW_OLDER_SOURCE=1
+#                 allows an older one: doc/mod-ssl-source.md)
 #   make demo     (root, fresh Debian 12) install deps, build, run the demo
 #   make test     (root, fresh Debian 12) install deps, build, run all tests
 #   make unit     C unit tests only (cmocka)
@@ -69,7 +71,11 @@ $(BUILD)/mod_devprov.so: $(GLUE_OBJ) $(CORE_OBJ) src/exports.map
 
 mod_ssl: $(BUILD)/mod_ssl.so
 
-$(BUILD)/mod_ssl.so: mod_ssl_expired.patch scripts/build-mod-ssl.sh
+# built from the installed apache2's source (doc/mod-ssl-source.md), so
+# again when dpkg upgrades apache2; DEVPROV_ALLOW_OLDER_SOURCE=1 (make
+# passes it on) allows an older source when apt does not serve that one
+$(BUILD)/mod_ssl.so: mod_ssl_expired.patch scripts/build-mod-ssl.sh \
+                     $(wildcard /var/lib/dpkg/info/apache2.list)
 	sh scripts/build-mod-ssl.sh $(BUILD)
 
 $(BUILD)/libdpcore.a: $(CORE_OBJ)

@@ -35,16 +35,49 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq --no-install-recommends $missing
 fi
 
-# deb-src entry for apt-get source (own stanza: a .list line would conflict
-# with the existing deb822 stanza for the same archive).
+# deb-src entries for apt-get source (own stanzas: a .list line would
+# conflict with the existing deb822 stanza for the same archive), for every
+# suite apt installs from, so that scripts/build-mod-ssl.sh finds the
+# source of the installed apache2: a security update's is in the security
+# suite only.  Derived from Debian's own deb822 file, so the same mirrors.
 SRC=/etc/apt/sources.list.d/devprov-src.sources
-if [ ! -f "$SRC" ] && [ "$(id -u)" -eq 0 ]; then
-    cat > "$SRC" <<'EOS'
+DEB=/etc/apt/sources.list.d/debian.sources
+src_stanzas() {
+    # each stanza of type deb (and not already deb-src), as deb-src
+    awk '
+        function flush() {
+            if (st != "" && types ~ /(^| )deb( |$)/ && types !~ /deb-src/)
+                printf "%s%s", (n++ ? "\n" : ""), st
+            st = ""; types = ""
+        }
+        /^[[:space:]]*#/ { next }
+        /^[[:space:]]*$/ { flush(); next }
+        /^Types:/ { types = $0; sub(/^Types:[[:space:]]*/, "", types)
+                    st = st "Types: deb-src\n"; next }
+        { st = st $0 "\n" }
+        END { flush() }
+    ' "$DEB"
+}
+if [ "$(id -u)" -eq 0 ]; then
+    want=$(mktemp)
+    if [ -f "$DEB" ]; then
+        src_stanzas >"$want"
+    fi
+    if [ ! -s "$want" ]; then
+        cat >"$want" <<'EOS'
 Types: deb-src
 URIs: http://deb.debian.org/debian
 Suites: bookworm
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOS
-    apt-get update -qq
+    fi
+    if ! cmp -s "$want" "$SRC"; then
+        install -m 0644 "$want" "$SRC"
+        # a suite whose source index is not served must not stop the
+        # install: build-mod-ssl.sh says which source it finds
+        apt-get update -qq ||
+            echo "install-deps: apt-get update reported errors (above); going on" >&2
+    fi
+    rm -f "$want"
 fi

@@ -36,11 +36,60 @@ def mod_ssl_is_patched(path):
         return False
 
 
+def mod_ssl_source(path):
+    """The record scripts/build-mod-ssl.sh writes beside a patched
+    mod_ssl.so (PATH.source): which apache2 source it was built from
+    ("source"), the apache2 installed then ("installed"), "older_source"
+    yes/no.  {} if there is none."""
+    try:
+        text = Path(str(path) + ".source").read_text()
+    except OSError:
+        return {}
+    return dict(line.split("=", 1) for line in text.splitlines()
+                if "=" in line)
+
+
+def installed_apache2():
+    p = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "apache2"],
+                       capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 else "not installed"
+
+
 # Which mod_ssl the suite loads (DEVPROV_MOD_SSL): the patched one
 # (default) or Debian's stock one ("stock mode": devprov tolerates expired
 # client certificates in the handshake itself; make check-stock).
 SSL_PATCHED = mod_ssl_is_patched(PATCHED_SSL)
 SSL_MODE = "patched" if SSL_PATCHED else "stock"
+SSL_SOURCE = mod_ssl_source(PATCHED_SSL) if SSL_PATCHED else {}
+
+
+def ssl_source_line():
+    """What the run says about its mod_ssl: the tests' results hold for
+    that source (doc/mod-ssl-source.md)."""
+    if not SSL_PATCHED:
+        return (f"devprov: mod_ssl {PATCHED_SSL}: stock (Debian's build of "
+                f"the installed apache2 {installed_apache2()})")
+    if not SSL_SOURCE:
+        return (f"devprov: mod_ssl {PATCHED_SSL}: patched, apache2 source "
+                f"unknown (no {PATCHED_SSL}.source); installed apache2 "
+                f"{installed_apache2()}")
+    older = (", OLDER than the installed apache2: "
+             "DEVPROV_ALLOW_OLDER_SOURCE=1"
+             if SSL_SOURCE.get("older_source") == "yes" else "")
+    return (f"devprov: mod_ssl {PATCHED_SSL}: patched, built from apache2 "
+            f"source {SSL_SOURCE.get('source')} for the installed apache2 "
+            f"{SSL_SOURCE.get('installed')}{older}; installed now: "
+            f"{installed_apache2()}")
+
+
+def pytest_report_header(config):
+    return ssl_source_line()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # with -q (make check, CI) the header above is not shown
+    if config.getoption("verbose") < 0:
+        terminalreporter.write_line(ssl_source_line())
 # for tests that need the patched mod_ssl's own behaviour
 needs_patched_ssl = pytest.mark.skipif(
     not SSL_PATCHED, reason=f"needs the patched mod_ssl "
@@ -98,8 +147,12 @@ MaxRequestWorkers 150
 # log lines at these levels fail a test unless it expects them
 BAD_LEVEL = re.compile(r"\[[a-z_0-9]*:(warn|error|crit|alert|emerg)\]")
 # never a failure: Debian's stock mod_ssl.so warns that it was built
-# against another OpenSSL 3.0.x release than the one loaded (AH01882)
-BENIGN = re.compile(r"AH01882")
+# against another OpenSSL 3.0.x release than the one loaded (AH01882); the
+# patched mod_ssl warns at every start when it was built from another
+# apache2 source than the server's (DEVPROV_ALLOW_OLDER_SOURCE=1;
+# t/test_mod_ssl_source.py checks that warning)
+BENIGN = re.compile(r"AH01882|patched mod_ssl \(devprov\) is built from "
+                    r"apache2 source")
 
 
 def free_port():
