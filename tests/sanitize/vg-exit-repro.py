@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "t"))
 
-from conftest import (DEVPROV, PATCHED_SSL, STOCK_SSL, Httpd,  # noqa: E402
+from conftest import (PATCHED_SSL, STOCK_SSL, Httpd,  # noqa: E402
                       make_pki)
 
 WRAPPER = ROOT / "tests" / "sanitize" / "apache2-valgrind"
