@@ -517,6 +517,7 @@ def test_deb_package(tmp_path, workdir):
             f += ".gz"                       # dh_compress: docs over 4k
         want.add(f)
     want.add(f"{doc}/changelog.gz")
+    want.add(f"{doc}/copyright")             # debian/copyright (DEP-5)
     assert files == want
 
     def field(name):
