@@ -543,6 +543,16 @@ def test_deb_package(tmp_path, workdir):
         "LoadModule devprov_module /usr/lib/apache2/modules/mod_devprov.so"
     assert f"{doc}/examples/" in \
         (x / "etc/apache2/mods-available/devprov.conf").read_text()
+    # dpkg-buildflags' hardening reached both links (lintian:
+    # hardening-no-bindnow, hardening-no-relro)
+    if shutil.which("readelf"):
+        for elf in ("usr/bin/devprov-check",
+                    "usr/lib/apache2/modules/mod_devprov.so"):
+            dyn = subprocess.run(["readelf", "-d", "-l", "-W", str(x / elf)],
+                                 check=True, capture_output=True,
+                                 text=True).stdout
+            assert re.search(r"\(FLAGS(_1)?\)\s.*\bNOW\b", dyn), (elf, dyn)
+            assert "GNU_RELRO" in dyn, elf
     # the packaged (stripped) module loads into Debian's apache2 beside
     # Debian's mod_ssl
     d = workdir / "deb-configtest"
