@@ -518,6 +518,7 @@ def test_deb_package(tmp_path, workdir):
         want.add(f)
     want.add(f"{doc}/changelog.gz")
     want.add(f"{doc}/copyright")             # debian/copyright (DEP-5)
+    want.add(f"{doc}/README.Debian")
     assert files == want
 
     def field(name):
@@ -535,6 +536,24 @@ def test_deb_package(tmp_path, workdir):
     assert not (ctl / "postinst").exists() or \
         "enmod" not in (ctl / "postinst").read_text()
     assert "dismod" in (ctl / "prerm").read_text()
+    # upgrade: an Apache with devprov enabled is restarted, through
+    # Debian's helper (configtest first, invoke-rc.d, policy-rc.d)
+    postinst = (ctl / "postinst").read_text()
+    assert re.search(r'if \[ -n "\$2" \].*\n.*apache2-maintscript-helper'
+                     r'(.*\n)*.*a2query -q -m devprov(.*\n)*'
+                     r'\s*apache2_reload restart', postinst), postinst
+    # the example site's state directories, www-data's, when missing
+    for d in ("logs", "davlock"):
+        assert f"/var/lib/devprov/{d}" in postinst
+    assert "install -d -o www-data -g www-data -m 0750" in postinst
+    # remove/purge: the runtime allowlist images (MACs) go; dh_apache2's
+    # purge sections are still there
+    postrm = (ctl / "postrm").read_text()
+    assert re.search(r'remove\|purge\)(.*\n)*\s*rm -f "\$rundir"/'
+                     r'devprov-allowlist-\*\.img', postrm), postrm
+    assert "apache2_invoke dismod" in postrm
+    for script in ("postinst", "postrm", "prerm"):
+        subprocess.run(["sh", "-n", str(ctl / script)], check=True)
 
     x = tmp_path / "x"
     subprocess.run(["dpkg-deb", "-x", str(deb), str(x)], check=True)
