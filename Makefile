@@ -66,7 +66,7 @@ $(BUILD)/glue/%.o: %.c $(CORE_HDR) $(wildcard mod_devprov*.h)
 
 # Only the module structure is exported from the shared object.
 $(BUILD)/mod_devprov.so: $(GLUE_OBJ) $(CORE_OBJ) src/exports.map
-	$(CC) -shared -o $@ $(GLUE_OBJ) $(CORE_OBJ) \
+	$(CC) -shared -o $@ $(GLUE_OBJ) $(CORE_OBJ) $(LDFLAGS) \
 	    -Wl,--version-script=src/exports.map -Wl,-z,relro,-z,now -lssl -lcrypto
 
 mod_ssl: $(BUILD)/mod_ssl.so

@@ -6,6 +6,7 @@
  * Licensed under the Apache License, Version 2.0.
  */
 #include <stdint.h>
+#include <unistd.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -157,6 +158,25 @@ static int image_dir_usable(server_rec *s, watched_t *w, apr_pool_t *ptemp)
     return 0;
 }
 
+/* An image, removed when the configuration that made it goes: at a stop
+ * or restart (a restart removes the previous one anyway), so that the
+ * MACs it holds do not outlive the server in the runtime directory. */
+typedef struct {
+    const char *path;
+    pid_t       parent;
+} watch_image_t;
+
+static apr_status_t watch_image_remove(void *data)
+{
+    const watch_image_t *img = data;
+
+    /* only the parent: a child exiting (its exit handlers destroy the
+     * global pool, pconf with it) leaves the image to the others */
+    if (getpid() == img->parent)
+        (void)unlink(img->path);
+    return APR_SUCCESS;
+}
+
 void devprov_watch_share(server_rec *s, watched_t *w, apr_pool_t *pconf,
                          apr_pool_t *ptemp)
 {
@@ -174,6 +194,14 @@ void devprov_watch_share(server_rec *s, watched_t *w, apr_pool_t *pconf,
         apr_hashfunc_default(key, &len)));
     if (w->image != NULL && !image_dir_usable(s, w, ptemp))
         w->image = NULL;
+    if (w->image != NULL) {
+        watch_image_t *img = apr_palloc(pconf, sizeof(*img));
+
+        img->path = w->image;
+        img->parent = getpid();
+        apr_pool_cleanup_register(pconf, img, watch_image_remove,
+                                  apr_pool_cleanup_null);
+    }
 }
 
 /* Put FRESH in force in place of W's list, for the next verdicts (they

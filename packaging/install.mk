@@ -21,11 +21,17 @@
 #                                                          and revocation list
 #                                                          examples, sql/
 #                    Nothing is enabled and no server is (re)started.
-#                    Defaults are Debian's: PREFIX=/usr, MODDIR from
-#                    "apxs -q LIBEXECDIR" (/usr/lib/apache2/modules),
-#                    APACHE_CONFDIR=/etc/apache2 (or the environment's, as
-#                    a2enmod reads it).  DESTDIR is honoured (staged
-#                    installs, packaging).
+#                    Defaults: PREFIX=/usr/local as autotools projects do
+#                    (/usr is dpkg's), MODDIR from "apxs -q LIBEXECDIR"
+#                    (/usr/lib/apache2/modules, where Debian's apache2
+#                    looks), APACHE_CONFDIR=/etc/apache2 (or the
+#                    environment's, as a2enmod reads it).  DESTDIR is
+#                    honoured (staged installs, packaging: debian/rules
+#                    sets PREFIX=/usr).
+#                    Refused (as is make uninstall) when a file it would
+#                    write or remove belongs to a Debian package
+#                    ("dpkg-query -S": e.g. libapache2-mod-devprov is
+#                    installed), unless FORCE=1; not checked with DESTDIR.
 #   make uninstall   remove all of it again (refused while devprov or the
 #                    example site is enabled in $(APACHE_CONFDIR): a2dismod /
 #                    a2dissite first, or FORCE=1).
@@ -47,7 +53,7 @@
 # consistent.
 
 DESTDIR        ?=
-PREFIX         ?= /usr
+PREFIX         ?= /usr/local
 BINDIR         ?= $(PREFIX)/bin
 DATADIR        ?= $(PREFIX)/share
 MANDIR         ?= $(DATADIR)/man
@@ -78,8 +84,35 @@ CONFFILES := mods-available/devprov.load mods-available/devprov.conf \
 
 .PHONY: install uninstall install-patched-ssl uninstall-patched-ssl
 
+# every file install writes and uninstall removes, as the system names it
+INSTALLED_FILES = $(MODDIR)/mod_devprov.so $(BINDIR)/devprov-check \
+    $(MANDIR)/man1/devprov-check.1 $(DOCDIR)/README \
+    $(addprefix $(DOCDIR)/doc/,$(DOC_PAGES)) \
+    $(addprefix $(EXAMPLESDIR)/,$(EXAMPLE_FILES)) \
+    $(addprefix $(APACHE_CONFDIR)/,$(CONFFILES))
+
+# Refuse to overwrite or remove files a Debian package owns: dpkg would
+# not know, and its next upgrade or removal would undo ours (or we its).
+# Not with DESTDIR (a staged tree is nobody's), nor with FORCE=1.
+DPKG_QUERY ?= dpkg-query
+define dpkg_owned_check
+	@if [ -z "$(DESTDIR)" ] && [ -z "$(FORCE)" ] && \
+	    command -v $(DPKG_QUERY) >/dev/null 2>&1; then \
+	    owned=$$($(DPKG_QUERY) -S $(INSTALLED_FILES) 2>/dev/null | \
+	             grep -v '^diversion by' | grep ': /' || true); \
+	    if [ -n "$$owned" ]; then \
+	        echo "devprov: make $(1) refused: these files belong to Debian packages" >&2; \
+	        echo "$$owned" | sed 's/^/  /' >&2; \
+	        echo "devprov: remove the package (apt-get remove <package>), or install" \
+	             "elsewhere (PREFIX=, MODDIR=, APACHE_CONFDIR=), or FORCE=1" >&2; \
+	        exit 1; \
+	    fi; \
+	fi
+endef
+
 # -- install ---------------------------------------------------------------
 install: $(BUILD)/mod_devprov.so $(BUILD)/devprov-check
+	$(call dpkg_owned_check,install)
 	$(INSTALL) -d $(DESTDIR)$(MODDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0644 $(BUILD)/mod_devprov.so $(DESTDIR)$(MODDIR)/mod_devprov.so
@@ -109,6 +142,7 @@ install: $(BUILD)/mod_devprov.so $(BUILD)/devprov-check
 
 # -- uninstall -------------------------------------------------------------
 uninstall:
+	$(call dpkg_owned_check,uninstall)
 	@if [ -z "$(FORCE)" ]; then \
 	    for f in mods-enabled/devprov.load sites-enabled/$(SITE_NAME).conf; do \
 	        if [ -e $(DESTDIR)$(APACHE_CONFDIR)/$$f ] || [ -L $(DESTDIR)$(APACHE_CONFDIR)/$$f ]; then \

@@ -594,9 +594,12 @@ def test_allowlist_live_reload(workdir, pki):
         write_allowlist(new, ["0004f2000001 a"])
         new.rename(allow)
         assert status_after_change("polycom-expired", 403) == 403
+        assert list((srv.dir / "logs").glob("devprov-allowlist-*.img"))
         check_log(srv)
     finally:
         srv.stop()
+    # the image (MACs, labels) does not outlive the server
+    assert not list((srv.dir / "logs").glob("devprov-allowlist-*.img"))
 
 
 def test_allowlist_reload_refuses_unknown_vendor(workdir, pki):

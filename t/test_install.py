@@ -39,36 +39,43 @@ SITE = "devprov-provisioning"
 STOCK_SSL = Path("/usr/lib/apache2/modules/mod_ssl.so")
 LISTED = "0004f2000002"          # polycom-expired, in allowlist.example
 
-# what `make install DESTDIR=...` lays out, with the default variables
+# what `make install DESTDIR=...` lays out, with the default variables:
+# PREFIX=/usr/local as autotools projects do (dpkg owns /usr), the module
+# where apxs says (Debian's apache2 module directory), the configuration
+# where a2enmod looks
 EXPECTED = {
     "etc/apache2/mods-available/devprov.load": 0o644,
     "etc/apache2/mods-available/devprov.conf": 0o644,
     f"etc/apache2/sites-available/{SITE}.conf": 0o644,
     "usr/lib/apache2/modules/mod_devprov.so": 0o644,
-    "usr/bin/devprov-check": 0o755,
-    "usr/share/man/man1/devprov-check.1": 0o644,
-    "usr/share/doc/devprov/README": 0o644,
-    "usr/share/doc/devprov/examples/allowlist.example": 0o644,
-    "usr/share/doc/devprov/examples/revoked.example": 0o644,
-    "usr/share/doc/devprov/examples/sql/schema.sql": 0o644,
-    "usr/share/doc/devprov/examples/sql/phones.example.sql": 0o644,
-    "usr/share/doc/devprov/examples/www/000000000000.cfg": 0o644,
-    "usr/share/doc/devprov/examples/www/render.php": 0o644,
-    "usr/share/doc/devprov/examples/www/firmware/README.txt": 0o644,
-    "usr/share/doc/devprov/examples/bootstrap/000000000000.cfg": 0o644,
-    "usr/share/doc/devprov/examples/bootstrap/bootstrap.cfg": 0o644,
+    "usr/local/bin/devprov-check": 0o755,
+    "usr/local/share/man/man1/devprov-check.1": 0o644,
+    "usr/local/share/doc/devprov/README": 0o644,
+    "usr/local/share/doc/devprov/examples/allowlist.example": 0o644,
+    "usr/local/share/doc/devprov/examples/revoked.example": 0o644,
+    "usr/local/share/doc/devprov/examples/sql/schema.sql": 0o644,
+    "usr/local/share/doc/devprov/examples/sql/phones.example.sql": 0o644,
+    "usr/local/share/doc/devprov/examples/www/000000000000.cfg": 0o644,
+    "usr/local/share/doc/devprov/examples/www/render.php": 0o644,
+    "usr/local/share/doc/devprov/examples/www/firmware/README.txt": 0o644,
+    "usr/local/share/doc/devprov/examples/bootstrap/000000000000.cfg": 0o644,
+    "usr/local/share/doc/devprov/examples/bootstrap/bootstrap.cfg": 0o644,
     # what make install put in the conffiles' places, to tell an
     # administrator's changes from our versions on the next install
-    "usr/share/devprov/dist/mods-available/devprov.load": 0o644,
-    "usr/share/devprov/dist/mods-available/devprov.conf": 0o644,
-    f"usr/share/devprov/dist/sites-available/{SITE}.conf": 0o644,
+    "usr/local/share/devprov/dist/mods-available/devprov.load": 0o644,
+    "usr/local/share/devprov/dist/mods-available/devprov.conf": 0o644,
+    f"usr/local/share/devprov/dist/sites-available/{SITE}.conf": 0o644,
 }
 # the manual: every doc/*.md, under doc/ beside the README (whose
 # "doc/directives.md" and the pages' "../README" then hold where installed)
 DOC_PAGES = sorted(p.name for p in (ROOT / "doc").glob("*.md"))
 assert {"index.md", "directives.md", "variables.md", "operations.md",
         "stock-mode.md", "legacy-phones.md", "upgrading.md"} <= set(DOC_PAGES)
-EXPECTED.update({f"usr/share/doc/devprov/doc/{p}": 0o644 for p in DOC_PAGES})
+EXPECTED.update({f"usr/local/share/doc/devprov/doc/{p}": 0o644 for p in DOC_PAGES})
+
+# PREFIX=/usr: the conffiles then name the examples exactly as conf/ does
+PREFIX_USR = ("PREFIX=/usr",)
+USR_EXPECTED = {f.replace("usr/local/", "usr/"): m for f, m in EXPECTED.items()}
 
 sanitized = pytest.mark.skipif(
     bool(os.environ.get("DEVPROV_APACHE2")),
@@ -101,7 +108,7 @@ def test_install_layout(tmp_path):
     assert (a / "devprov.load").read_text().splitlines() == [
         "# Depends: ssl",
         "LoadModule devprov_module /usr/lib/apache2/modules/mod_devprov.so"]
-    assert "/usr/share/doc/devprov/examples/" in (a / "devprov.conf").read_text()
+    assert "/usr/local/share/doc/devprov/examples/" in (a / "devprov.conf").read_text()
     site = (dest / f"etc/apache2/sites-available/{SITE}.conf").read_text()
     assert f"a2ensite {SITE} " in site
     assert (dest / "usr/lib/apache2/modules/mod_devprov.so").read_bytes() \
@@ -110,7 +117,7 @@ def test_install_layout(tmp_path):
     assert not list(dest.rglob("env.php"))
     # the man page is well-formed
     man = subprocess.run(["man", "--warnings", "-l", "-Tutf8",
-                          str(dest / "usr/share/man/man1/devprov-check.1")],
+                          str(dest / "usr/local/share/man/man1/devprov-check.1")],
                          capture_output=True, text=True)
     if man.returncode != 127 and shutil.which("man"):
         assert "devprov-check" in man.stdout
@@ -121,46 +128,46 @@ def test_install_layout(tmp_path):
     assert "kept" not in p.stderr
     # the installed manual is the tree's
     for page in DOC_PAGES:
-        assert (dest / "usr/share/doc/devprov/doc" / page).read_bytes() == \
+        assert (dest / "usr/local/share/doc/devprov/doc" / page).read_bytes() == \
             (ROOT / "doc" / page).read_bytes(), page
 
     # uninstall removes every file and our directories
     make("uninstall", f"DESTDIR={dest}")
     assert files_under(dest) == {}
-    for d in ("usr/share/doc/devprov", "usr/share/devprov"):
+    for d in ("usr/local/share/doc/devprov", "usr/local/share/devprov"):
         assert not (dest / d).exists(), d
 
 
 @sanitized
 def test_install_keeps_admins_conffiles(tmp_path):
     dest = tmp_path / "root"
-    make("install", f"DESTDIR={dest}")
+    make("install", f"DESTDIR={dest}", *PREFIX_USR)
     conf = dest / "etc/apache2/mods-available/devprov.conf"
     conf.write_text(conf.read_text() + "DevprovEngine on  # the admin's\n")
     mine = conf.read_text()
     load = dest / "etc/apache2/mods-available/devprov.load"
     load.unlink()                        # deleted: installed again
 
-    p = make("install", f"DESTDIR={dest}")
+    p = make("install", f"DESTDIR={dest}", *PREFIX_USR)
     assert conf.read_text() == mine      # kept
     new = Path(str(conf) + ".devprov-new")
     assert new.read_text() == (ROOT / "conf/devprov.conf").read_text()
     assert "kept " + str(conf) in p.stderr and "devprov-new" in p.stderr
     assert load.exists()
-    assert set(files_under(dest)) == set(EXPECTED) | {
+    assert set(files_under(dest)) == set(USR_EXPECTED) | {
         str(new.relative_to(dest))}
 
     # enabled: uninstall refuses
     enabled = dest / "etc/apache2/mods-enabled"
     enabled.mkdir(parents=True)
     (enabled / "devprov.load").symlink_to("../mods-available/devprov.load")
-    p = make("uninstall", f"DESTDIR={dest}", check=False)
+    p = make("uninstall", f"DESTDIR={dest}", *PREFIX_USR, check=False)
     assert p.returncode != 0 and "a2dismod devprov" in p.stderr
     assert files_under(dest) != {}
     (enabled / "devprov.load").unlink()
 
     # uninstall keeps the changed file, says so, and removes the rest
-    p = make("uninstall", f"DESTDIR={dest}")
+    p = make("uninstall", f"DESTDIR={dest}", *PREFIX_USR)
     assert "kept " + str(conf) in p.stderr
     assert set(files_under(dest)) == {
         "etc/apache2/mods-available/devprov.conf"}
@@ -296,7 +303,8 @@ def test_debian_apache_provisions_expired_phone(workdir, pki, tmp_path):
     installed = False
     try:
         # 1. make install (for real, /usr; configuration in the copy)
-        p = make("install", f"APACHE_CONFDIR={confdir}", env=env)
+        p = make("install", "PREFIX=/usr", f"APACHE_CONFDIR={confdir}",
+                 env=env)
         installed = True
         for f in SYSTEM_FILES[:4]:
             assert f.exists(), f
@@ -460,7 +468,8 @@ def test_debian_apache_provisions_expired_phone(workdir, pki, tmp_path):
                            capture_output=True)
             subprocess.run(["a2dismod", "-q", "devprov"], env=env,
                            capture_output=True)
-            p = make("uninstall", f"APACHE_CONFDIR={confdir}", env=env,
+            p = make("uninstall", "PREFIX=/usr", f"APACHE_CONFDIR={confdir}",
+                     env=env,
                      check=False)
         assert tree_digest("/etc/apache2") == etc_before, \
             "the system's /etc/apache2 changed"
@@ -507,6 +516,7 @@ def test_deb_package(tmp_path, workdir):
     want = set()
     for f in EXPECTED:
         f = "/" + f
+        f = f.replace("/usr/local/", "/usr/")   # debian/rules: PREFIX=/usr
         if f.startswith("/usr/share/devprov/"):
             continue                         # dpkg records conffiles itself
         f = f.replace("/usr/share/doc/devprov", doc)
@@ -517,6 +527,8 @@ def test_deb_package(tmp_path, workdir):
             f += ".gz"                       # dh_compress: docs over 4k
         want.add(f)
     want.add(f"{doc}/changelog.gz")
+    want.add(f"{doc}/copyright")             # debian/copyright (DEP-5)
+    want.add(f"{doc}/README.Debian")
     assert files == want
 
     def field(name):
@@ -534,6 +546,24 @@ def test_deb_package(tmp_path, workdir):
     assert not (ctl / "postinst").exists() or \
         "enmod" not in (ctl / "postinst").read_text()
     assert "dismod" in (ctl / "prerm").read_text()
+    # upgrade: an Apache with devprov enabled is restarted, through
+    # Debian's helper (configtest first, invoke-rc.d, policy-rc.d)
+    postinst = (ctl / "postinst").read_text()
+    assert re.search(r'if \[ -n "\$2" \].*\n.*apache2-maintscript-helper'
+                     r'(.*\n)*.*a2query -q -m devprov(.*\n)*'
+                     r'\s*apache2_reload restart', postinst), postinst
+    # the example site's state directories, www-data's, when missing
+    for d in ("logs", "davlock"):
+        assert f"/var/lib/devprov/{d}" in postinst
+    assert "install -d -o www-data -g www-data -m 0750" in postinst
+    # remove/purge: the runtime allowlist images (MACs) go; dh_apache2's
+    # purge sections are still there
+    postrm = (ctl / "postrm").read_text()
+    assert re.search(r'remove\|purge\)(.*\n)*\s*rm -f "\$rundir"/'
+                     r'devprov-allowlist-\*\.img', postrm), postrm
+    assert "apache2_invoke dismod" in postrm
+    for script in ("postinst", "postrm", "prerm"):
+        subprocess.run(["sh", "-n", str(ctl / script)], check=True)
 
     x = tmp_path / "x"
     subprocess.run(["dpkg-deb", "-x", str(deb), str(x)], check=True)
@@ -542,6 +572,16 @@ def test_deb_package(tmp_path, workdir):
         "LoadModule devprov_module /usr/lib/apache2/modules/mod_devprov.so"
     assert f"{doc}/examples/" in \
         (x / "etc/apache2/mods-available/devprov.conf").read_text()
+    # dpkg-buildflags' hardening reached both links (lintian:
+    # hardening-no-bindnow, hardening-no-relro)
+    if shutil.which("readelf"):
+        for elf in ("usr/bin/devprov-check",
+                    "usr/lib/apache2/modules/mod_devprov.so"):
+            dyn = subprocess.run(["readelf", "-d", "-l", "-W", str(x / elf)],
+                                 check=True, capture_output=True,
+                                 text=True).stdout
+            assert re.search(r"\(FLAGS(_1)?\)\s.*\bNOW\b", dyn), (elf, dyn)
+            assert "GNU_RELRO" in dyn, elf
     # the packaged (stripped) module loads into Debian's apache2 beside
     # Debian's mod_ssl
     d = workdir / "deb-configtest"
@@ -560,3 +600,35 @@ def test_deb_package(tmp_path, workdir):
     p = subprocess.run(["apache2", "-t", "-f", str(conf)],
                        capture_output=True, text=True)
     assert p.returncode == 0 and "Syntax OK" in p.stderr, p.stderr
+
+
+# --------------------------------------------- files a Debian package owns
+@sanitized
+def test_install_refuses_dpkg_owned_files(tmp_path):
+    """make install / uninstall (without DESTDIR) never overwrite or remove
+    a file dpkg-query -S says a package owns, unless FORCE=1.  A stand-in
+    dpkg-query claims the module; everything goes under tmp_path."""
+    fake = tmp_path / "dpkg-query"
+    fake.write_text("#!/bin/sh\n[ \"$1\" = -S ] || exit 2\nshift\n"
+                    "for f; do case $f in */mod_devprov.so) "
+                    "echo \"libapache2-mod-devprov: $f\";; *) "
+                    "echo \"dpkg-query: no path found matching pattern $f\" >&2;;"
+                    " esac; done\nexit 1\n")
+    fake.chmod(0o755)
+    root = tmp_path / "r"
+    args = [f"DPKG_QUERY={fake}", f"PREFIX={root}/usr",
+            f"MODDIR={root}/modules", f"APACHE_CONFDIR={root}/etc"]
+    env = dict(os.environ)
+    env.pop("DESTDIR", None)
+    p = make("install", *args, env=env, check=False)
+    assert p.returncode != 0
+    assert "refused" in p.stderr and \
+        f"libapache2-mod-devprov: {root}/modules/mod_devprov.so" in p.stderr
+    assert not root.exists(), "refused, yet it wrote"
+    make("install", *args, "FORCE=1", env=env)
+    assert (root / "modules/mod_devprov.so").exists()
+    p = make("uninstall", *args, env=env, check=False)
+    assert p.returncode != 0 and "refused" in p.stderr
+    assert (root / "modules/mod_devprov.so").exists()
+    make("uninstall", *args, "FORCE=1", env=env)
+    assert not (root / "modules/mod_devprov.so").exists()

@@ -4,7 +4,9 @@
 #   make tools        $(BUILD)/devprov-check (doc/devprov-check.1)
 #
 # The command links libdpcore.a: the same core as the module, the
-# verdict after identification (src/dp_verdict.c) included.
+# verdict after identification (src/dp_verdict.c) included.  LDFLAGS (the
+# environment's or make's, e.g. dpkg-buildflags' -z relro -z now from
+# debian/rules) go to the link.
 
 TOOLS_SRC := $(wildcard tools/*.c)
 TOOLS_HDR := $(wildcard tools/*.h)
@@ -19,7 +21,7 @@ $(BUILD)/devprov-check: $(TOOLS_SRC) $(TOOLS_HDR) $(BUILD)/libdpcore.a \
                         $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) $(TOOLS_SRC) $(BUILD)/libdpcore.a \
-	    -lssl -lcrypto -o $@
+	    $(LDFLAGS) -lssl -lcrypto -o $@
 
 # make test-asan runs t/ with DEVPROV_BUILD=$(SAN_DIR): t/test_cli.py runs
 # the command from there, built with the sanitizers (tests/sanitize.mk,
