@@ -21,6 +21,7 @@
 #include "apr_strings.h"
 
 #include "mod_devprov_private.h"
+#include "src/dp_hex.h"
 #include "src/dp_trust.h"
 
 /* the first line; the number changes only with an incompatible format */
@@ -64,11 +65,8 @@ static const char *dump_hex(apr_pool_t *p, const unsigned char *md,
                             size_t n)
 {
     char *out = apr_palloc(p, 2 * n + 1);
-    size_t i;
 
-    for (i = 0; i < n; i++)
-        apr_snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[2 * n] = '\0';
+    dp_hex_encode(md, n, out);
     return out;
 }
 

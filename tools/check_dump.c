@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "src/dp_file.h"
+#include "src/dp_hex.h"
 #include "tools/check_conf.h"
 
 #define DUMP_HEADER "devprov-dump 1"
@@ -222,11 +223,10 @@ static char *unesc(char *f)
     if (strcmp(f, "-") == 0)
         return NULL;
     while (*i != '\0') {
-        if (i[0] == '%' && i[1] != '\0' && i[2] != '\0') {
-            char hex[3] = { i[1], i[2], '\0' }, *end;
-            long v = strtol(hex, &end, 16);
-            if (*end == '\0' && v > 0) {
-                *o++ = (char)v;
+        if (i[0] == '%' && i[1] != '\0') {
+            int hi = dp_hexval(i[1]), lo = dp_hexval(i[2]);
+            if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+                *o++ = (char)(hi << 4 | lo);
                 i += 3;
                 continue;
             }
@@ -304,7 +304,6 @@ static int add_ca(rd_t *r, cc_vendor_t *vc, const char *sha, const char *b64)
     const unsigned char *pp;
     char hex[2 * EVP_MAX_MD_SIZE + 1], err[1024];
     X509 *x;
-    unsigned int i;
 
     if (n == 0 || n % 4 != 0)
         return bad(r, "ca: not base64");
@@ -322,8 +321,7 @@ static int add_ca(rd_t *r, cc_vendor_t *vc, const char *sha, const char *b64)
         return bad(r, "ca: not a certificate");
     }
     X509_free(x);
-    for (i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    dp_hex_encode(md, mdlen, hex);
     if (strcasecmp(hex, sha) != 0) {
         free(der);
         return bad(r, "ca: the certificate does not match its SHA-256");
