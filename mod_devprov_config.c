@@ -157,6 +157,18 @@ static const char *get_vendor(cmd_parms *cmd, const char *name,
     return NULL;
 }
 
+/* The vendor NAME a per-vendor directive configures (found or made),
+ * or NULL with the reason in *ERR. */
+static vendor_conf_t *vendor_for(cmd_parms *cmd, const char *name,
+                                 const char **err)
+{
+    vendor_conf_t *vc = NULL;
+
+    if ((*err = check_context(cmd)) == NULL)
+        *err = get_vendor(cmd, name, &vc);
+    return *err == NULL ? vc : NULL;
+}
+
 static const char *cmd_engine(cmd_parms *cmd, void *dc, int flag)
 {
     const char *msg;
@@ -172,13 +184,13 @@ static const char *cmd_engine(cmd_parms *cmd, void *dc, int flag)
 static const char *cmd_trust(cmd_parms *cmd, void *dc, const char *vendor,
                              const char *path)
 {
-    const char *msg = check_context(cmd);
-    vendor_conf_t *vc;
+    const char *msg;
+    vendor_conf_t *vc = vendor_for(cmd, vendor, &msg);
     char err[DP_CONF_ERR_MAX];
     const char *file;
 
     (void)dc;
-    if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
+    if (vc == NULL)
         return msg;
     file = ap_server_root_relative(cmd->pool, path);
     if (file == NULL)
@@ -191,12 +203,12 @@ static const char *cmd_trust(cmd_parms *cmd, void *dc, const char *vendor,
 static const char *cmd_macfrom(cmd_parms *cmd, void *dc, const char *vendor,
                                const char *attr, const char *pattern)
 {
-    const char *msg = check_context(cmd);
-    vendor_conf_t *vc;
+    const char *msg;
+    vendor_conf_t *vc = vendor_for(cmd, vendor, &msg);
     char err[DP_CONF_ERR_MAX];
 
     (void)dc;
-    if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
+    if (vc == NULL)
         return msg;
     return said(cmd, dp_conf_vendor_macfrom(vc, cmd->cmd->name, attr,
                                             pattern, err, sizeof(err)), err);
@@ -205,12 +217,12 @@ static const char *cmd_macfrom(cmd_parms *cmd, void *dc, const char *vendor,
 static const char *cmd_seclevel(cmd_parms *cmd, void *dc, const char *vendor,
                                 const char *level)
 {
-    const char *msg = check_context(cmd);
-    vendor_conf_t *vc;
+    const char *msg;
+    vendor_conf_t *vc = vendor_for(cmd, vendor, &msg);
     char err[DP_CONF_ERR_MAX];
 
     (void)dc;
-    if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
+    if (vc == NULL)
         return msg;
     return said(cmd, dp_conf_vendor_seclevel(vc, cmd->cmd->name, level, err,
                                              sizeof(err)), err);
@@ -219,12 +231,12 @@ static const char *cmd_seclevel(cmd_parms *cmd, void *dc, const char *vendor,
 static const char *cmd_notyetvalid(cmd_parms *cmd, void *dc,
                                    const char *vendor, const char *flag)
 {
-    const char *msg = check_context(cmd);
-    vendor_conf_t *vc;
+    const char *msg;
+    vendor_conf_t *vc = vendor_for(cmd, vendor, &msg);
     char err[DP_CONF_ERR_MAX];
 
     (void)dc;
-    if (msg || (msg = get_vendor(cmd, vendor, &vc)) != NULL)
+    if (vc == NULL)
         return msg;
     return said(cmd, dp_conf_vendor_notyetvalid(vc, cmd->cmd->name, flag,
                                                 err, sizeof(err)), err);
