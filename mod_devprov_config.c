@@ -442,6 +442,9 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     int rc = OK;
     /* vendor= in an allowlist may name a vendor of any server */
     const devprov_known_t *known = devprov_check_known(s, pconf);
+    /* devprov.load no longer says "# Depends: ssl" (either mod_ssl will
+     * do): without one, no vhost can give devprov a certificate */
+    int no_ssl = ap_find_linked_module("mod_ssl.c") == NULL;
 
     (void)plog;
     for (; s != NULL; s = s->next) {
@@ -479,6 +482,15 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (devprov_check_handshake(s, vhost, ptemp) != OK)
             rc = !OK;
         dp_conf_check_engine(&l, nvendors, vhost, report_emerg, &rc);
+        if (no_ssl && devprov_engine_on(sc)) {
+            report_emerg(&rc, apr_psprintf(ptemp, "devprov: %s: "
+                         "DevprovEngine on, but no mod_ssl is loaded, so no "
+                         "phone can show a certificate: enable one, "
+                         "\"a2enmod ssl\" (Debian's mod_ssl: stock mode) or "
+                         "\"a2enmod ssl_expired\" (the patched mod_ssl, "
+                         "package libapache2-mod-ssl-expired)", vhost));
+            no_ssl = 0;    /* said once */
+        }
     }
     return rc;
 }

@@ -39,8 +39,11 @@
 #                    the end of this file
 #   make install-patched-ssl / uninstall-patched-ssl
 #                    optional: the patched mod_ssl (make mod_ssl) as
-#                    $(MODDIR)/mod_ssl_expired.so, not loaded by anything;
-#                    doc/mod_ssl-patch.md says how to switch to it.
+#                    $(MODDIR)/mod_ssl_expired.so with
+#                    mods-available/ssl_expired.{load,conf}, the module
+#                    "ssl_expired" (as libapache2-mod-ssl-expired installs
+#                    it), not enabled; doc/mod_ssl-patch.md says how to
+#                    switch to it.
 #
 # Configuration files (mods-available, sites-available) are never
 # overwritten or removed once the administrator has changed them: what make
@@ -171,39 +174,67 @@ uninstall:
 	@echo "devprov uninstalled"
 
 # -- optional: the patched mod_ssl beside Debian's -------------------------
+# As the package libapache2-mod-ssl-expired installs it: the module
+# "ssl_expired" (a2enmod ssl_expired, after a2dismod ssl), never loaded by
+# anything until enabled.  Its .load/.conf are conffiles as above.
+SSL_CONFFILES := mods-available/ssl_expired.load mods-available/ssl_expired.conf
+
 install-patched-ssl: $(BUILD)/mod_ssl.so
 	$(INSTALL) -d $(DESTDIR)$(MODDIR)
 	$(INSTALL) -m 0644 $(BUILD)/mod_ssl.so $(DESTDIR)$(MODDIR)/mod_ssl_expired.so
-	@echo "installed $(DESTDIR)$(MODDIR)/mod_ssl_expired.so (not loaded yet): to use it,"
-	@echo "point $(APACHE_CONFDIR)/mods-available/ssl.load's LoadModule line at it"
-	@echo "(doc/mod_ssl-patch.md, \"Building and installing it\")."
+	@set -e; stage=$$(mktemp -d); trap 'rm -rf "$$stage"' EXIT; \
+	mkdir -p $$stage/mods-available; \
+	sed -e "s|/usr/lib/apache2/modules/mod_ssl_expired\.so|$(MODDIR)/mod_ssl_expired.so|" \
+	    conf/ssl_expired.load > $$stage/mods-available/ssl_expired.load; \
+	sed -e "s|/etc/apache2/mods-available/ssl\.conf|$(APACHE_CONFDIR)/mods-available/ssl.conf|" \
+	    conf/ssl_expired.conf > $$stage/mods-available/ssl_expired.conf; \
+	for f in $(SSL_CONFFILES); do \
+	    $(CONFFILE) install $$stage/$$f $(DESTDIR)$(APACHE_CONFDIR)/$$f \
+	        $(DESTDIR)$(DISTDIR)/$$f; \
+	done
+	@echo "installed $(DESTDIR)$(MODDIR)/mod_ssl_expired.so as the module ssl_expired"
+	@echo "(not enabled): a2dismod ssl && a2enmod ssl_expired (doc/mod_ssl-patch.md)"
 
 uninstall-patched-ssl:
-	@if grep -qs 'mod_ssl_expired\.so' $(DESTDIR)$(APACHE_CONFDIR)/mods-available/ssl.load; then \
-	    echo "devprov: $(APACHE_CONFDIR)/mods-available/ssl.load still loads mod_ssl_expired.so;" \
-	         "restore Debian's line first" >&2; exit 1; \
+	@if [ -z "$(FORCE)" ] && { [ -e $(DESTDIR)$(APACHE_CONFDIR)/mods-enabled/ssl_expired.load ] || \
+	    [ -L $(DESTDIR)$(APACHE_CONFDIR)/mods-enabled/ssl_expired.load ]; }; then \
+	    echo "devprov: ssl_expired is enabled in $(APACHE_CONFDIR); run" \
+	         "a2dismod ssl_expired && a2enmod ssl first (or FORCE=1)" >&2; exit 1; \
 	fi
 	rm -f $(DESTDIR)$(MODDIR)/mod_ssl_expired.so
+	@set -e; for f in $(SSL_CONFFILES); do \
+	    $(CONFFILE) remove $(DESTDIR)$(APACHE_CONFDIR)/$$f $(DESTDIR)$(DISTDIR)/$$f; \
+	done
 
-# -- the Debian package (debian/) ------------------------------------------
+# -- the Debian packages (debian/) -----------------------------------------
 #   make deb     dpkg-buildpackage -us -uc -b, with the results moved from
 #                the parent directory into $(BUILD)/deb/:
-#                libapache2-mod-devprov_<version>_<arch>.deb (+ -dbgsym,
-#                .buildinfo, .changes).  Needs dpkg-dev, debhelper,
-#                apache2-dev, libssl-dev (make deps installs them).
+#                libapache2-mod-devprov_<version>_<arch>.deb,
+#                libapache2-mod-ssl-expired_<version>_<arch>.deb (+ their
+#                -dbgsym, .buildinfo, .changes).  The patched mod_ssl's
+#                apache2 source comes from "make mod_ssl" (the installed
+#                apache2's, or the build stops: doc/mod-ssl-source.md) and
+#                is passed to debian/rules as APACHE2_DSC.  Needs dpkg-dev,
+#                debhelper, apache2-dev, libssl-dev (make deps installs
+#                them).
 DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
 DEB_ARCH    = $(shell dpkg-architecture -qDEB_HOST_ARCH)
+DEB_PKGS    = libapache2-mod-devprov libapache2-mod-ssl-expired
 
 .PHONY: deb deb-clean
-deb:
-	dpkg-buildpackage -us -uc -b
+deb: $(BUILD)/mod_ssl.so
+	@dsc=$$(sed -n 's/^dsc=//p' $(BUILD)/mod_ssl.so.source); \
+	test -n "$$dsc" -a -f "$(BUILD)/apache2-dl/$$dsc" || \
+	    { echo "devprov: no apache2 source in $(BUILD)/apache2-dl (make mod_ssl)" >&2; exit 1; }; \
+	echo "devprov: the patched mod_ssl from $(BUILD)/apache2-dl/$$dsc"; \
+	APACHE2_DSC=$(abspath $(BUILD))/apache2-dl/$$dsc dpkg-buildpackage -us -uc -b
 	@mkdir -p $(BUILD)/deb
-	mv ../libapache2-mod-devprov_$(DEB_VERSION)_$(DEB_ARCH).deb \
-	   ../libapache2-mod-devprov-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	mv $(foreach p,$(DEB_PKGS),../$(p)_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	       ../$(p)-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb) \
 	   ../devprov_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
 	   ../devprov_$(DEB_VERSION)_$(DEB_ARCH).changes $(BUILD)/deb/
 	debian/rules clean
-	@echo "== $(BUILD)/deb/libapache2-mod-devprov_$(DEB_VERSION)_$(DEB_ARCH).deb"
+	@for p in $(DEB_PKGS); do echo "== $(BUILD)/deb/$${p}_$(DEB_VERSION)_$(DEB_ARCH).deb"; done
 
 deb-clean:
 	rm -rf $(BUILD)/deb

@@ -16,8 +16,10 @@ mkdir -p "$out/mods-available" "$out/sites-available"
 load=$out/mods-available/devprov.load
 sed -e "s|/usr/lib/apache2/modules/mod_devprov\.so|$moddir/mod_devprov.so|" \
     conf/devprov.load > "$load"
-grep -qx '# Depends: ssl' "$load" ||
-    { echo "conf/devprov.load: no '# Depends: ssl' line (a2enmod)" >&2; exit 1; }
+if grep -q '^# Depends:' "$load"; then
+    echo "conf/devprov.load: a '# Depends:' line: either mod_ssl (ssl, ssl_expired) will do" >&2
+    exit 1
+fi
 grep -qxF "LoadModule devprov_module $moddir/mod_devprov.so" "$load" ||
     { echo "conf/devprov.load: LoadModule line not as expected" >&2; exit 1; }
 

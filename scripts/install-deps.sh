@@ -10,7 +10,8 @@ PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       python3-pytest python3-cryptography dpkg-dev debhelper patch
       libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3
       postgresql postgresql-client
-      clang libclang-rt-14-dev"
+      clang libclang-rt-14-dev
+      lintian mmdebstrap iproute2"
 
 # make bench (bench/compare.py) also compares with nginx, HAProxy and
 # php-cgi, and draws its chart with matplotlib

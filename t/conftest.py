@@ -172,6 +172,43 @@ def workdir():
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def built_debs(workdir):
+    """The two binary packages "make deb" builds (debian/), built once per
+    test run into a build directory of the run's own: {package: .deb}.
+    The apache2 source "make mod_ssl" downloaded is reused (copied), so
+    that the package's patched mod_ssl is built from the same source as
+    the tests' build/mod_ssl.so.  One debian/ build at a time (a lock):
+    dpkg-buildpackage works in the source tree."""
+    import fcntl
+    if not (shutil.which("dpkg-buildpackage") and shutil.which("dh")
+            and shutil.which("dh_apache2")):
+        pytest.skip("needs dpkg-dev, debhelper and apache2-dev")
+    out = workdir / "debbuild"
+    if not (out / "deb").exists():
+        dl = BUILD / "apache2-dl"
+        if dl.is_dir():
+            shutil.copytree(dl, out / "apache2-dl")
+        lock = open("/run/lock/devprov-test-install.lock", "w") \
+            if os.access("/run/lock", os.W_OK) else None
+        try:
+            if lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            p = subprocess.run(["make", "-s", "-C", str(ROOT),
+                                f"BUILD={out}", "deb"],
+                               capture_output=True, text=True, timeout=900)
+        finally:
+            if lock:
+                lock.close()
+        if p.returncode != 0:
+            pytest.fail("make deb: " + p.stdout[-3000:] + p.stderr[-3000:])
+    debs = {}
+    for d in (out / "deb").glob("*.deb"):
+        if "-dbgsym_" not in d.name:
+            debs[d.name.split("_")[0]] = d
+    return debs
+
+
 def make_pki(out, *args, quiet=False):
     """A test PKI generated now (certs/mkpki.py OUT ARGS), its directories
     readable by apache's children and php-cgi (www-data)."""

@@ -104,10 +104,12 @@ def test_install_layout(tmp_path):
     make("install", f"DESTDIR={dest}")
     assert files_under(dest) == EXPECTED
     a = dest / "etc/apache2/mods-available"
-    # a2enmod devprov enables ssl along with it (Debian's "# Depends:")
-    assert (a / "devprov.load").read_text().splitlines() == [
-        "# Depends: ssl",
+    # no "# Depends:": either mod_ssl (ssl, ssl_expired) will do, and
+    # a2enmod would enable Debian's where the patched one is in use
+    load = (a / "devprov.load").read_text().splitlines()
+    assert [ln for ln in load if not ln.startswith("#")] == [
         "LoadModule devprov_module /usr/lib/apache2/modules/mod_devprov.so"]
+    assert not [ln for ln in load if ln.startswith("# Depends:")]
     assert "/usr/local/share/doc/devprov/examples/" in (a / "devprov.conf").read_text()
     site = (dest / f"etc/apache2/sites-available/{SITE}.conf").read_text()
     assert f"a2ensite {SITE} " in site
@@ -202,25 +204,82 @@ def test_install_follows_prefix_and_moddir(tmp_path):
 
 @sanitized
 def test_install_patched_ssl(tmp_path):
-    """Optional: the patched mod_ssl beside Debian's, loaded by nothing."""
+    """Optional: the patched mod_ssl beside Debian's, as the module
+    "ssl_expired" (libapache2-mod-ssl-expired's layout), enabled by
+    nothing; a2enmod refuses it while Debian's ssl is enabled."""
     built = BUILD / "mod_ssl.so"
     if not mod_ssl_is_patched(built):
         pytest.skip(f"no patched {built} (make mod_ssl)")
     dest = tmp_path / "root"
+    mods = "/opt/m"
     # -o: install what is built, do not rebuild mod_ssl here
-    make("-o", str(built), "install-patched-ssl", f"DESTDIR={dest}")
+    make("-o", str(built), "install-patched-ssl", f"DESTDIR={dest}",
+         f"MODDIR={mods}", "PREFIX=/usr/local")
     assert files_under(dest) == {
-        "usr/lib/apache2/modules/mod_ssl_expired.so": 0o644}
-    assert mod_ssl_is_patched(dest / "usr/lib/apache2/modules/mod_ssl_expired.so")
-    # refused while ssl.load still loads it
+        "opt/m/mod_ssl_expired.so": 0o644,
+        "etc/apache2/mods-available/ssl_expired.load": 0o644,
+        "etc/apache2/mods-available/ssl_expired.conf": 0o644,
+        "usr/local/share/devprov/dist/mods-available/ssl_expired.load": 0o644,
+        "usr/local/share/devprov/dist/mods-available/ssl_expired.conf": 0o644}
+    assert mod_ssl_is_patched(dest / "opt/m/mod_ssl_expired.so")
     a = dest / "etc/apache2/mods-available"
-    a.mkdir(parents=True)
-    (a / "ssl.load").write_text("LoadModule ssl_module "
-                                "/usr/lib/apache2/modules/mod_ssl_expired.so\n")
-    p = make("uninstall-patched-ssl", f"DESTDIR={dest}", check=False)
-    assert p.returncode != 0 and "ssl.load" in p.stderr
-    (a / "ssl.load").unlink()
-    make("uninstall-patched-ssl", f"DESTDIR={dest}")
+    load = (a / "ssl_expired.load").read_text()
+    assert f"\nLoadModule ssl_module {mods}/mod_ssl_expired.so\n" in load
+    head = load.split("\n<IfModule")[0].splitlines()
+    assert "# Conflicts: ssl" in head
+    assert "# Depends: setenvif mime socache_shmcb" in head
+    assert "IncludeOptional /etc/apache2/mods-available/ssl.conf" in \
+        (a / "ssl_expired.conf").read_text()
+
+    # Debian's a2enmod, in a configuration directory of our own: the
+    # patched module is refused while Debian's ssl is enabled
+    if shutil.which("a2enmod") and Path("/etc/apache2/mods-available/ssl.load").exists():
+        conf = tmp_path / "etc"
+        (conf / "mods-enabled").mkdir(parents=True)
+        shutil.copytree("/etc/apache2/mods-available", conf / "mods-available")
+        shutil.copy(a / "ssl_expired.load", conf / "mods-available")
+        shutil.copy(a / "ssl_expired.conf", conf / "mods-available")
+        env = dict(os.environ, APACHE_CONFDIR=str(conf))
+        a2 = lambda *args: subprocess.run(list(args), env=env,  # noqa: E731
+                                          capture_output=True, text=True)
+        assert a2("a2enmod", "-q", "ssl").returncode == 0
+        p = a2("a2enmod", "ssl_expired")
+        assert p.returncode != 0
+        assert "Module ssl is enabled - cannot proceed due to conflicts" \
+            in p.stdout + p.stderr
+        assert not (conf / "mods-enabled/ssl_expired.load").exists()
+        assert a2("a2dismod", "-q", "ssl").returncode == 0
+        p = a2("a2enmod", "ssl_expired")
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert (conf / "mods-enabled/ssl_expired.conf").exists()
+        # and the other way, which a2enmod does not check: the
+        # configuration is refused, naming both
+        assert a2("a2enmod", "-q", "ssl").returncode == 0
+        d = tmp_path / "run"
+        d.mkdir()
+        httpd = tmp_path / "httpd.conf"
+        httpd.write_text(
+            f"ServerRoot {d}\nServerName localhost\nPidFile {d}/pid\n"
+            f"DefaultRuntimeDir {d}\nErrorLog {d}/error.log\n"
+            "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+            f"Include {conf}/mods-enabled/*.load\n")
+        p = subprocess.run(["apache2", "-t", "-f", str(httpd)],
+                           capture_output=True, text=True)
+        assert p.returncode != 0
+        assert "Debian's mod_ssl (a2enmod ssl) is enabled too" in p.stderr, \
+            p.stderr
+
+    # refused while enabled
+    e = dest / "etc/apache2/mods-enabled"
+    e.mkdir(parents=True)
+    (e / "ssl_expired.load").symlink_to("../mods-available/ssl_expired.load")
+    p = make("uninstall-patched-ssl", f"DESTDIR={dest}", f"MODDIR={mods}",
+             "PREFIX=/usr/local", check=False)
+    assert p.returncode != 0 and "ssl_expired is enabled" in p.stderr
+    (e / "ssl_expired.load").unlink()
+    e.rmdir()
+    make("uninstall-patched-ssl", f"DESTDIR={dest}", f"MODDIR={mods}",
+         "PREFIX=/usr/local")
     assert files_under(dest) == {}
 
 
@@ -310,9 +369,9 @@ def test_debian_apache_provisions_expired_phone(workdir, pki, tmp_path):
             assert f.exists(), f
         assert (confdir / "mods-available/devprov.load").exists()
 
-        # 2. a2enmod devprov: Debian's tool; "# Depends: ssl" brings
-        # Debian's own, unmodified mod_ssl
-        p = subprocess.run(["a2enmod", "devprov"], env=env,
+        # 2. a2enmod ssl devprov: Debian's tool and Debian's own,
+        # unmodified mod_ssl
+        p = subprocess.run(["a2enmod", "ssl", "devprov"], env=env,
                            capture_output=True, text=True)
         assert p.returncode == 0, p.stdout + p.stderr
         assert "Enabling module ssl" in p.stdout, p.stdout
@@ -488,23 +547,8 @@ def test_debian_apache_provisions_expired_phone(workdir, pki, tmp_path):
                          and shutil.which("dh")
                          and shutil.which("dh_apache2")),
                     reason="needs dpkg-dev, debhelper and apache2-dev")
-def test_deb_package(tmp_path, workdir):
-    lock = open("/run/lock/devprov-test-install.lock", "w") \
-        if os.access("/run/lock", os.W_OK) else None
-    if lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)     # one debian/ build at a time
-    try:
-        out = tmp_path / "b"
-        p = subprocess.run(["make", "-s", "-C", str(ROOT), f"BUILD={out}",
-                            "deb"], capture_output=True, text=True,
-                           timeout=900)
-        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    finally:
-        if lock:
-            lock.close()
-    debs = sorted((out / "deb").glob("libapache2-mod-devprov_*.deb"))
-    assert len(debs) == 1, list((out / "deb").iterdir())
-    deb = debs[0]
+def test_deb_package(tmp_path, workdir, built_debs):
+    deb = built_debs["libapache2-mod-devprov"]
     # debian/ is left clean (debian/rules clean)
     assert not (ROOT / "debian/libapache2-mod-devprov").exists()
 
@@ -529,6 +573,8 @@ def test_deb_package(tmp_path, workdir):
     want.add(f"{doc}/changelog.gz")
     want.add(f"{doc}/copyright")             # debian/copyright (DEP-5)
     want.add(f"{doc}/README.Debian")
+    # debian/libapache2-mod-devprov.lintian-overrides (dh_lintian)
+    want.add("/usr/share/lintian/overrides/libapache2-mod-devprov")
     assert files == want
 
     def field(name):
@@ -568,7 +614,7 @@ def test_deb_package(tmp_path, workdir):
     x = tmp_path / "x"
     subprocess.run(["dpkg-deb", "-x", str(deb), str(x)], check=True)
     assert (x / "etc/apache2/mods-available/devprov.load").read_text() \
-        .splitlines()[1] == \
+        .splitlines()[-1] == \
         "LoadModule devprov_module /usr/lib/apache2/modules/mod_devprov.so"
     assert f"{doc}/examples/" in \
         (x / "etc/apache2/mods-available/devprov.conf").read_text()
