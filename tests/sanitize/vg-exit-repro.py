@@ -27,6 +27,47 @@ died before its pool cleanup stopped it) is killed.
                 adds -X for "-DFOREGROUND"; this passes "-D FOREGROUND")
 
 Needs root (apache2's children run as www-data), valgrind, make all.
+
+Finding (issue 15; apache2 2.4.71-1~deb12u1, mod_ssl built with apxs from
+the 2.4.68-1~deb12u1 source): the crash is httpd's, in -X mode only, not
+the patch's nor mod_devprov's.  Stack, the same in all 9 crashes:
+
+    Invalid read of size 8 at apache2+0x714a0   queue_info_cleanup()
+      by apr_pool_destroy                       pruntime (mpm_event)
+      by apr_pool_destroy                       pconf
+      by apr_pool_destroy                       ap_pglobal
+      by apache2+0x868b9                        ap_terminate() (unixd.c)
+      by __run_exit_handlers <- exit <- clean_child_exit (mpm_event)
+    Address ... is not stack'd, malloc'd or (recently) free'd
+
+In one-process mode only, ap_unixd_mpm_set_signals() registers
+atexit(ap_terminate), which destroys pconf at exit.  mpm_event's pruntime
+(holding the worker queue info) and its transaction pools (ptrans, each
+with its own allocator) are both children of pconf; the ptrans pools are
+younger, so they are destroyed (unmapped) first, then pruntime's
+queue_info_cleanup() walks the list of recycled ptrans pools, whose nodes
+live in those pools.  The list is normally empty by then (the listener's
+close_listeners() frees the idle pools), but a worker that is recycling
+the last connection's pool at that moment (ap_queue_info_push_pool(): the
+count check, apr_pool_clear(), then the push) can put it back afterwards;
+the slow apr_pool_clear() of a TLS connection under valgrind makes that
+window wide enough to hit.  Without -X the children exit without
+destroying pconf, and the parent has no pruntime.  Counts (this script,
+-j 2, --reqs 3; "died" = SIGSEGV with the stack above):
+
+    -X, mod_devprov not loaded:  patched 4/50, unpatched 2.4.68 1/50,
+                                 Debian's 2.4.71 0/50,
+                                 patched + nodlclose.so 4/50
+    without -X (--no-X), not loaded: patched 0/60
+
+nodlclose.so does not change it (nothing is called in an unloaded module:
+the faulting code is apache2's own, reading unmapped pool memory), the
+unpatched 2.4.68 build has it too, and it is gone without -X (8 of 100
+-X runs of the patched module vs 0 of 60, p ~ 0.02).  0/50 with Debian's
+mod_ssl against 4/50 is not a significant difference (Fisher p ~ 0.12):
+the rate depends on how long the connection pool's cleanup takes.  In
+`make test-valgrind` the record is third-party code and not counted
+(check-valgrind.py).
 """
 import argparse
 import os
