@@ -181,10 +181,11 @@ def built_debs(workdir):
     the tests' build/mod_ssl.so.  One debian/ build at a time (a lock):
     dpkg-buildpackage works in the source tree."""
     import fcntl
-    if os.environ.get("DEVPROV_MOD_SSL"):
-        pytest.skip("the packages do not depend on the mod_ssl the suite "
-                    "runs with (DEVPROV_MOD_SSL): built and tested once, in "
-                    "the run with the default one")
+    if os.environ.get("DEVPROV_MOD_SSL") or os.environ.get("DEVPROV_APACHE2"):
+        pytest.skip("the packages do not depend on the mod_ssl or apache2 "
+                    "wrapper the suite runs with (DEVPROV_MOD_SSL, "
+                    "DEVPROV_APACHE2): built and tested once, in the plain "
+                    "run")
     if not (shutil.which("dpkg-buildpackage") and shutil.which("dh")
             and shutil.which("dh_apache2")):
         pytest.skip("needs dpkg-dev, debhelper and apache2-dev")
