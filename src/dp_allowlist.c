@@ -25,6 +25,12 @@ struct dp_allowlist {
     slot_t *slots;
     size_t mask;                  /* capacity - 1, capacity a power of 2 */
     size_t count;
+    /* user= values: the MACs of the lines that have one, by the value's
+     * hash (open addressing, EMPTY_SLOT free; NULL when no line has
+     * one, else at least one free slot) */
+    uint64_t *users;
+    size_t umask;
+    size_t ucount;
     char *arena;
     size_t arena_len, arena_cap;
     void *map;                    /* an image: slots and arena point here */
@@ -183,6 +189,16 @@ static int check_attr(const char *k, size_t klen, const char *v,
                      (unsigned char)v[i]);
             return -1;
         }
+    if (klen == 4 && memcmp(k, "user", 4) == 0) {
+        dp_mac_t m;
+
+        if (dp_mac_parse(v, vlen, &m) == 0) {
+            snprintf(why, whylen, "user: '%.*s' is a MAC; a user name that "
+                     "is a MAC already names that phone (leave user= out)",
+                     (int)vlen, v);
+            return -1;
+        }
+    }
     if (klen == 3 && memcmp(k, "pin", 3) == 0 && !dp_pin_valid(v, vlen)) {
         snprintf(why, whylen, "pin: expected sha256: and the 64 hex digits "
                  "of the certificate's SHA-256 fingerprint");
@@ -312,6 +328,109 @@ oom:
     return -1;
 }
 
+/* ---- user names: user=<name> on a line ----------------------------- */
+
+static uint64_t hash_name(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;     /* FNV-1a, then mixed */
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return mix(h);
+}
+
+static const char *slot_user(const dp_allowlist_t *al, const slot_t *slot)
+{
+    dp_entry_t e;
+
+    e.label = al->arena + slot->off;
+    e.attrs = e.label + strlen(e.label) + 1;
+    return dp_entry_attr(&e, "user");
+}
+
+/* The MAC of the line with user=NAME (LEN bytes): its table slot, or
+ * the free slot where it would go; NULL without an index. */
+static uint64_t *find_user(const dp_allowlist_t *al, const char *name,
+                           size_t len)
+{
+    size_t j;
+
+    if (al->users == NULL)
+        return NULL;
+    j = (size_t)hash_name(name, len) & al->umask;
+    while (al->users[j] != EMPTY_SLOT) {
+        const slot_t *slot = find_slot(al, al->users[j]);
+        const char *u = slot->mac != EMPTY_SLOT ? slot_user(al, slot) : NULL;
+
+        if (u != NULL && strlen(u) == len && memcmp(u, name, len) == 0)
+            break;
+        j = (j + 1) & al->umask;
+    }
+    return &al->users[j];
+}
+
+/* After parsing: index the lines' user= values, each given once. */
+static int build_users(dp_allowlist_t *al, const char *name, char *err,
+                       size_t errlen)
+{
+    size_t i, n = 0, cap = 16;
+
+    for (i = 0; i <= al->mask; i++)
+        if (al->slots[i].mac != EMPTY_SLOT
+            && slot_user(al, &al->slots[i]) != NULL)
+            n++;
+    if (n == 0)
+        return 0;
+    while (cap * 7 < n * 10 + 7)            /* load at most 0.7, one free */
+        cap *= 2;
+    al->users = malloc(cap * sizeof(*al->users));
+    if (al->users == NULL) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
+    for (i = 0; i < cap; i++)
+        al->users[i] = EMPTY_SLOT;
+    al->umask = cap - 1;
+    for (i = 0; i <= al->mask; i++) {
+        const slot_t *slot = &al->slots[i];
+        const char *u;
+        uint64_t *at;
+
+        if (slot->mac == EMPTY_SLOT || (u = slot_user(al, slot)) == NULL)
+            continue;
+        at = find_user(al, u, strlen(u));
+        if (*at != EMPTY_SLOT) {
+            const slot_t *other = find_slot(al, *at);
+            uint32_t a = other->line < slot->line ? other->line : slot->line;
+            uint32_t b = other->line < slot->line ? slot->line : other->line;
+
+            snprintf(err, errlen, "%s:%u: user=%s already given on line %u "
+                     "(one user name names one phone)", name, b, u, a);
+            return -1;
+        }
+        *at = slot->mac;
+        al->ucount++;
+    }
+    return 0;
+}
+
+int dp_allowlist_user(const dp_allowlist_t *al, const char *name,
+                      size_t len, dp_mac_t *mac)
+{
+    const uint64_t *at = find_user(al, name, len);
+    uint64_t v;
+    int i;
+
+    if (at == NULL || *at == EMPTY_SLOT)
+        return 0;
+    for (v = *at, i = DP_MAC_LEN - 1; i >= 0; i--, v >>= 8)
+        mac->b[i] = (unsigned char)(v & 0xff);
+    return 1;
+}
+
 dp_allowlist_t *dp_allowlist_parse(const char *buf, size_t len,
                                    const char *name, char *err,
                                    size_t errlen)
@@ -352,6 +471,10 @@ dp_allowlist_t *dp_allowlist_parse(const char *buf, size_t len,
         }
         p = nl ? nl + 1 : end;
     }
+    if (build_users(al, name, err, errlen) != 0) {
+        dp_allowlist_free(al);
+        return NULL;
+    }
     return al;
 }
 
@@ -377,6 +500,7 @@ void dp_allowlist_free(dp_allowlist_t *al)
     }
     else {
         free(al->slots);
+        free(al->users);
         free(al->arena);
     }
     free(al);
@@ -391,12 +515,15 @@ size_t dp_allowlist_memory(const dp_allowlist_t *al)
 {
     if (al->map != NULL)
         return sizeof(*al) + al->map_len;
-    return sizeof(*al) + (al->mask + 1) * sizeof(slot_t) + al->arena_cap;
+    return sizeof(*al) + (al->mask + 1) * sizeof(slot_t)
+           + (al->users != NULL ? (al->umask + 1) * sizeof(uint64_t) : 0)
+           + al->arena_cap;
 }
 
 /* ---- images: a list shared between processes ----------------------- */
 
-#define IMAGE_MAGIC "DPALIMG1"
+/* header, slots, user index (none when ucount is 0), arena */
+#define IMAGE_MAGIC "DPALIMG2"
 
 typedef struct image_header {
     char magic[8];
@@ -404,6 +531,7 @@ typedef struct image_header {
     uint32_t pad;
     uint64_t count, mask, arena_len;
     uint64_t tag[3];
+    uint64_t ucount, umask;
 } image_header_t;
 
 int dp_allowlist_save_image(const dp_allowlist_t *al, const char *path,
@@ -411,8 +539,8 @@ int dp_allowlist_save_image(const dp_allowlist_t *al, const char *path,
 {
     image_header_t h;
     char tmp[4096];
-    const char *parts[3];
-    size_t lens[3], i;
+    const char *parts[4];
+    size_t lens[4], i;
     int fd;
 
     memset(&h, 0, sizeof(h));
@@ -422,12 +550,16 @@ int dp_allowlist_save_image(const dp_allowlist_t *al, const char *path,
     h.mask = al->mask;
     h.arena_len = al->arena_len;
     memcpy(h.tag, tag, sizeof(h.tag));
+    h.ucount = al->ucount;
+    h.umask = al->users != NULL ? al->umask : 0;
     parts[0] = (const char *)&h;
     lens[0] = sizeof(h);
     parts[1] = (const char *)al->slots;
     lens[1] = (al->mask + 1) * sizeof(slot_t);
-    parts[2] = al->arena;
-    lens[2] = al->arena_len;
+    parts[2] = (const char *)al->users;
+    lens[2] = al->users != NULL ? (al->umask + 1) * sizeof(uint64_t) : 0;
+    parts[3] = al->arena;
+    lens[3] = al->arena_len;
 
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
                          (long)getpid()) >= sizeof(tmp)) {
@@ -439,7 +571,7 @@ int dp_allowlist_save_image(const dp_allowlist_t *al, const char *path,
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         return -1;
     }
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 4; i++) {
         const char *p = parts[i];
         size_t n = lens[i];
         while (n > 0) {
@@ -493,8 +625,9 @@ dp_allowlist_t *dp_allowlist_map_image(const char *path, uint64_t tag[3],
     image_header_t h;
     struct stat st;
     void *map = MAP_FAILED;
-    size_t slots_len, i;
+    size_t slots_len, users_len, i;
     const slot_t *slots;
+    const uint64_t *users;
     const char *arena;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -518,18 +651,24 @@ dp_allowlist_t *dp_allowlist_map_image(const char *path, uint64_t tag[3],
     if (memcmp(h.magic, IMAGE_MAGIC, 8) != 0
         || h.slot_size != sizeof(slot_t)
         || h.mask >= ((uint64_t)1 << 40) || ((h.mask + 1) & h.mask) != 0
-        || h.count > h.mask || h.arena_len > UINT32_MAX) {
+        || h.count > h.mask || h.arena_len > UINT32_MAX
+        || h.umask >= ((uint64_t)1 << 40) || ((h.umask + 1) & h.umask) != 0
+        || (h.ucount == 0 ? h.umask != 0 : h.ucount > h.umask)
+        || h.ucount > h.count) {
         snprintf(err, errlen, "%s: not an allowlist image of this build",
                  path);
         goto fail;
     }
     slots_len = (size_t)(h.mask + 1) * sizeof(slot_t);
-    if ((uint64_t)st.st_size != sizeof(h) + slots_len + h.arena_len) {
+    users_len = h.ucount > 0 ? (size_t)(h.umask + 1) * sizeof(uint64_t) : 0;
+    if ((uint64_t)st.st_size
+        != sizeof(h) + slots_len + users_len + h.arena_len) {
         snprintf(err, errlen, "%s: allowlist image of the wrong size", path);
         goto fail;
     }
     slots = (const slot_t *)((const char *)map + sizeof(h));
-    arena = (const char *)map + sizeof(h) + slots_len;
+    users = (const uint64_t *)((const char *)map + sizeof(h) + slots_len);
+    arena = (const char *)map + sizeof(h) + slots_len + users_len;
     /* every record ends inside the arena: it ends in two NULs */
     if (h.count > 0 && (h.arena_len < 2 || arena[h.arena_len - 1] != '\0'
                         || arena[h.arena_len - 2] != '\0')) {
@@ -560,14 +699,45 @@ dp_allowlist_t *dp_allowlist_map_image(const char *path, uint64_t tag[3],
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
+    al->slots = (slot_t *)slots;
+    al->mask = (size_t)h.mask;
+    al->arena = (char *)arena;
+    al->arena_len = al->arena_cap = (size_t)h.arena_len;
+    /* the user index names lines that have a user= (a lookup compares
+     * the name itself, so a wrong slot can only fail to find one) */
+    if (h.ucount > 0) {
+        size_t used = 0;
+
+        for (i = 0; i <= h.umask; i++) {
+            const slot_t *slot;
+
+            if (users[i] == EMPTY_SLOT)
+                continue;
+            slot = users[i] < ((uint64_t)1 << 48) ? find_slot(al, users[i])
+                                                  : NULL;
+            if (slot == NULL || slot->mac == EMPTY_SLOT
+                || slot_user(al, slot) == NULL) {
+                snprintf(err, errlen, "%s: allowlist image damaged", path);
+                free(al);
+                al = NULL;
+                goto fail;
+            }
+            used++;
+        }
+        if (used != h.ucount) {
+            snprintf(err, errlen, "%s: allowlist image damaged", path);
+            free(al);
+            al = NULL;
+            goto fail;
+        }
+        al->users = (uint64_t *)users;
+        al->umask = (size_t)h.umask;
+        al->ucount = (size_t)h.ucount;
+    }
     close(fd);
     al->map = map;
     al->map_len = (size_t)st.st_size;
-    al->slots = (slot_t *)slots;
-    al->mask = (size_t)h.mask;
     al->count = (size_t)h.count;
-    al->arena = (char *)arena;
-    al->arena_len = al->arena_cap = (size_t)h.arena_len;
     if (tag != NULL)
         memcpy(tag, h.tag, sizeof(h.tag));
     return al;

@@ -9,7 +9,10 @@
  * characters of [A-Za-z0-9._:@/+-]; keys are 1-32 characters of
  * [a-z0-9_] starting with a letter.  Fields are separated by blanks.  A
  * MAC listed twice, an unknown character or an over-long line is an error
- * reported as "file:line: reason".
+ * reported as "file:line: reason".  Attributes the list itself gives a
+ * meaning to: pin= (a certificate pin), vendor= (the vendor whose
+ * certificates may claim the line) and user= (the user name a phone
+ * identified by password logs in with: one line each, never a MAC).
  *
  * Lookups are O(1) (open addressing on the 48-bit MAC, load factor at
  * most 0.7); labels and attributes live in one string arena.  An entry
@@ -68,6 +71,12 @@ int dp_allowlist_save_image(const dp_allowlist_t *al, const char *path,
  * not NULL, receives the stored tag.  Free with dp_allowlist_free(). */
 dp_allowlist_t *dp_allowlist_map_image(const char *path, uint64_t tag[3],
                                        char *err, size_t errlen);
+
+/* The phone whose line says user=NAME (LEN bytes, compared exactly):
+ * returns 1 and sets MAC, or 0.  A user= value is given on one line at
+ * most and is never itself a MAC (dp_allowlist_parse refuses both). */
+int dp_allowlist_user(const dp_allowlist_t *al, const char *name,
+                      size_t len, dp_mac_t *mac);
 
 /* Find MAC; returns 1 and fills OUT (pointers into the list) if listed. */
 int dp_allowlist_lookup(const dp_allowlist_t *al, const dp_mac_t *mac,

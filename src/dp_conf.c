@@ -184,6 +184,75 @@ int dp_conf_deny(const char *directive, const char *arg, int *out, char *err,
     return 0;
 }
 
+static const struct {
+    const char *name;
+    int bit;
+} user_classes[] = {
+    { "no-cert", DP_USER_NO_CERT },
+    { "generic", DP_USER_GENERIC },
+    { "no-mac", DP_USER_NO_MAC },
+    { "unverified", DP_USER_UNVERIFIED },
+};
+
+int dp_conf_user_identity(const char *directive, int n,
+                          const char *const *argv, int *out, char *err,
+                          size_t errlen)
+{
+    int i, set = 0;
+    size_t j;
+
+    if (n < 1) {
+        snprintf(err, errlen, "%s: takes off, on, or the classes of "
+                 "clients that may be identified by password (no-cert "
+                 "generic no-mac unverified)", directive);
+        return -1;
+    }
+    if (n == 1 && (!strcasecmp(argv[0], "off") || !strcasecmp(argv[0], "on"))) {
+        *out = !strcasecmp(argv[0], "on") ? DP_USER_DEFAULT : 0;
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < sizeof(user_classes) / sizeof(user_classes[0]); j++)
+            if (!strcasecmp(argv[i], user_classes[j].name))
+                break;
+        if (j == sizeof(user_classes) / sizeof(user_classes[0])) {
+            snprintf(err, errlen, "%s: '%s' is not a class of clients: use "
+                     "no-cert, generic, no-mac or unverified (or on = "
+                     "no-cert generic no-mac, or off alone)", directive,
+                     argv[i]);
+            return -1;
+        }
+        if (set & user_classes[j].bit) {
+            snprintf(err, errlen, "%s: %s given twice", directive,
+                     user_classes[j].name);
+            return -1;
+        }
+        set |= user_classes[j].bit;
+    }
+    *out = set;
+    return 0;
+}
+
+const char *dp_conf_user_identity_name(int classes, char *buf, size_t len)
+{
+    size_t j, used = 0;
+
+    if (classes == DP_CONF_UNSET)
+        snprintf(buf, len, "unset");
+    else if (classes == 0)
+        snprintf(buf, len, "off");
+    else {
+        buf[0] = '\0';
+        for (j = 0; j < sizeof(user_classes) / sizeof(user_classes[0]); j++)
+            if ((classes & user_classes[j].bit) && used < len) {
+                int w = snprintf(buf + used, len - used, "%s%s",
+                                 used ? " " : "", user_classes[j].name);
+                used += w > 0 ? (size_t)w : 0;
+            }
+    }
+    return buf;
+}
+
 const char *dp_conf_deny_name(int deny)
 {
     switch (deny) {
@@ -309,6 +378,8 @@ int dp_conf_merge(const dp_conf_layer_t *base, const dp_conf_layer_t *add,
     out->deny = add->deny != DP_CONF_UNSET ? add->deny : base->deny;
     out->bind_path = add->bind_path != DP_CONF_UNSET ? add->bind_path
                                                      : base->bind_path;
+    out->user_id = add->user_id != DP_CONF_UNSET ? add->user_id
+                                                 : base->user_id;
     out->policy_here = add->policy_here;
     /* a vhost that configures any vendor defines its whole vendor set */
     out->vendors = add->vendors != NULL ? add->vendors : base->vendors;

@@ -76,6 +76,18 @@ int dp_conf_deny(const char *directive, const char *arg, int *out, char *err,
  * "unset" for DP_CONF_UNSET. */
 const char *dp_conf_deny_name(int deny);
 
+/* DevprovUserIdentity off|on|<class> ...: the N words ARGV into *OUT, a
+ * set of DP_USER_* classes (dp_verdict.h; 0 for off).  "on" is
+ * no-cert generic no-mac; the classes are no-cert, generic, no-mac and
+ * unverified, each at most once; off and on stand alone. */
+int dp_conf_user_identity(const char *directive, int n,
+                          const char *const *argv, int *out, char *err,
+                          size_t errlen);
+
+/* Its value by name, as the dump writes it ("unset", "off", or the
+ * classes separated by blanks) into BUF (64 bytes are enough). */
+const char *dp_conf_user_identity_name(int classes, char *buf, size_t len);
+
 /* A list file's check interval (DevprovAllowlist, DevprovRevoked): SECS
  * (NULL: the default, 5) into *OUT, in seconds. */
 #define DP_CONF_INTERVAL_DEFAULT 5
@@ -112,6 +124,8 @@ typedef struct dp_conf_layer {
     int engine;                 /* DP_CONF_UNSET, 0, 1 */
     int deny;                   /* DP_CONF_UNSET or dp_policy_t */
     int bind_path;              /* DP_CONF_UNSET, 0, 1 */
+    int user_id;                /* DP_CONF_UNSET or DP_USER_* classes
+                                 * (DevprovUserIdentity; 0: off) */
     int policy_here;            /* DevprovDeny/BindPath said in this very
                                  * server (never inherited) */
     void *vendors;              /* the vendor set */

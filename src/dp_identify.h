@@ -51,6 +51,9 @@ typedef struct dp_identity {
     int time_depth;
     int x509_err;                       /* for UNVERIFIED */
     int pinned;                         /* DEVICE by allowlist pin, not CA */
+    int password;                       /* DEVICE by an authenticated user
+                                         * name (dp_verdict_user), not by
+                                         * a certificate: vendor NULL */
     unsigned char sha256[32];           /* leaf fingerprint (if a cert) */
     dp_reason_t reason_code;            /* why not a (listed) device, from
                                          * the table of reasons, or

@@ -45,6 +45,11 @@ static const dp_reason_info_t dp_reason_table[DP_REASON_COUNT] = {
     BUCKET(DP_REASON_NEVER_VALID, "chain never valid: ", 1, "never_valid"),
     /* + "depth D, from <time>): DevprovAcceptNotYetValid <vendor> off" */
     BUCKET(DP_REASON_NOT_YET_VALID, "not yet valid (", 1, "not_yet_valid"),
+    BUCKET(DP_REASON_USER_CONFLICT, "the user name names another phone "
+           "than the certificate", 0, "user_conflict"),
+    /* + "pin=", "vendor=<vendor>" or "user=<name>" */
+    BUCKET(DP_REASON_USER_MISMATCH, "allowlisted for another "
+           "identification: ", 1, "user_mismatch"),
     BUCKET(DP_REASON_INTERNAL, "internal error while verifying", 0,
            "other"),
     ALSO(DP_REASON_UNREADABLE, "unreadable client certificate", 0,

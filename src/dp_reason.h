@@ -42,6 +42,11 @@ typedef enum {
     DP_REASON_CA_KEY,           /* a CA's key of the chain is denied */
     DP_REASON_NEVER_VALID,      /* no moment at which all were valid */
     DP_REASON_NOT_YET_VALID,    /* valid only in the future, not admitted */
+    DP_REASON_USER_CONFLICT,    /* DevprovUserIdentity: the user name names
+                                 * another phone than the certificate */
+    DP_REASON_USER_MISMATCH,    /* a password identity for a line that is
+                                 * not for it (pin=, vendor=, another
+                                 * user=): + the attribute */
     DP_REASON_INTERNAL,         /* out of memory while verifying */
     /* Counted with one of the above (dp_reason_info()->counted_as) */
     DP_REASON_UNREADABLE,       /* as NOT_VERIFIED: undecodable cert */

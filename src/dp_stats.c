@@ -7,7 +7,7 @@
 
 static const char *const top_names[DP_STAT_REASON] = {
     "requests", "verified", "verified_expired", "verified_not_yet_valid",
-    "verified_pinned", "listed", "denied", "verdicts_made",
+    "verified_pinned", "verified_password", "listed", "denied", "verdicts_made",
     "verdicts_reused", "idcache_hits"
 };
 
@@ -26,6 +26,8 @@ size_t dp_stats_event(const dp_stats_event_t *ev, unsigned *idx, size_t max)
             tmp[n++] = DP_STAT_VERIFIED_NOT_YET_VALID;
         if (ev->pinned)
             tmp[n++] = DP_STAT_VERIFIED_PINNED;
+        else if (ev->password)
+            tmp[n++] = DP_STAT_VERIFIED_PASSWORD;
     }
     if (ev->listed)
         tmp[n++] = DP_STAT_LISTED;

@@ -15,6 +15,7 @@
  *   verified_expired         ... and DEVICE_CERT_VALIDITY=expired
  *   verified_not_yet_valid   ... and DEVICE_CERT_VALIDITY=not-yet-valid
  *   verified_pinned          ... and DEVICE_PINNED=1
+ *   verified_password        ... and DEVICE_IDENTIFIED_BY=password
  *   listed                   DEVICE_ALLOWLISTED=1
  *   denied                   refused by devprov itself (DevprovDeny,
  *                            DevprovBindPath, DevprovAllowlistSQL
@@ -44,6 +45,7 @@ enum {
     DP_STAT_VERIFIED_EXPIRED,
     DP_STAT_VERIFIED_NOT_YET_VALID,
     DP_STAT_VERIFIED_PINNED,
+    DP_STAT_VERIFIED_PASSWORD,
     DP_STAT_LISTED,
     DP_STAT_DENIED,
     DP_STAT_VERDICTS_MADE,
@@ -70,6 +72,7 @@ typedef struct {
     int validity;               /* of a verified device: 0 valid, 1 not
                                  * yet valid, 2 expired (dp_time_status_t) */
     int pinned;                 /* DEVICE_PINNED=1 */
+    int password;               /* DEVICE_IDENTIFIED_BY=password */
     int listed;                 /* DEVICE_ALLOWLISTED=1 */
     dp_reason_t reason;         /* DEVICE_REASON's; DP_REASON_NONE if
                                  * unset */

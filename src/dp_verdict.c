@@ -66,6 +66,109 @@ void dp_verdict_make(const dp_vendor_t *const *vendors, size_t nvendors,
     }
 }
 
+unsigned dp_verdict_user_class(const dp_verdict_t *v)
+{
+    switch (v->id.status) {
+    case DP_ST_NO_CERT:
+        return DP_USER_NO_CERT;
+    case DP_ST_GENERIC:
+        return DP_USER_GENERIC;
+    case DP_ST_NO_MAC:
+        return DP_USER_NO_MAC;
+    case DP_ST_UNVERIFIED:
+        return DP_USER_UNVERIFIED;
+    case DP_ST_DEVICE:
+        break;
+    }
+    return 0;
+}
+
+/* USER's phone: 1 (MAC set), 0, or -1 (MAP could not answer). */
+static int user_mac(const char *user, dp_user_map_fn map, void *mapsrc,
+                    dp_mac_t *mac)
+{
+    size_t len = strlen(user);
+
+    if (len == 0)
+        return 0;
+    if (dp_mac_parse(user, len, mac) == 0)
+        return dp_mac_is_unicast(mac) ? 1 : 0;
+    return map != NULL ? map(mapsrc, user, len, mac) : 0;
+}
+
+dp_user_result_t dp_verdict_user(const dp_verdict_t *cert, const char *user,
+                                 unsigned classes, dp_user_map_fn map,
+                                 void *mapsrc, dp_lookup_fn lookup,
+                                 void *source, dp_verdict_t *v)
+{
+    dp_mac_t mac;
+    dp_entry_t entry;
+    const char *bound;
+    int rc;
+
+    *v = *cert;
+    v->revoked = 0;
+    if (user == NULL)
+        return DP_USER_NONE;
+    if (cert->id.status == DP_ST_DEVICE) {
+        /* the certificate (or its pin) says who it is: a user name can
+         * only agree with it */
+        if (user_mac(user, map, mapsrc, &mac) != 1)
+            return DP_USER_NONE;
+        if (memcmp(&mac, &cert->id.mac, sizeof(mac)) == 0)
+            return DP_USER_SAME;
+        v->conflict = 1;
+        v->listed = cert->listed == DP_LISTED_NONE ? DP_LISTED_NONE : 0;
+        memset(&v->entry, 0, sizeof(v->entry));
+        dp_identity_reason(&v->id, DP_REASON_USER_CONFLICT, NULL);
+        return DP_USER_CONFLICT;
+    }
+    if ((dp_verdict_user_class(cert) & classes) == 0)
+        return DP_USER_NONE;
+    rc = user_mac(user, map, mapsrc, &mac);
+    if (rc == 0)
+        return DP_USER_NONE;
+    if (rc < 0) {
+        v->listed = DP_LISTED_DOWN;
+        dp_identity_reason(&v->id, DP_REASON_DB_UNAVAILABLE, NULL);
+        return DP_USER_NONE;
+    }
+    /* the password's phone, with what the client's certificate (a
+     * generic one, say) was: its fingerprint, for revocation and logs */
+    memset(&v->id, 0, sizeof(v->id));
+    memset(&v->entry, 0, sizeof(v->entry));
+    v->id.status = DP_ST_DEVICE;
+    v->id.mac = mac;
+    v->id.password = 1;
+    memcpy(v->id.sha256, cert->id.sha256, sizeof(v->id.sha256));
+    dp_mac_format(&mac, v->mac);
+    v->listed = lookup != NULL ? 0 : DP_LISTED_NONE;
+    if (lookup == NULL)
+        return DP_USER_DEVICE;
+    rc = lookup(source, &mac, &entry);
+    if (rc < 0) {
+        v->listed = DP_LISTED_DOWN;
+        dp_identity_reason(&v->id, DP_REASON_DB_UNAVAILABLE, NULL);
+    }
+    else if (rc == 0)
+        dp_identity_reason(&v->id, DP_REASON_UNLISTED, NULL);
+    /* a certificate phone's line is not a password's to claim */
+    else if (dp_entry_attr(&entry, "pin") != NULL)
+        dp_identity_reason(&v->id, DP_REASON_USER_MISMATCH, "pin=");
+    else if ((bound = dp_entry_attr(&entry, "vendor")) != NULL)
+        dp_identity_reason(&v->id, DP_REASON_USER_MISMATCH, "vendor=%s",
+                           bound);
+    else if ((bound = dp_entry_attr(&entry, "user")) != NULL
+             && strcmp(bound, user) != 0)
+        dp_identity_reason(&v->id, DP_REASON_USER_MISMATCH, "user=%s",
+                           bound);
+    else {
+        v->listed = 1;
+        v->entry = entry;
+    }
+    return DP_USER_DEVICE;
+}
+
 size_t dp_verdict_entry_size(const dp_verdict_t *v)
 {
     return v->listed == 1 ? dp_entry_size(&v->entry) : 0;
@@ -87,8 +190,9 @@ void dp_verdict_keep_entry(dp_verdict_t *v, char *buf)
 
 int dp_verdict_revoke(dp_verdict_t *v, const dp_revoked_t *rv)
 {
-    v->revoked = rv != NULL && v->sha256[0] != '\0'
-                 && (dp_revoked_cert(rv, v->id.sha256)
+    v->revoked = rv != NULL
+                 && ((v->sha256[0] != '\0'
+                      && dp_revoked_cert(rv, v->id.sha256))
                      || (v->id.status == DP_ST_DEVICE
                          && dp_revoked_mac(rv, &v->id.mac)));
     return v->revoked;
@@ -96,6 +200,8 @@ int dp_verdict_revoke(dp_verdict_t *v, const dp_revoked_t *rv)
 
 int dp_verdict_denied(const dp_verdict_t *v, dp_policy_t mode)
 {
+    if (v->conflict)
+        return 1;
     switch (mode) {
     case DP_POLICY_OFF:
         return 0;
@@ -125,12 +231,13 @@ void dp_verdict_stats(const dp_verdict_t *v, dp_stats_event_t *ev)
     const dp_identity_t *id = &v->id;
     /* exactly as dp_verdict_export() sets DEVICE_VERIFIED, _PINNED,
      * _CERT_VALIDITY (of a verified device), _ALLOWLISTED and _REASON */
-    int device = id->status == DP_ST_DEVICE && !v->revoked;
+    int device = id->status == DP_ST_DEVICE && !v->revoked && !v->conflict;
 
     memset(ev, 0, sizeof(*ev));
     ev->verified = device;
-    ev->validity = device ? (int)id->time : 0;
+    ev->validity = device && !id->password ? (int)id->time : 0;
     ev->pinned = device && id->pinned;
+    ev->password = device && id->password;
     ev->listed = !v->revoked && v->listed == 1;
     /* a text without a code (none is written so) would be "other" */
     ev->reason = v->revoked ? DP_REASON_REVOKED
@@ -156,14 +263,20 @@ void dp_verdict_export(const dp_verdict_t *v, const char *enrolment,
                        dp_verdict_set_fn set, void *arg)
 {
     const dp_identity_t *id = &v->id;
-    int device = id->status == DP_ST_DEVICE && !v->revoked;
-    /* verified by a vendor CA (a pinned certificate is not) */
-    int genuine = (id->status == DP_ST_DEVICE && !id->pinned)
+    int device = id->status == DP_ST_DEVICE && !v->revoked && !v->conflict;
+    /* verified by a vendor CA (a pinned certificate is not, nor a
+     * password) */
+    int genuine = (id->status == DP_ST_DEVICE && !id->pinned
+                   && !id->password && !v->conflict)
                   || id->status == DP_ST_NO_MAC;
 
     set(arg, "DEVICE_VERIFIED", device ? "1" : "0");
-    if (device)
+    if (device) {
         set(arg, "DEVICE_MAC", v->mac);
+        set(arg, "DEVICE_IDENTIFIED_BY", id->password ? "password"
+                                         : id->pinned ? "pin"
+                                         : "certificate");
+    }
     if (device && id->pinned) {
         set(arg, "DEVICE_PINNED", "1");
         set(arg, "DEVICE_CERT_VALIDITY", dp_time_status_string(id->time));

@@ -770,6 +770,63 @@ static void test_image_round_trip(void **state)
     unlink(path);
 }
 
+/* user=: the user name a password phone logs in with, one line each */
+static void test_users(void **state)
+{
+    static const char text[] =
+        "0004f2000001 lobby user=alice\n"
+        "0004f2000002 user=bob@site.example vendor=x\n"
+        "0004f2000003 desk\n";
+    dp_allowlist_t *al = parse_ok(text), *img;
+    uint64_t tag[3] = { 0, 0, 0 };
+    char path[64], err[512], m[DP_MAC_STRLEN + 1];
+    dp_mac_t mac;
+    unsigned i;
+
+    (void)state;
+    image_path(path, sizeof(path));
+    assert_int_equal(dp_allowlist_save_image(al, path, tag, err,
+                                             sizeof(err)), 0);
+    img = dp_allowlist_map_image(path, NULL, err, sizeof(err));
+    if (img == NULL)
+        fail_msg("map: %s", err);
+    for (i = 0; i < 2; i++) {
+        const dp_allowlist_t *l = i == 0 ? al : img;
+
+        assert_int_equal(dp_allowlist_user(l, "alice", 5, &mac), 1);
+        dp_mac_format(&mac, m);
+        assert_string_equal(m, "0004f2000001");
+        assert_int_equal(dp_allowlist_user(l, "bob@site.example", 16, &mac),
+                         1);
+        dp_mac_format(&mac, m);
+        assert_string_equal(m, "0004f2000002");
+        /* exactly: no prefix, no other case, no label */
+        assert_int_equal(dp_allowlist_user(l, "alic", 4, &mac), 0);
+        assert_int_equal(dp_allowlist_user(l, "Alice", 5, &mac), 0);
+        assert_int_equal(dp_allowlist_user(l, "desk", 4, &mac), 0);
+        assert_int_equal(dp_allowlist_user(l, "", 0, &mac), 0);
+    }
+    dp_allowlist_free(img);
+    dp_allowlist_free(al);
+    /* a list without user= has no index, and finds nobody */
+    al = parse_ok("0004f2000001 lobby\n");
+    assert_int_equal(dp_allowlist_user(al, "lobby", 5, &mac), 0);
+    assert_int_equal(dp_allowlist_save_image(al, path, tag, err,
+                                             sizeof(err)), 0);
+    img = dp_allowlist_map_image(path, NULL, err, sizeof(err));
+    assert_non_null(img);
+    assert_int_equal(dp_allowlist_user(img, "lobby", 5, &mac), 0);
+    dp_allowlist_free(img);
+    dp_allowlist_free(al);
+    unlink(path);
+    /* one user name names one phone; a MAC is not a user= */
+    assert_parse_error("0004f2000001 user=alice\n# x\n"
+                       "0004f2000002 user=alice\n", 3,
+                       "user=alice already given on line 1");
+    assert_parse_error("0004f2000001 user=00:04:f2:00:00:02\n", 1,
+                       "is a MAC");
+}
+
 /* Write the image of TEXT, let DAMAGE change its bytes, and expect the
  * map to refuse it. */
 static void assert_damaged_image_refused(const char *text,
@@ -813,9 +870,9 @@ static void bad_magic(char *buf, size_t *len)
 static void offset_outside(char *buf, size_t *len)
 {
     size_t i;
-    /* header is 64 bytes; slots of 16 bytes follow: move every used
+    /* header is 80 bytes; slots of 16 bytes follow: move the first used
      * slot's offset past the arena */
-    for (i = 64; i + 16 <= *len; i += 16) {
+    for (i = 80; i + 16 <= *len; i += 16) {
         uint64_t mac;
         memcpy(&mac, buf + i, 8);
         if (mac != UINT64_MAX) {
@@ -840,6 +897,25 @@ static void no_end(char *buf, size_t *len)
     buf[*len - 2] = 'x';
 }
 
+/* the user index (after the slots) names a MAC no line has */
+static void user_of_nobody(char *buf, size_t *len)
+{
+    uint64_t mask, umask, mac = 0x0004f2999999ULL, v;
+    size_t i, at;
+
+    (void)len;
+    memcpy(&mask, buf + 24, 8);
+    memcpy(&umask, buf + 72, 8);
+    at = 80 + (size_t)(mask + 1) * 16;
+    for (i = 0; i <= umask; i++) {
+        memcpy(&v, buf + at + i * 8, 8);
+        if (v != UINT64_MAX) {
+            memcpy(buf + at + i * 8, &mac, 8);
+            return;
+        }
+    }
+}
+
 static void test_image_damage_refused(void **state)
 {
     (void)state;
@@ -848,6 +924,8 @@ static void test_image_damage_refused(void **state)
     assert_damaged_image_refused("0004f2000001 a\n", cut_short);
     assert_damaged_image_refused("0004f2000001 a\n", bad_magic);
     assert_damaged_image_refused("0004f2000001 a\n", offset_outside);
+    assert_damaged_image_refused("0004f2000001 a user=alice\n",
+                                 user_of_nobody);
 }
 
 static void test_image_deterministic(void **state)
@@ -914,6 +992,7 @@ int main(void)
         cmocka_unit_test(test_pin_form),
         cmocka_unit_test(test_fields_to_entry),
         cmocka_unit_test(test_image_round_trip),
+        cmocka_unit_test(test_users),
         cmocka_unit_test(test_image_damage_refused),
         cmocka_unit_test(test_image_deterministic),
         cmocka_unit_test(test_image_missing),

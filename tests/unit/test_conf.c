@@ -191,8 +191,58 @@ static dp_conf_layer_t layer(void)
     dp_conf_layer_t l;
 
     memset(&l, 0, sizeof(l));
-    l.engine = l.deny = l.bind_path = DP_CONF_UNSET;
+    l.engine = l.deny = l.bind_path = l.user_id = DP_CONF_UNSET;
     return l;
+}
+
+static void test_user_identity(void **state)
+{
+    static const char *const on[] = { "On" };
+    static const char *const off[] = { "off" };
+    static const char *const two[] = { "no-cert", "unverified" };
+    static const char *const twice[] = { "generic", "GENERIC" };
+    static const char *const bad[] = { "no-cert", "on" };
+    static const char *const typo[] = { "nocert" };
+    char err[DP_CONF_ERR_MAX], name[64];
+    int v = 99;
+    dp_conf_layer_t base = layer(), add = layer(), out;
+    dp_keyset_t *made;
+
+    (void)state;
+    assert_int_equal(dp_conf_user_identity("D", 1, on, &v, err,
+                                           sizeof(err)), 0);
+    assert_int_equal(v, DP_USER_DEFAULT);
+    assert_string_equal(dp_conf_user_identity_name(v, name, sizeof(name)),
+                        "no-cert generic no-mac");
+    assert_int_equal(dp_conf_user_identity("D", 1, off, &v, err,
+                                           sizeof(err)), 0);
+    assert_int_equal(v, 0);
+    assert_string_equal(dp_conf_user_identity_name(v, name, sizeof(name)),
+                        "off");
+    assert_int_equal(dp_conf_user_identity("D", 2, two, &v, err,
+                                           sizeof(err)), 0);
+    assert_int_equal(v, DP_USER_NO_CERT | DP_USER_UNVERIFIED);
+    assert_string_equal(dp_conf_user_identity_name(v, name, sizeof(name)),
+                        "no-cert unverified");
+    assert_string_equal(dp_conf_user_identity_name(DP_CONF_UNSET, name,
+                                                   sizeof(name)), "unset");
+    assert_int_equal(dp_conf_user_identity("D", 2, twice, &v, err,
+                                           sizeof(err)), -1);
+    assert_non_null(strstr(err, "D: generic given twice"));
+    assert_int_equal(dp_conf_user_identity("D", 2, bad, &v, err,
+                                           sizeof(err)), -1);
+    assert_non_null(strstr(err, "D: 'on' is not a class"));
+    assert_int_equal(dp_conf_user_identity("D", 1, typo, &v, err,
+                                           sizeof(err)), -1);
+    assert_int_equal(dp_conf_user_identity("D", 0, NULL, &v, err,
+                                           sizeof(err)), -1);
+    /* inherited unless the vhost says it; off in a vhost is off */
+    base.user_id = DP_USER_DEFAULT;
+    assert_int_equal(dp_conf_merge(&base, &add, &out, &made), 0);
+    assert_int_equal(out.user_id, DP_USER_DEFAULT);
+    add.user_id = 0;
+    assert_int_equal(dp_conf_merge(&base, &add, &out, &made), 0);
+    assert_int_equal(out.user_id, 0);
 }
 
 static void test_merge(void **state)
@@ -341,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_server_values),
         cmocka_unit_test(test_once),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_user_identity),
         cmocka_unit_test(test_checks),
     };
 

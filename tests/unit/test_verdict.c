@@ -240,6 +240,7 @@ static void test_listed_device(void **state)
     verdict(P.valid, al, &v);
     snprintf(want, sizeof(want),
              "DEVICE_VERIFIED=1\nDEVICE_MAC=0004f2000001\n"
+             "DEVICE_IDENTIFIED_BY=certificate\n"
              "DEVICE_VENDOR=polycom\nDEVICE_CERT_VALIDITY=valid\n"
              "DEVICE_CERT_EXPIRED=0\nDEVICE_CERT_SHA256=%s\n"
              "DEVICE_ALLOWLISTED=1\nDEVICE_LABEL=lobby\n"
@@ -322,7 +323,8 @@ static void test_pinned_self_signed(void **state)
     assert_int_equal(v.id.reason_code, DP_REASON_NONE);
     exported(&v, NULL, &vs);
     assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
-                                    "0004f2000005\nDEVICE_PINNED=1\n"));
+                                    "0004f2000005\nDEVICE_IDENTIFIED_BY=pin\n"
+                                    "DEVICE_PINNED=1\n"));
     assert_null(strstr(vs.text, "DEVICE_VENDOR"));
     dp_allowlist_free(al);
 
@@ -404,7 +406,8 @@ static void test_pinned_self_signed_times(void **state)
     assert_int_equal(v.id.time, DP_TIME_NOT_YET_VALID);
     exported(&v, NULL, &vs);
     assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
-                                    "0004f2000007\nDEVICE_PINNED=1\n"
+                                    "0004f2000007\nDEVICE_IDENTIFIED_BY=pin\n"
+                                    "DEVICE_PINNED=1\n"
                                     "DEVICE_CERT_VALIDITY=not-yet-valid\n"
                                     "DEVICE_CERT_EXPIRED=0\n"));
     assert_false(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
@@ -417,7 +420,8 @@ static void test_pinned_self_signed_times(void **state)
     assert_int_equal(v.id.time, DP_TIME_EXPIRED);
     exported(&v, NULL, &vs);
     assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
-                                    "0004f2000008\nDEVICE_PINNED=1\n"
+                                    "0004f2000008\nDEVICE_IDENTIFIED_BY=pin\n"
+                                    "DEVICE_PINNED=1\n"
                                     "DEVICE_CERT_VALIDITY=expired\n"
                                     "DEVICE_CERT_EXPIRED=1\n"));
     assert_non_null(strstr(vs.text, "DEVICE_LABEL=old\n"));
@@ -442,7 +446,8 @@ static void test_chain_times(void **state)
     assert_int_equal(v.listed, 1);
     exported(&v, NULL, &vs);
     assert_non_null(strstr(vs.text, "DEVICE_VERIFIED=1\nDEVICE_MAC="
-                                    "0004f2000002\nDEVICE_VENDOR=polycom\n"
+                                    "0004f2000002\nDEVICE_IDENTIFIED_BY="
+                                    "certificate\nDEVICE_VENDOR=polycom\n"
                                     "DEVICE_CERT_VALIDITY=expired\n"
                                     "DEVICE_CERT_EXPIRED=1\n"));
 
@@ -580,6 +585,7 @@ static void test_cached_identity_and_kept_entry(void **state)
     dp_allowlist_free(al);
     snprintf(want, sizeof(want),
              "DEVICE_VERIFIED=1\nDEVICE_MAC=0004f2000001\n"
+             "DEVICE_IDENTIFIED_BY=certificate\n"
              "DEVICE_VENDOR=polycom\nDEVICE_CERT_VALIDITY=valid\n"
              "DEVICE_CERT_EXPIRED=0\nDEVICE_CERT_SHA256=%s\n"
              "DEVICE_ENROLMENT=pending\n"
@@ -603,6 +609,170 @@ static void test_cached_identity_and_kept_entry(void **state)
 }
 
 /* DevprovDeny's values, as the module and the CLI read them */
+static int map_al(void *source, const char *user, size_t len, dp_mac_t *mac)
+{
+    return dp_allowlist_user(source, user, len, mac);
+}
+
+/* DevprovUserIdentity: a password identity for clients the certificate
+ * does not identify, judged as a certificate's would be */
+static void test_user_identity(void **state)
+{
+    dp_allowlist_t *al = list_of(
+        "0004f2000001 cert-phone vendor=polycom\n"
+        "0004f2000003 pw-phone ext=203\n"
+        "0004f2000004 named user=gs-lobby\n"
+        "0004f2000005 pinned pin=sha256:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+    dp_verdict_t cert, v;
+    vars_t vs;
+    char buf[DP_REASON_MAX + 1];
+
+    (void)state;
+    /* no certificate, a MAC as user name (any form): that phone */
+    verdict(NULL, al, &cert);
+    assert_int_equal(dp_verdict_user(&cert, "00-04-F2-00-00-03",
+                                     DP_USER_DEFAULT, map_al, al,
+                                     dp_allowlist_lookup_fn, al, &v),
+                     DP_USER_DEVICE);
+    exported(&v, NULL, &vs);
+    assert_true(is(var(&vs, "DEVICE_VERIFIED", buf, sizeof(buf)), "1"));
+    assert_true(is(var(&vs, "DEVICE_MAC", buf, sizeof(buf)), "0004f2000003"));
+    assert_true(is(var(&vs, "DEVICE_IDENTIFIED_BY", buf, sizeof(buf)),
+                   "password"));
+    assert_true(is(var(&vs, "DEVICE_ATTR_EXT", buf, sizeof(buf)), "203"));
+    assert_null(var(&vs, "DEVICE_VENDOR", buf, sizeof(buf)));
+    assert_null(var(&vs, "DEVICE_CERT_VALIDITY", buf, sizeof(buf)));
+    assert_false(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
+    {
+        dp_stats_event_t ev;
+
+        dp_verdict_stats(&v, &ev);
+        assert_true(ev.password);
+        assert_false(ev.pinned);
+    }
+    /* a user= name maps to its line; the MAC form of that line does
+     * not (the line names its user) */
+    assert_int_equal(dp_verdict_user(&cert, "gs-lobby", DP_USER_DEFAULT,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_DEVICE);
+    assert_string_equal(v.mac, "0004f2000004");
+    assert_int_equal(v.listed, 1);
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000004", DP_USER_DEFAULT,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_DEVICE);
+    assert_int_equal(v.listed, 0);
+    assert_int_equal(v.id.reason_code, DP_REASON_USER_MISMATCH);
+    assert_string_equal(v.id.reason, "allowlisted for another "
+                        "identification: user=gs-lobby");
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
+    assert_false(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+    /* a certificate phone's line (vendor=, pin=) is not a password's */
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000001", DP_USER_DEFAULT,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_DEVICE);
+    assert_string_equal(v.id.reason, "allowlisted for another "
+                        "identification: vendor=polycom");
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000005", DP_USER_DEFAULT,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_DEVICE);
+    assert_string_equal(v.id.reason, "allowlisted for another "
+                        "identification: pin=");
+    /* unlisted, and no allowlist at all */
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000009", DP_USER_DEFAULT,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_DEVICE);
+    assert_int_equal(v.id.reason_code, DP_REASON_UNLISTED);
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000009", DP_USER_DEFAULT,
+                                     NULL, NULL, NULL, NULL, &v),
+                     DP_USER_DEVICE);
+    assert_int_equal(v.listed, DP_LISTED_NONE);
+    /* a lookup that cannot answer */
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000003", DP_USER_DEFAULT,
+                                     NULL, NULL, down, NULL, &v),
+                     DP_USER_DEVICE);
+    assert_int_equal(v.listed, DP_LISTED_DOWN);
+    /* names of nobody: not a device, nothing of the name kept */
+    assert_int_equal(dp_verdict_user(&cert, "admin", DP_USER_DEFAULT, map_al,
+                                     al, dp_allowlist_lookup_fn, al, &v),
+                     DP_USER_NONE);
+    exported(&v, NULL, &vs);
+    assert_null(strstr(vs.text, "admin"));
+    assert_true(is(var(&vs, "DEVICE_VERIFIED", buf, sizeof(buf)), "0"));
+    assert_int_equal(dp_verdict_user(&cert, "ff:ff:ff:ff:ff:ff",
+                                     DP_USER_DEFAULT, map_al, al,
+                                     dp_allowlist_lookup_fn, al, &v),
+                     DP_USER_NONE);
+    assert_int_equal(dp_verdict_user(&cert, "", DP_USER_DEFAULT, map_al, al,
+                                     dp_allowlist_lookup_fn, al, &v),
+                     DP_USER_NONE);
+    assert_int_equal(dp_verdict_user(&cert, NULL, DP_USER_DEFAULT, map_al,
+                                     al, dp_allowlist_lookup_fn, al, &v),
+                     DP_USER_NONE);
+    /* the classes: no certificate is one; a rogue certificate only with
+     * "unverified" */
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000003", DP_USER_GENERIC,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_NONE);
+    verdict(P.rogue_leaf, al, &cert);
+    assert_int_equal(dp_verdict_user_class(&cert), DP_USER_UNVERIFIED);
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000003", DP_USER_DEFAULT,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_NONE);
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000003",
+                                     DP_USER_UNVERIFIED, map_al, al,
+                                     dp_allowlist_lookup_fn, al, &v),
+                     DP_USER_DEVICE);
+    /* the certificate's fingerprint stays (revocation, logs) */
+    assert_string_equal(v.sha256, cert.sha256);
+    verdict(P.nomac, al, &cert);
+    assert_int_equal(dp_verdict_user_class(&cert), DP_USER_NO_MAC);
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000003", DP_USER_NO_MAC,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_DEVICE);
+    /* a certificate device: the same phone agrees, another conflicts
+     * (refused whatever DevprovDeny says), a non-phone name is nothing */
+    verdict(P.valid, al, &cert);
+    assert_int_equal(dp_verdict_user_class(&cert), 0);
+    assert_int_equal(dp_verdict_user(&cert, "0004F2000001", DP_USER_DEFAULT,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_SAME);
+    assert_int_equal(dp_verdict_user(&cert, "admin", DP_USER_DEFAULT,
+                                     map_al, al, dp_allowlist_lookup_fn, al,
+                                     &v), DP_USER_NONE);
+    assert_int_equal(dp_verdict_user(&cert, "gs-lobby", 0, map_al, al,
+                                     dp_allowlist_lookup_fn, al, &v),
+                     DP_USER_CONFLICT);
+    assert_true(v.conflict);
+    assert_true(dp_verdict_denied(&v, DP_POLICY_OFF));
+    assert_int_equal(dp_verdict_reason_code(&v), DP_REASON_USER_CONFLICT);
+    exported(&v, NULL, &vs);
+    assert_true(is(var(&vs, "DEVICE_VERIFIED", buf, sizeof(buf)), "0"));
+    assert_null(var(&vs, "DEVICE_MAC", buf, sizeof(buf)));
+    dp_allowlist_free(al);
+}
+
+/* A password identity is revoked by its MAC (it has no certificate of
+ * its own) */
+static void test_user_revoked(void **state)
+{
+    dp_verdict_t cert, v;
+    char err[256];
+    dp_revoked_t *rv = dp_revoked_parse("0004f2000003\n", 13, "rv", err,
+                                        sizeof(err));
+
+    (void)state;
+    assert_non_null(rv);
+    verdict(NULL, NULL, &cert);
+    assert_int_equal(dp_verdict_user(&cert, "0004f2000003", DP_USER_DEFAULT,
+                                     NULL, NULL, NULL, NULL, &v),
+                     DP_USER_DEVICE);
+    assert_true(dp_verdict_revoke(&v, rv));
+    assert_true(dp_verdict_denied(&v, DP_POLICY_UNVERIFIED));
+    assert_false(dp_verdict_revoke(&cert, rv));
+    dp_revoked_free(rv);
+}
+
 static void test_policy_parse(void **state)
 {
     dp_policy_t p = DP_POLICY_OFF;
@@ -632,6 +802,8 @@ int main(void)
         cmocka_unit_test(test_revoked),
         cmocka_unit_test(test_not_devices),
         cmocka_unit_test(test_cached_identity_and_kept_entry),
+        cmocka_unit_test(test_user_identity),
+        cmocka_unit_test(test_user_revoked),
         cmocka_unit_test(test_policy_parse),
     };
     return cmocka_run_group_tests_name("dp_verdict", tests, setup, teardown);
