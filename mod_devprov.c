@@ -27,6 +27,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "mpm_common.h"                 /* ap_hook_monitor */
+#include "apr_strings.h"
 
 #include "mod_devprov_private.h"
 #include "src/dp_mac.h"
@@ -38,19 +39,112 @@ APLOG_USE_MODULE(devprov);
 /* ------------------------------------------------------------------ */
 /* per request                                                         */
 
+/* A request's own part of the judgement, on a virtual host with
+ * DevprovUserIdentity (r->request_config of the initial request): a
+ * client without a device identity of its certificate is judged once
+ * httpd has authenticated it (check_authz), or, if nothing asks for
+ * authentication, before its handler (fixups); it is counted once its
+ * judgement is final (a refusal, or log_transaction). */
+typedef struct {
+    int deferred;               /* the refusals wait for authentication */
+    int judged;                 /* judged with the user name (or none) */
+    int count_pending;          /* let through: counted in log_transaction */
+    int own;                    /* V is the request's verdict, not the
+                                 * connection's */
+    const devprov_srv_t *conf;  /* the configuration V was made for */
+    const char *user;           /* the authenticated user name judged */
+    dp_verdict_t v;
+} devprov_req_t;
+
+static devprov_req_t *req_rec(request_rec *r, int make)
+{
+    devprov_req_t *rq = ap_get_module_config(r->request_config,
+                                             &devprov_module);
+
+    if (rq == NULL && make) {
+        rq = apr_pcalloc(r->pool, sizeof(*rq));
+        ap_set_module_config(r->request_config, &devprov_module, rq);
+    }
+    return rq;
+}
+
+/* The initial request R is part of (internal redirects, subrequests). */
+static request_rec *initial_req(request_rec *r)
+{
+    for (;;) {
+        if (r->prev != NULL)
+            r = r->prev;
+        else if (r->main != NULL)
+            r = r->main;
+        else
+            return r;
+    }
+}
+
 /* Is this request's client revoked?  Checked per request (not cached per
  * connection), so a revocation also ends a kept-alive connection's
- * access.  Sets and returns dc->v.revoked. */
+ * access.  Sets and returns v->revoked. */
 static int check_revoked(request_rec *r, const devprov_srv_t *sc,
-                         devprov_conn_t *dc)
+                         dp_verdict_t *v)
 {
-    /* without a certificate nothing is looked up: the list is not even
-     * re-read */
-    if (sc->revoked == NULL || dc->v.sha256[0] == '\0')
-        return dp_verdict_revoke(&dc->v, NULL);
-    dp_verdict_revoke(&dc->v, devprov_watch_acquire(r, sc->revoked));
+    /* without a certificate or a device nothing is looked up: the list
+     * is not even re-read */
+    if (sc->revoked == NULL
+        || (v->sha256[0] == '\0' && v->id.status != DP_ST_DEVICE))
+        return dp_verdict_revoke(v, NULL);
+    dp_verdict_revoke(v, devprov_watch_acquire(r, sc->revoked));
     devprov_watch_release(sc->revoked);
-    return dc->v.revoked;
+    return v->revoked;
+}
+
+static void export(request_rec *r, devprov_conn_t *dc, const dp_verdict_t *v)
+{
+    if (v == &dc->v)
+        devprov_conn_export(r, dc);
+    else
+        devprov_conn_export_verdict(r, v);
+}
+
+/* ------------------------------------------------------------------ */
+/* refusals: one log line each, in one stable format                   */
+
+/* How V identified the client, for the log. */
+static const char *identified_by(const dp_verdict_t *v)
+{
+    if (v->id.status != DP_ST_DEVICE)
+        return "none";
+    return v->id.password ? "password" : v->id.pinned ? "pin"
+                                                      : "certificate";
+}
+
+/* The one line devprov logs for each request it refuses (and for a
+ * rejected password on a DevprovUserIdentity vhost), at level info:
+ *
+ *   devprov: refused status=<s> reason=<r> by=<who> client=<address>
+ *   identity=<how> mac=<mac> user="<name>" uri="<uri>" detail="<text>"
+ *
+ * always these fields in this order (doc/operations.md, "Refusals";
+ * conf/fail2ban/ matches it): reason is a status counter's name
+ * (dp_reason.h) or bind_path / bad_password; client is the address as
+ * mod_remoteip sees it; "-" where a field has no value.  What the client
+ * sent (user name, URI) is cut to 64 characters and escaped. */
+static void log_refusal(request_rec *r, int status, const char *reason,
+                        const char *by, const dp_verdict_t *v,
+                        const char *user, const char *detail)
+{
+    const char *uri = r->unparsed_uri != NULL ? r->unparsed_uri : "-";
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "devprov: refused status=%d reason=%s by=%s client=%s "
+                  "identity=%s mac=%s user=\"%s\" uri=\"%s\" detail=\"%s\"",
+                  status, reason, by, r->useragent_ip,
+                  v != NULL ? identified_by(v) : "none",
+                  v != NULL && v->mac[0] ? v->mac : "-",
+                  user != NULL ? ap_escape_logitem(r->pool,
+                                     apr_pstrndup(r->pool, user, 64))
+                               : "-",
+                  ap_escape_logitem(r->pool, apr_pstrndup(r->pool, uri, 64)),
+                  ap_escape_logitem(r->pool, detail));
 }
 
 /* DevprovBindPath: a request whose path names a per-MAC file of another
@@ -58,12 +152,13 @@ static int check_revoked(request_rec *r, const devprov_srv_t *sc,
  * whatever its method (GET, PUT log uploads, POST, DELETE).  Runs in
  * post_read_request, before mod_rewrite, <Location>, aliases and any
  * handler, on the path exactly as the client sent it (r->unparsed_uri;
- * httpd has not yet decoded or normalised r->uri at this point).
+ * httpd has not yet decoded or normalised r->uri at this point), and for
+ * a password identity after authentication, on both.
  * dp_path_check does not rely on that normalisation: it finds MACs in
  * every segment, also in ones ".." would remove, and decodes %XX itself,
  * repeatedly.  A revoked phone owns no file. */
 static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
-                           const devprov_conn_t *dc, int revoked)
+                           const dp_verdict_t *v, const char *user)
 {
     const dp_mac_t *own;
     dp_mac_t found;
@@ -72,7 +167,7 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
 
     if (sc->bind_path != 1)
         return DECLINED;
-    own = !revoked && dc->v.id.status == DP_ST_DEVICE ? &dc->v.id.mac : NULL;
+    own = !v->revoked && v->id.status == DP_ST_DEVICE ? &v->id.mac : NULL;
     if (r->unparsed_uri != NULL)
         rc = dp_path_check(r->unparsed_uri, strlen(r->unparsed_uri), own,
                            &found);
@@ -81,71 +176,133 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
     if (rc == 0)
         return DECLINED;
     if (rc < 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "devprov: denied (DevprovBindPath): out of memory "
-                      "checking the path");
+        log_refusal(r, HTTP_FORBIDDEN, "bind_path", "DevprovBindPath", v,
+                    user, "out of memory checking the path");
         return HTTP_FORBIDDEN;
     }
     if (rc == DP_PATH_TOO_DEEP) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "devprov: denied (DevprovBindPath): path still "
-                      "%%-encoded after 4 rounds of decoding");
+        log_refusal(r, HTTP_FORBIDDEN, "bind_path", "DevprovBindPath", v,
+                    user, "path still %-encoded after 4 rounds of decoding");
         return HTTP_FORBIDDEN;
     }
     dp_mac_format(&found, mac);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "devprov: denied (DevprovBindPath): path names MAC %s, "
-                  "%s%s", mac, own ? "device is " : "not a device",
-                  own ? dc->v.mac : "");
+    log_refusal(r, HTTP_FORBIDDEN, "bind_path", "DevprovBindPath", v, user,
+                apr_psprintf(r->pool, "path names MAC %s, %s%s", mac,
+                             own ? "device is " : "not a device",
+                             own ? v->mac : ""));
     return HTTP_FORBIDDEN;
 }
 
 /* Count the request in its virtual host's status counters, once, as
- * decided and exported (mod_devprov_status.c); returns STATUS. */
+ * decided and exported (mod_devprov_status.c); returns STATUS.  A
+ * request let through on a DevprovUserIdentity vhost is counted when it
+ * is logged (RQ's count_pending), as finally judged. */
 static int counted(request_rec *r, const devprov_srv_t *sc,
-                   devprov_conn_t *dc, dp_deny_t deny, int status,
-                   int count)
+                   devprov_conn_t *dc, const dp_verdict_t *v,
+                   devprov_req_t *rq, dp_deny_t deny, int status, int count)
 {
-    if (count)
-        devprov_status_request(r, sc->counters, &dc->v, deny, dc->reused,
-                               dc->idcached);
+    if (!count)
+        return status;
+    if (rq != NULL && status == DECLINED) {
+        rq->count_pending = 1;
+        return status;
+    }
+    if (rq != NULL)
+        rq->count_pending = 0;
+    devprov_status_request(r, sc->counters, v, deny, dc->reused,
+                           dc->idcached);
     return status;
+}
+
+/* The refusals, on verdict V (the connection's or the request's own),
+ * revocation already applied: DevprovAllowlistSQL's unavailable=,
+ * DevprovDeny, DevprovBindPath. */
+static int judge(request_rec *r, const devprov_srv_t *sc, devprov_conn_t *dc,
+                 const dp_verdict_t *v, devprov_req_t *rq, const char *user,
+                 int count)
+{
+    int status;
+
+    if (v->listed == DP_LISTED_DOWN && !v->revoked
+        && devprov_sql_unavailable_status(sc->sql) != 0) {
+        status = devprov_sql_unavailable_status(sc->sql);
+        log_refusal(r, status, "db_unavailable", "DevprovAllowlistSQL", v,
+                    user, dp_reason_info(DP_REASON_DB_UNAVAILABLE)->log);
+        return counted(r, sc, dc, v, rq, DP_DENY_UNAVAILABLE, status, count);
+    }
+    if (dp_verdict_denied(v, devprov_deny_mode(sc))) {
+        const char *by = v->conflict ? "DevprovUserIdentity"
+                         : devprov_deny_mode(sc) == DP_POLICY_UNLISTED
+                           ? "DevprovDeny unlisted" : "DevprovDeny unverified";
+        const char *ctr = dp_reason_counter(dp_verdict_reason_code(v));
+
+        log_refusal(r, HTTP_FORBIDDEN, ctr != NULL ? ctr : "other", by, v,
+                    user, v->sha256[0]
+                          ? apr_pstrcat(r->pool, dp_verdict_reason(v),
+                                        ", sha256 ", v->sha256, NULL)
+                          : dp_verdict_reason(v));
+        return counted(r, sc, dc, v, rq, DP_DENY_POLICY, HTTP_FORBIDDEN,
+                       count);
+    }
+    status = bind_path_check(r, sc, v, user);
+    return counted(r, sc, dc, v, rq, status == DECLINED ? DP_DENY_NONE
+                                                        : DP_DENY_BIND_PATH,
+                   status, count);
 }
 
 /* Initial requests: identify, export, and refuse if configured.  Running
  * this early lets mod_rewrite, "Require expr" and per-directory SetEnvIf
- * see the variables. */
+ * see the variables.  On a DevprovUserIdentity vhost a client of the
+ * classes it names is judged after authentication instead. */
 static int refuse(request_rec *r, const devprov_srv_t *sc, int count)
 {
     devprov_conn_t *dc = devprov_conn_verdict(r, sc);
-    int revoked = check_revoked(r, sc, dc), status;
+    devprov_req_t *rq = sc->user_id > 0 ? req_rec(r, 1) : NULL;
+    int revoked = check_revoked(r, sc, &dc->v);
 
     devprov_conn_export(r, dc);
-    if (dc->v.listed == DP_LISTED_DOWN && !revoked
-        && devprov_sql_unavailable_status(sc->sql) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "devprov: refused with %d (DevprovAllowlistSQL "
-                      "unavailable=): %s%s%s",
-                      devprov_sql_unavailable_status(sc->sql),
-                      dp_reason_info(DP_REASON_DB_UNAVAILABLE)->log,
-                      dc->v.mac[0] ? " for mac " : "", dc->v.mac);
-        return counted(r, sc, dc, DP_DENY_UNAVAILABLE,
-                       devprov_sql_unavailable_status(sc->sql), count);
+    if (rq != NULL && !revoked
+        && (dp_verdict_user_class(&dc->v) & (unsigned)sc->user_id) != 0
+        && !(dc->v.listed == DP_LISTED_DOWN
+             && devprov_sql_unavailable_status(sc->sql) != 0)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "devprov: not a device by its certificate "
+                      "(DevprovUserIdentity): judged after authentication");
+        rq->deferred = 1;
+        return DECLINED;
     }
-    if (dp_verdict_denied(&dc->v, devprov_deny_mode(sc))) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "devprov: denied (DevprovDeny %s): %s%s%s%s%s",
-                      devprov_deny_mode(sc) == DP_POLICY_UNLISTED ? "unlisted"
-                                                          : "unverified",
-                      dp_verdict_reason(&dc->v),
-                      dc->v.mac[0] ? ", mac " : "", dc->v.mac,
-                      dc->v.sha256[0] ? ", sha256 " : "", dc->v.sha256);
-        return counted(r, sc, dc, DP_DENY_POLICY, HTTP_FORBIDDEN, count);
+    return judge(r, sc, dc, &dc->v, rq, NULL, count);
+}
+
+/* DevprovUserIdentity: judge initial request R with the user name USER
+ * that httpd authenticated (NULL: none).  Returns DECLINED or the
+ * refusal's status. */
+static int judge_user(request_rec *r, const devprov_srv_t *sc,
+                      devprov_req_t *rq, const char *user)
+{
+    devprov_conn_t *dc = devprov_conn_verdict(r, sc);
+    dp_user_result_t res;
+
+    rq->judged = 1;
+    rq->user = user;
+    rq->conf = sc;
+    check_revoked(r, sc, &dc->v);
+    res = devprov_user_verdict(r, sc, &dc->v, user, &rq->v);
+    switch (res) {
+    case DP_USER_CONFLICT:
+    case DP_USER_DEVICE:
+        rq->own = 1;
+        check_revoked(r, sc, &rq->v);
+        export(r, dc, &rq->v);
+        return judge(r, sc, dc, &rq->v, rq, user, 1);
+    case DP_USER_SAME:
+    case DP_USER_NONE:
+        break;
     }
-    status = bind_path_check(r, sc, dc, revoked);
-    return counted(r, sc, dc, status == DECLINED ? DP_DENY_NONE
-                                                 : DP_DENY_BIND_PATH, status,
-                   count);
+    rq->own = 0;
+    if (!rq->deferred)                  /* judged in post_read_request */
+        return DECLINED;
+    return judge(r, sc, dc, &dc->v, rq, user, 1);
 }
 
 static int post_read_request(request_rec *r)
@@ -164,11 +321,39 @@ static int post_read_request(request_rec *r)
     return status;
 }
 
+/* After httpd's authentication (check_user_id) and before
+ * mod_authz_core's "Require" with a user (so "Require expr" sees the
+ * password identity's DEVICE_*): run only where authentication ran.
+ * Only a user name an authentication module established counts
+ * (r->ap_auth_type set: not mod_ssl's SSLUserName).  DECLINED unless
+ * refusing, so the Require lines still decide. */
+static int check_authz(request_rec *r)
+{
+    const devprov_srv_t *sc = devprov_srv(r->server);
+    devprov_req_t *rq;
+    int status;
+
+    if (!devprov_engine_on(sc) || sc->user_id <= 0 || r->main != NULL
+        || r->prev != NULL)
+        return DECLINED;
+    rq = req_rec(r, 1);
+    if (rq->judged)
+        return DECLINED;
+    status = judge_user(r, sc, rq,
+                        r->user != NULL && r->ap_auth_type != NULL
+                            ? apr_pstrdup(r->pool, r->user) : NULL);
+    if (status != DECLINED)
+        r->connection->keepalive = AP_CONN_CLOSE;
+    return status;
+}
+
 /* Internal redirects (mod_actions, ErrorDocument, DirectoryIndex) and
  * subrequests start with a fresh environment: export again, from the same
- * connection verdict.  An initial request whose certificate arrived (or
- * changed) during access checking is judged again, refusals included;
- * it is counted once, by post_read_request. */
+ * connection verdict (or the initial request's own).  An initial request
+ * whose certificate arrived (or changed) during access checking is judged
+ * again, refusals included; it is counted once.  One whose judgement
+ * waited for an authentication that never came is judged now, without a
+ * user name. */
 static int fixups(request_rec *r)
 {
     const devprov_srv_t *sc = devprov_srv(r->server);
@@ -176,23 +361,78 @@ static int fixups(request_rec *r)
     if (!devprov_engine_on(sc))
         return DECLINED;
     if (r->main == NULL && r->prev == NULL) {
-        int status;
+        devprov_req_t *rq = req_rec(r, 0);
+        int status = DECLINED;
 
-        if (!devprov_conn_peer_changed(r->connection))
-            return DECLINED;
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "devprov: the client certificate changed during "
-                      "access checking: judging the request again");
-        status = refuse(r, sc, 0);
+        if (devprov_conn_peer_changed(r->connection)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "devprov: the client certificate changed during "
+                          "access checking: judging the request again");
+            if (rq != NULL) {
+                rq->deferred = 1;       /* as if deferred: judged below */
+                rq->judged = 0;
+                devprov_conn_verdict(r, sc);
+            }
+            else
+                status = refuse(r, sc, 0);
+        }
+        if (rq != NULL && rq->deferred && !rq->judged)
+            status = judge_user(r, sc, rq, rq->user);
         if (status != DECLINED)
             r->connection->keepalive = AP_CONN_CLOSE;
         return status;
     }
     {
         devprov_conn_t *dc = devprov_conn_verdict(r, sc);
+        devprov_req_t *rq = req_rec(initial_req(r), 0);
 
-        check_revoked(r, sc, dc);
-        devprov_conn_export(r, dc);
+        if (rq != NULL && rq->own && rq->conf == sc) {
+            check_revoked(r, sc, &rq->v);
+            devprov_conn_export_verdict(r, &rq->v);
+        }
+        else {
+            check_revoked(r, sc, &dc->v);
+            devprov_conn_export(r, dc);
+        }
+    }
+    return DECLINED;
+}
+
+/* DevprovUserIdentity vhosts: count a request let through as finally
+ * judged; log a rejected password (a 401 to a request that carried
+ * credentials: guessing shows up in the same format as the refusals). */
+static int log_transaction(request_rec *r)
+{
+    const devprov_srv_t *sc = devprov_srv(r->server);
+    devprov_req_t *rq;
+    request_rec *last = r;
+
+    if (!devprov_engine_on(sc) || sc->user_id <= 0)
+        return DECLINED;
+    while (last->next != NULL)
+        last = last->next;
+    rq = req_rec(r, 0);
+    if (rq != NULL && rq->count_pending) {
+        devprov_conn_t *dc = ap_get_module_config(r->connection->conn_config,
+                                                  &devprov_module);
+
+        rq->count_pending = 0;
+        if (dc != NULL)
+            devprov_status_request(r, sc->counters,
+                                   rq->own ? &rq->v : &dc->v, DP_DENY_NONE,
+                                   dc->reused, dc->idcached);
+    }
+    if ((r->status == HTTP_UNAUTHORIZED || last->status == HTTP_UNAUTHORIZED)
+        && apr_table_get(r->headers_in, "Authorization") != NULL) {
+        const char *chal = apr_table_get(r->err_headers_out,
+                                         "WWW-Authenticate");
+
+        /* mod_auth_digest's stale nonce: the client only retries */
+        if (chal != NULL && ap_strcasestr(chal, "stale=true") != NULL)
+            return DECLINED;
+        log_refusal(r, HTTP_UNAUTHORIZED, "bad_password", "authentication",
+                    NULL, r->user, "httpd's authentication refused the "
+                    "credentials");
     }
     return DECLINED;
 }
@@ -211,6 +451,12 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_read_request(post_read_request, pre, NULL,
                               APR_HOOK_MIDDLE);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    /* DevprovUserIdentity: after authentication, before mod_authz_core's
+     * Require with a user (APR_HOOK_LAST); per configuration, as
+     * mod_authz_core's own, so that it costs subrequests nothing */
+    ap_hook_check_authz(check_authz, NULL, NULL, APR_HOOK_FIRST,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     /* status counters: mod_status section, devprov-status handler */
     devprov_status_register_hooks(p);
     /* apache2 -t -D DUMP_DEVPROV: the merged settings, for devprov-check */

@@ -32,6 +32,7 @@ void *devprov_create_srv(apr_pool_t *p, server_rec *s)
     sc->engine = UNSET;
     sc->deny = UNSET;
     sc->bind_path = UNSET;
+    sc->user_id = UNSET;
     return sc;
 }
 
@@ -41,6 +42,7 @@ static void to_layer(const devprov_srv_t *sc, dp_conf_layer_t *l)
     l->engine = sc->engine;
     l->deny = sc->deny;
     l->bind_path = sc->bind_path;
+    l->user_id = sc->user_id;
     l->policy_here = sc->policy_here;
     l->vendors = sc->vendors;
     l->allow = sc->allow;
@@ -73,6 +75,9 @@ void *devprov_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->engine = m.engine;
     sc->deny = m.deny;
     sc->bind_path = m.bind_path;
+    sc->user_id = m.user_id;
+    sc->user_id_where = m.user_id == add->user_id ? add->user_id_where
+                                                  : base->user_id_where;
     sc->policy_here = m.policy_here;
     sc->vendors = m.vendors;
     sc->vendor_ptrs = m.vendors == add->vendors ? add->vendor_ptrs
@@ -368,6 +373,25 @@ static const char *cmd_deny(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *cmd_useridentity(cmd_parms *cmd, void *dc, int argc,
+                                    char *const argv[])
+{
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
+    char err[DP_CONF_ERR_MAX];
+
+    (void)dc;
+    if (sc == NULL)
+        return msg;
+    if ((msg = said(cmd, dp_conf_user_identity(cmd->cmd->name, argc,
+                                               (const char *const *)argv,
+                                               &sc->user_id, err,
+                                               sizeof(err)), err)) != NULL)
+        return msg;
+    sc->user_id_where = devprov_cmd_where(cmd);
+    return NULL;
+}
+
 static const char *cmd_bindpath(cmd_parms *cmd, void *dc, int flag)
 {
     const char *msg;
@@ -418,6 +442,11 @@ const command_rec devprov_cmds[] = {
                   "phones no CA verifies, for the admin to pin"),
     AP_INIT_TAKE1("DevprovDeny", cmd_deny, NULL, RSRC_CONF,
                   "off|unverified|unlisted: refuse such requests with 403"),
+    AP_INIT_TAKE_ARGV("DevprovUserIdentity", cmd_useridentity, NULL,
+                      RSRC_CONF,
+                      "off, on, or the clients (no-cert generic no-mac "
+                      "unverified) that httpd's authentication may "
+                      "identify by their user name"),
     AP_INIT_FLAG("DevprovBindPath", cmd_bindpath, NULL, RSRC_CONF,
                  "on|off: refuse a request whose path names another "
                  "phone's MAC"),
@@ -445,6 +474,11 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* devprov.load no longer says "# Depends: ssl" (either mod_ssl will
      * do): without one, no vhost can give devprov a certificate */
     int no_ssl = ap_find_linked_module("mod_ssl.c") == NULL;
+    /* DevprovUserIdentity takes who httpd authenticated: without an
+     * authentication module nobody ever is */
+    int no_authn = ap_find_linked_module("mod_auth_basic.c") == NULL
+                   && ap_find_linked_module("mod_auth_digest.c") == NULL
+                   && ap_find_linked_module("mod_auth_form.c") == NULL;
 
     (void)plog;
     for (; s != NULL; s = s->next) {
@@ -490,6 +524,16 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "\"a2enmod ssl_expired\" (the patched mod_ssl, "
                          "package libapache2-mod-ssl-expired)", vhost));
             no_ssl = 0;    /* said once */
+        }
+        if (no_authn && devprov_engine_on(sc) && sc->user_id > 0) {
+            report_emerg(&rc, apr_psprintf(ptemp, "devprov: %s: "
+                         "DevprovUserIdentity (%s) identifies phones by the "
+                         "user name httpd authenticated, but no "
+                         "authentication module is loaded "
+                         "(mod_auth_digest, mod_auth_basic or "
+                         "mod_auth_form): \"a2enmod auth_digest\"", vhost,
+                         sc->user_id_where ? sc->user_id_where : "?"));
+            no_authn = 0;
         }
     }
     return rc;

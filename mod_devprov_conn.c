@@ -365,7 +365,7 @@ static void add_device_var(void *arg, const char *key, const char *value)
  * (check_revoked()) must be in dc->v.  The variables of a verdict are
  * listed once, in c->pool, and every request on the connection gets
  * them without copies; a revoked client's (rare) are made afresh. */
-void devprov_conn_export(request_rec *r, devprov_conn_t *dc)
+static void drop_device_vars(request_rec *r)
 {
     apr_table_t *e = r->subprocess_env;
     apr_array_header_t *old = NULL;
@@ -382,6 +382,20 @@ void devprov_conn_export(request_rec *r, devprov_conn_t *dc)
         for (i = 0; i < old->nelts; i++)
             apr_table_unset(e, APR_ARRAY_IDX(old, i, const char *));
     }
+}
+
+void devprov_conn_export_verdict(request_rec *r, const dp_verdict_t *v)
+{
+    drop_device_vars(r);
+    dp_verdict_export(v, NULL, set_device_var, r->subprocess_env);
+}
+
+void devprov_conn_export(request_rec *r, devprov_conn_t *dc)
+{
+    apr_table_t *e = r->subprocess_env;
+    int i;
+
+    drop_device_vars(r);
     if (dc->v.revoked) {
         dp_verdict_export(&dc->v, dc->enrol, set_device_var, e);
         return;

@@ -160,6 +160,13 @@ static void dump_server(apr_file_t *out, apr_pool_t *p, const server_rec *s,
     apr_file_printf(out, "engine %s\n", dump_tristate(sc->engine));
     apr_file_printf(out, "deny %s\n", dp_conf_deny_name(sc->deny));
     apr_file_printf(out, "bindpath %s\n", dump_tristate(sc->bind_path));
+    {
+        char classes[64];
+
+        apr_file_printf(out, "useridentity %s\n",
+                        dp_conf_user_identity_name(sc->user_id, classes,
+                                                   sizeof(classes)));
+    }
     for (i = 0; sc->vendors != NULL && i < sc->vendors->nelts; i++)
         dump_vendor(out, p, APR_ARRAY_IDX(sc->vendors, i, vendor_conf_t *));
     dump_list(out, p, "allowlist", sc->allow);

@@ -11,6 +11,7 @@
  *   mod_devprov_conn.c    the connection record and its verdict, the
  *                         DEVICE_* export, mod_ssl's SSL*
  *   mod_devprov_enrol.c   DevprovEnrol's file
+ *   mod_devprov_user.c    DevprovUserIdentity: the password identity
  *   mod_devprov_watch.c   list files re-read when they change, the
  *                         parent's shared images, its monitor hook
  *   mod_devprov_status.c  status counters, mod_status, devprov-status
@@ -22,8 +23,9 @@
  *
  * Calls between them go one way only (tests/glue_layers.py fails the
  * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql,
- * ssl and dump; config calls watch, status, sql and check; conn calls enrol,
- * watch and sql; sql calls check; check calls ssl; dump calls sql.
+ * ssl, dump and user; config calls watch, status, sql and check; conn
+ * calls enrol, watch and sql; user calls watch and sql; sql calls check;
+ * check calls ssl; dump calls sql.
  *
  * The accessors below are inline so that every file can read a server's
  * configuration without calling into mod_devprov_config.c.
@@ -134,6 +136,9 @@ typedef struct {
     watched_t *revoked;                 /* dp_revoked_t, NULL = unset */
     const char *enrol_path;             /* NULL = unset: enrolment off */
     int bind_path;              /* UNSET, 0, 1: DevprovBindPath */
+    int user_id;                /* UNSET or DP_USER_* classes (0: off):
+                                 * DevprovUserIdentity */
+    const char *user_id_where;  /* its file:line */
     int policy_here;            /* DevprovDeny/BindPath said in this very
                                  * server (not inherited), for checks */
     /* runtime state of this very vhost, never inherited (merge_srv) */
@@ -288,6 +293,10 @@ devprov_conn_t *devprov_conn_verdict(request_rec *r,
 /* Export DC's verdict to R's environment, replacing any DEVICE_*. */
 void devprov_conn_export(request_rec *r, devprov_conn_t *dc);
 
+/* Export verdict V (not a connection's: a request's own, such as a
+ * password identity) to R's environment, replacing any DEVICE_*. */
+void devprov_conn_export_verdict(request_rec *r, const dp_verdict_t *v);
+
 /* Did the client certificate change since C's verdict was made? */
 int devprov_conn_peer_changed(const conn_rec *c);
 
@@ -314,5 +323,16 @@ int devprov_conn_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
 const char *devprov_enrol(request_rec *r, const devprov_srv_t *sc,
                           dp_lookup_fn lookup, void *source,
                           const dp_verdict_t *vd, X509 *leaf);
+
+/* ------------------------------------------------------------------ */
+/* mod_devprov_user.c                                                  */
+
+/* The verdict on R (whose connection's verdict is CERT) for the user
+ * name USER httpd authenticated (NULL: none), by SC's
+ * DevprovUserIdentity, into V (its allowlist entry copied to r->pool). */
+dp_user_result_t devprov_user_verdict(request_rec *r,
+                                      const devprov_srv_t *sc,
+                                      const dp_verdict_t *cert,
+                                      const char *user, dp_verdict_t *v);
 
 #endif

@@ -70,6 +70,7 @@ static void to_layer(const cc_srv_t *sc, dp_conf_layer_t *l)
     l->engine = sc->engine;
     l->deny = sc->deny;
     l->bind_path = sc->bind_path;
+    l->user_id = DP_CONF_UNSET;         /* not in the dump's model */
     l->policy_here = sc->policy_here;
     l->vendors = sc->vendors_set ? (void *)sc : NULL;
     l->allow = sc->allow;
