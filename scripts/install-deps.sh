@@ -11,7 +11,8 @@ PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3
       postgresql postgresql-client
       clang libclang-rt-14-dev
-      lintian mmdebstrap iproute2"
+      lintian mmdebstrap iproute2
+      fail2ban"
 
 # make bench (bench/compare.py) also compares with nginx, HAProxy and
 # php-cgi, and draws its chart with matplotlib

@@ -53,7 +53,9 @@ typedef struct dp_identity {
     int pinned;                         /* DEVICE by allowlist pin, not CA */
     int password;                       /* DEVICE by an authenticated user
                                          * name (dp_verdict_user), not by
-                                         * a certificate: vendor NULL */
+                                         * a certificate: vendor NULL;
+                                         * the DP_USER_* class of the
+                                         * certificate it came with */
     unsigned char sha256[32];           /* leaf fingerprint (if a cert) */
     dp_reason_t reason_code;            /* why not a (listed) device, from
                                          * the table of reasons, or

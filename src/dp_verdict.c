@@ -139,7 +139,7 @@ dp_user_result_t dp_verdict_user(const dp_verdict_t *cert, const char *user,
     memset(&v->entry, 0, sizeof(v->entry));
     v->id.status = DP_ST_DEVICE;
     v->id.mac = mac;
-    v->id.password = 1;
+    v->id.password = (int)dp_verdict_user_class(cert);
     memcpy(v->id.sha256, cert->id.sha256, sizeof(v->id.sha256));
     dp_mac_format(&mac, v->mac);
     v->listed = lookup != NULL ? 0 : DP_LISTED_NONE;
@@ -277,6 +277,11 @@ void dp_verdict_export(const dp_verdict_t *v, const char *enrolment,
                                          : id->pinned ? "pin"
                                          : "certificate");
     }
+    if (device && id->password)
+        set(arg, "DEVICE_CERT_CLASS",
+            id->password == DP_USER_GENERIC ? "generic"
+            : id->password == DP_USER_NO_MAC ? "no-mac"
+            : id->password == DP_USER_UNVERIFIED ? "unverified" : "no-cert");
     if (device && id->pinned) {
         set(arg, "DEVICE_PINNED", "1");
         set(arg, "DEVICE_CERT_VALIDITY", dp_time_status_string(id->time));

@@ -34,7 +34,7 @@ def bind_body(srv, pki):
 
 srv_bind = make_server_fixture("srv_bind", bind_body)
 
-DENIAL = re.compile(r"\[devprov:info\].*devprov: denied \(DevprovBindPath\): "
+DENIAL = re.compile(r'\[devprov:info\].*devprov: refused .* by=DevprovBindPath detail="'
                     r"path names MAC ([0-9a-f]{12}), "
                     r"(device is [0-9a-f]{12}|not a device)")
 
@@ -91,7 +91,7 @@ def test_path_encoded_five_times_refused(srv_bind):
     res = get(srv_bind, f"/files/{path}.cfg")
     assert res.status == 403, res
     log = [ln for ln in srv_bind.new_log().splitlines()
-           if "devprov: denied" in ln]
+           if "devprov: refused" in ln]
     assert len(log) == 1 and "after 4 rounds of decoding" in log[0], log
 
 

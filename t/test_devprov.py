@@ -69,7 +69,7 @@ def main_body(srv, pki):
 
 srv_main = make_server_fixture("srv_main", main_body)
 
-DENIAL = [r"devprov: denied"]
+DENIAL = [r"devprov: refused"]
 
 
 def env(res):
@@ -306,7 +306,7 @@ def test_denial_is_logged_once_with_reason(srv_main):
     res = srv_main.curl("deny_unlisted", "/env.php", "polycom-unlisted")
     assert res.status == 403
     lines = [l for l in srv_main.new_log().splitlines()
-             if "devprov: denied" in l]
+             if "devprov: refused" in l]
     assert len(lines) == 1, lines
     assert "[devprov:info]" in lines[0]
     assert "not in allowlist" in lines[0] and "0004f2999999" in lines[0]

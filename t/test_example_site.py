@@ -104,7 +104,7 @@ def test_other_phones_file_is_refused(srv_site):
     assert res.status == 403
     # DevprovBindPath refuses it before render.php (which would too:
     # "this file belongs to another phone")
-    assert ("devprov: denied (DevprovBindPath): path names MAC "
+    assert ('by=DevprovBindPath detail="path names MAC '
             "0004f2000001, device is 0004f2000002") in srv_site.new_log()
 
 
@@ -121,7 +121,7 @@ def test_strangers_get_nothing(srv_site, expect_log, device):
         return
     for path in (f"/{LISTED}.cfg", "/000000000000.cfg", "/firmware/"):
         assert srv_site.curl("https", path, device).status == 403, path
-    assert "devprov: denied" in srv_site.new_log()
+    assert "devprov: refused" in srv_site.new_log()
 
 
 def test_shared_master_config_for_listed_phone(srv_site):

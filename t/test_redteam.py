@@ -4,7 +4,7 @@ generic firmware key denied) attacked with hostile certificates and paths.
 
 Every MAC a hostile certificate claims is in the allowlist, so a refusal
 can never be explained by "not listed": each test asserts the 403 AND
-exactly one new "devprov: denied" line naming the right reason."""
+exactly one new "devprov: refused" line naming the right reason."""
 import re
 
 import pytest
@@ -77,7 +77,7 @@ def redteam_body(srv, pki):
 
 srv_redteam = make_server_fixture("srv_redteam", redteam_body)
 
-DENIED = re.compile(r"^.*devprov: denied.*$", re.M)
+DENIED = re.compile(r"^.*devprov: refused.*$", re.M)
 
 
 def one_denial(srv, res, fragment):
@@ -104,8 +104,8 @@ def refused_in_handshake(srv, res, device):
     return True
 
 
-UNLISTED = "devprov: denied (DevprovDeny unlisted): "
-BINDPATH = "devprov: denied (DevprovBindPath): "
+UNLISTED = 'by=DevprovDeny:unlisted detail="'
+BINDPATH = 'by=DevprovBindPath detail="'
 NOT_VERIFIED = UNLISTED + "certificate not verified: "
 
 

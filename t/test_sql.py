@@ -146,7 +146,7 @@ def test_refused_phones(srv_sql, device, reason):
     assert srv_sql.curl("main", "/env.php", device).status == 403
     time.sleep(0.1)
     denials = [ln for ln in srv_sql.new_log().splitlines()
-               if "devprov: denied" in ln]
+               if "devprov: refused" in ln]
     assert len(denials) == 1 and reason in denials[0], denials
 
 

@@ -190,7 +190,7 @@ def _names(srv_status):
         ZERO_KEYS = list(c[label(srv_status, "strict")])
 
 
-DENIAL = [r"devprov: denied"]
+DENIAL = [r"devprov: refused"]
 
 
 # -- tests ---------------------------------------------------------------
@@ -200,10 +200,11 @@ def test_names_and_both_vhosts_listed(srv_status):
     assert set(c) == {label(srv_status, "strict"),
                       label(srv_status, "open")}
     assert abs(since - time.time()) < 600
-    assert ZERO_KEYS[:10] == [
+    assert ZERO_KEYS[:11] == [
         "requests", "verified", "verified_expired",
-        "verified_not_yet_valid", "verified_pinned", "listed", "denied",
-        "verdicts_made", "verdicts_reused", "idcache_hits"]
+        "verified_not_yet_valid", "verified_pinned", "verified_password",
+        "listed", "denied", "verdicts_made", "verdicts_reused",
+        "idcache_hits"]
     assert "denied_bind_path" in ZERO_KEYS
     assert "reason_db_unavailable" in ZERO_KEYS
     # in configuration order

@@ -7,7 +7,7 @@ valid one only with DevprovAcceptNotYetValid.
 
 Each case: the variables a page sees (php-cgi, as JSON) on a vhost that
 only reports, and on a twin with DevprovDeny unverified the 403 with
-exactly one "devprov: denied" line naming the reason.
+exactly one "devprov: refused" line naming the reason.
 
 The vhosts give mod_ssl no CA (patched mode: optional_no_ca lets every
 certificate reach devprov); in stock mode conftest gives them every test
@@ -30,8 +30,8 @@ A_CA = "a CA certificate (CA:TRUE or keyCertSign), not a phone's"
 # patched mode: no CA in mod_ssl; stock mode: the handshake's CA file
 OLDROOT_CAFILE = None if SSL_PATCHED else "polycom-oldroot/cafile.pem"
 FUTURE_CAFILE = None if SSL_PATCHED else "polycom-future/cafile.pem"
-DENIED = re.compile(r"^.*devprov: denied.*$", re.M)
-UNVERIFIED = "devprov: denied (DevprovDeny unverified): "
+DENIED = re.compile(r"^.*devprov: refused.*$", re.M)
+UNVERIFIED = 'by=DevprovDeny:unverified detail="'
 
 
 def full_trust(pki):
@@ -117,7 +117,7 @@ def env(res):
 
 
 class Denials:
-    """The "devprov: denied" lines SRV logs from now on (a test may ask
+    """The "devprov: refused" lines SRV logs from now on (a test may ask
     several times; srv.mark() would also forget the expected lines)."""
 
     def __init__(self, srv):

@@ -12,14 +12,16 @@
  *   DEVICE_ALLOWLISTED    1 / 0 (when an allowlist is configured)
  *   DEVICE_LABEL          label from the allowlist
  *   DEVICE_ATTR_<KEY>     attributes from the allowlist (e.g. DEVICE_ATTR_EXT)
- *   DEVICE_CERT_VALIDITY  valid / expired / not-yet-valid
+ *   DEVICE_CERT_VALIDITY  valid / expired / not-yet-valid (certificates only)
+ *   DEVICE_IDENTIFIED_BY  certificate / pin / password (DevprovUserIdentity)
  *
  * devprov sets them again, unprefixed, on the internal redirect to php-cgi,
  * so only the unprefixed names are read here: a REDIRECT_DEVICE_* copy is
  * never trusted.
  *
  * A phone gets only its own file: the MAC in the requested file name must
- * be the MAC in its certificate.
+ * be the MAC in its certificate (or, for a phone identified by password,
+ * the MAC its user name names).
  */
 
 function fail(int $code, string $msg): void
@@ -89,6 +91,10 @@ $validity = env('DEVICE_CERT_VALIDITY');
 if (!preg_match('/^[a-z]+(-[a-z]+)*$/D', $validity)) {
     $validity = 'unknown';
 }
+$by = env('DEVICE_IDENTIFIED_BY');
+if (!in_array($by, ['certificate', 'pin', 'password'], true)) {
+    $by = 'unknown';
+}
 $label = env('DEVICE_LABEL');
 if ($label === '') {
     $label = $mac;
@@ -113,7 +119,7 @@ header('Content-Type: text/xml; charset=utf-8');
 header('Cache-Control: no-store');
 
 $out = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' . "\n";
-$out .= "<!-- devprov: $kind configuration for $mac; cert validity: $validity -->\n";
+$out .= "<!-- devprov: $kind configuration for $mac; cert validity: $validity; identified by $by -->\n";
 if ($validity === 'expired') {
     $out .= "<!-- the phone's factory certificate has expired; it was accepted by devprov -->\n";
 }

@@ -641,6 +641,8 @@ static void test_user_identity(void **state)
     assert_true(is(var(&vs, "DEVICE_IDENTIFIED_BY", buf, sizeof(buf)),
                    "password"));
     assert_true(is(var(&vs, "DEVICE_ATTR_EXT", buf, sizeof(buf)), "203"));
+    assert_true(is(var(&vs, "DEVICE_CERT_CLASS", buf, sizeof(buf)),
+                   "no-cert"));
     assert_null(var(&vs, "DEVICE_VENDOR", buf, sizeof(buf)));
     assert_null(var(&vs, "DEVICE_CERT_VALIDITY", buf, sizeof(buf)));
     assert_false(dp_verdict_denied(&v, DP_POLICY_UNLISTED));
@@ -730,6 +732,9 @@ static void test_user_identity(void **state)
     assert_int_equal(dp_verdict_user(&cert, "0004f2000003", DP_USER_NO_MAC,
                                      map_al, al, dp_allowlist_lookup_fn, al,
                                      &v), DP_USER_DEVICE);
+    exported(&v, NULL, &vs);
+    assert_true(is(var(&vs, "DEVICE_CERT_CLASS", buf, sizeof(buf)),
+                   "no-mac"));
     /* a certificate device: the same phone agrees, another conflicts
      * (refused whatever DevprovDeny says), a non-phone name is nothing */
     verdict(P.valid, al, &cert);
