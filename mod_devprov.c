@@ -120,8 +120,9 @@ static const char *identified_by(const dp_verdict_t *v)
 /* The one line devprov logs for each request it refuses (and for a
  * rejected password on a DevprovUserIdentity vhost), at level info:
  *
- *   devprov: refused status=<s> reason=<r> by=<who> client=<address>
- *   identity=<how> mac=<mac> user="<name>" uri="<uri>" detail="<text>"
+ *   devprov: refused status=<s> reason=<r> client=<address>
+ *   identity=<how> mac=<mac> user="<name>" uri="<uri>" by=<who>
+ *   detail="<text>"
  *
  * always these fields in this order (doc/operations.md, "Refusals";
  * conf/fail2ban/ matches it): reason is a status counter's name
@@ -135,16 +136,17 @@ static void log_refusal(request_rec *r, int status, const char *reason,
     const char *uri = r->unparsed_uri != NULL ? r->unparsed_uri : "-";
 
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "devprov: refused status=%d reason=%s by=%s client=%s "
-                  "identity=%s mac=%s user=\"%s\" uri=\"%s\" detail=\"%s\"",
-                  status, reason, by, r->useragent_ip,
+                  "devprov: refused status=%d reason=%s client=%s "
+                  "identity=%s mac=%s user=\"%s\" uri=\"%s\" by=%s "
+                  "detail=\"%s\"",
+                  status, reason, r->useragent_ip,
                   v != NULL ? identified_by(v) : "none",
                   v != NULL && v->mac[0] ? v->mac : "-",
                   user != NULL ? ap_escape_logitem(r->pool,
                                      apr_pstrndup(r->pool, user, 64))
                                : "-",
                   ap_escape_logitem(r->pool, apr_pstrndup(r->pool, uri, 64)),
-                  ap_escape_logitem(r->pool, detail));
+                  by, ap_escape_logitem(r->pool, detail));
 }
 
 /* DevprovBindPath: a request whose path names a per-MAC file of another
@@ -233,7 +235,7 @@ static int judge(request_rec *r, const devprov_srv_t *sc, devprov_conn_t *dc,
     if (dp_verdict_denied(v, devprov_deny_mode(sc))) {
         const char *by = v->conflict ? "DevprovUserIdentity"
                          : devprov_deny_mode(sc) == DP_POLICY_UNLISTED
-                           ? "DevprovDeny unlisted" : "DevprovDeny unverified";
+                           ? "DevprovDeny:unlisted" : "DevprovDeny:unverified";
         const char *ctr = dp_reason_counter(dp_verdict_reason_code(v));
 
         log_refusal(r, HTTP_FORBIDDEN, ctr != NULL ? ctr : "other", by, v,

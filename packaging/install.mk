@@ -75,7 +75,9 @@ EXAMPLE_FILES := \
     www/000000000000.cfg www/render.php www/firmware/README.txt \
     bootstrap/000000000000.cfg bootstrap/bootstrap.cfg \
     allowlist.example revoked.example \
-    sql/schema.sql sql/phones.example.sql
+    sql/schema.sql sql/phones.example.sql \
+    sites/mixed-fleet.conf.in allowlist.mixed.example \
+    fail2ban/filter.d/devprov.conf fail2ban/jail.d/devprov.conf
 
 # the manual, installed under $(DOCDIR)/doc/ so that the README's and the
 # pages' relative names (doc/directives.md, ../README) hold there too

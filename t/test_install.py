@@ -60,6 +60,12 @@ EXPECTED = {
     "usr/local/share/doc/devprov/examples/www/firmware/README.txt": 0o644,
     "usr/local/share/doc/devprov/examples/bootstrap/000000000000.cfg": 0o644,
     "usr/local/share/doc/devprov/examples/bootstrap/bootstrap.cfg": 0o644,
+    "usr/local/share/doc/devprov/examples/sites/mixed-fleet.conf.in": 0o644,
+    "usr/local/share/doc/devprov/examples/allowlist.mixed.example": 0o644,
+    "usr/local/share/doc/devprov/examples/fail2ban/filter.d/devprov.conf":
+        0o644,
+    "usr/local/share/doc/devprov/examples/fail2ban/jail.d/devprov.conf":
+        0o644,
     # what make install put in the conffiles' places, to tell an
     # administrator's changes from our versions on the next install
     "usr/local/share/devprov/dist/mods-available/devprov.load": 0o644,
