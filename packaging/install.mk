@@ -168,7 +168,10 @@ uninstall:
 	done
 	@# our own directories, if empty now (never the shared ones)
 	@for d in $(EXAMPLESDIR)/www/firmware $(EXAMPLESDIR)/www \
-	          $(EXAMPLESDIR)/bootstrap $(EXAMPLESDIR)/sql $(EXAMPLESDIR) \
+	          $(EXAMPLESDIR)/bootstrap $(EXAMPLESDIR)/sql \
+	          $(EXAMPLESDIR)/sites $(EXAMPLESDIR)/fail2ban/filter.d \
+	          $(EXAMPLESDIR)/fail2ban/jail.d $(EXAMPLESDIR)/fail2ban \
+	          $(EXAMPLESDIR) \
 	          $(DOCDIR)/doc $(DOCDIR) $(DISTDIR)/mods-available $(DISTDIR)/sites-available \
 	          $(DISTDIR) $(DATADIR)/devprov; do \
 	    [ -d $(DESTDIR)$$d ] && rmdir $(DESTDIR)$$d 2>/dev/null || true; \
