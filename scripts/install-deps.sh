@@ -5,13 +5,16 @@
 #   scripts/install-deps.sh [--bench]   --bench: also what make bench needs
 set -eu
 
+# the last line: the phone TLS stacks of t/test_interop.py (GnuTLS's
+# gnutls-cli, mbedTLS, wolfSSL, Java's JSSE), which fails without them in CI
 PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       libcmocka-dev pkg-config curl openssl php-cgi
       python3-pytest python3-cryptography dpkg-dev debhelper patch
       libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3
       postgresql postgresql-client
       clang libclang-rt-14-dev
-      lintian mmdebstrap iproute2"
+      lintian mmdebstrap iproute2
+      gnutls-bin libmbedtls-dev libwolfssl-dev default-jdk-headless"
 
 # make bench (bench/compare.py) also compares with nginx, HAProxy and
 # php-cgi, and draws its chart with matplotlib
