@@ -131,7 +131,7 @@ class Outcome:
 
 def parse_http(raw):
     """(status, body) of the HTTP response in RAW (bytes), chunked coding
-    undone; (0, "") if there is none."""
+    undone, what follows the body cut off; (0, "") if there is none."""
     m = re.search(rb"HTTP/1\.\d (\d{3})[^\r\n]*\r?\n", raw)
     if not m:
         return 0, ""
@@ -140,6 +140,12 @@ def parse_http(raw):
     if not sep:
         return status, ""
     if not re.search(rb"(?im)^transfer-encoding:.*chunked", head):
+        # Apache sends a Content-Length when it has the whole body at once
+        # (CGI output), chunks otherwise; gnutls-cli prints its own lines
+        # ("- Peer has closed the GnuTLS connection") after the data
+        m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        if m:
+            rest = rest[:int(m.group(1))]
         return status, rest.decode(errors="replace")
     out = b""
     while rest:
