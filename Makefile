@@ -10,6 +10,7 @@
 #   make check-stock  the same with Debian's unmodified mod_ssl (stock mode)
 #   make install / uninstall / deb   see packaging/install.mk
 #   make tools    build/devprov-check, the operator command (tools/)
+#   make interop  the phone TLS stacks of t/test_interop.py (t/interop/)
 #   make soak     load and faults: 100 clients, 60 s steady + 60 s faults
 #   make test-asan / test-valgrind   the integration suite under
 #                 ASan+UBSan / valgrind (tests/sanitize.mk)
@@ -129,6 +130,7 @@ include tests/sanitize.mk
 include tests/stock.mk
 include tools/tools.mk
 include packaging/install.mk
+include t/interop/interop.mk
 
 # make clean: everything the build made, each fragment's own outputs by its
 # <fragment>-clean target.  It keeps only the Debian apache2 source package
@@ -146,7 +148,7 @@ $(error BUILD='$(BUILD)' is empty, the source tree or /: not cleaning it)
 endif
 endif
 clean: mod_ssl-clean demo-clean fuzz-clean sanitize-clean tools-clean \
-       bench-clean deb-clean
+       bench-clean deb-clean interop-clean
 	rm -rf $(BUILD)/core $(BUILD)/glue $(BUILD)/unit $(BUILD)/libdpcore.a \
 	    $(BUILD)/mod_devprov.so
 

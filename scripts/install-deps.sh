@@ -5,6 +5,9 @@
 #   scripts/install-deps.sh [--bench]   --bench: also what make bench needs
 set -eu
 
+# the last line: the phone TLS stacks of t/test_interop.py (GnuTLS's
+# gnutls-cli, mbedTLS, wolfSSL, Java's JSSE), which fails without them in CI,
+# and fail2ban, whose filter and jail t/test_mixed_fleet.py runs
 PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       libcmocka-dev pkg-config curl openssl php-cgi
       python3-pytest python3-cryptography dpkg-dev debhelper patch
@@ -12,6 +15,7 @@ PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       postgresql postgresql-client
       clang libclang-rt-14-dev
       lintian mmdebstrap iproute2
+      gnutls-bin libmbedtls-dev libwolfssl-dev default-jdk-headless
       fail2ban"
 
 # make bench (bench/compare.py) also compares with nginx, HAProxy and
