@@ -55,6 +55,8 @@ typedef struct {
 struct devprov_sql {
     const char *label;                  /* mod_dbd statement label */
     const char *query;
+    const char *user_label;             /* users=: the user name's MAC */
+    const char *user_query;             /* NULL: not configured */
     const char *where;                  /* "file:line" */
     ap_dbd_t *(*acquire)(request_rec *);
     module *dbd;                        /* mod_dbd, for its records */
@@ -81,7 +83,9 @@ static apr_status_t cleanup_cache(void *data)
 
 /* The query must take the MAC as its only parameter: one %s, and no
  * other apr_dbd conversion (%% is a literal percent sign). */
-static const char *check_query(apr_pool_t *p, const char *query)
+/* QUERY takes exactly one parameter, %s: WHAT it is given. */
+static const char *check_query(apr_pool_t *p, const char *query,
+                               const char *what)
 {
     const char *s;
     int params = 0;
@@ -91,13 +95,13 @@ static const char *check_query(apr_pool_t *p, const char *query)
             continue;
         if (s[1] != 's')
             return apr_psprintf(p, "'%%%c' in the query: the only parameter "
-                                "is the MAC, written %%s", s[1] ? s[1] : ' ');
+                                "is %s, written %%s", s[1] ? s[1] : ' ',
+                                what);
         params++;
     }
     if (params != 1)
         return apr_psprintf(p, "the query has %d %%s parameters: it needs "
-                            "exactly one, for the MAC (12 lower-case hex "
-                            "digits, as in DEVICE_MAC)", params);
+                            "exactly one, for %s", params, what);
     return NULL;
 }
 
@@ -134,7 +138,8 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
         return apr_psprintf(cmd->pool, "%s: mod_dbd is not loaded: load it "
                             "(LoadModule dbd_module ..., before this line) "
                             "and configure DBDriver and DBDParams", name);
-    msg = check_query(cmd->pool, argv[0]);
+    msg = check_query(cmd->pool, argv[0], "the MAC (12 lower-case hex "
+                      "digits, as in DEVICE_MAC)");
     if (msg != NULL)
         return apr_psprintf(cmd->pool, "%s: %s", name, msg);
     q->unavailable = HTTP_SERVICE_UNAVAILABLE;
@@ -168,10 +173,16 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
                                    "knows (default 503) or 'continue'", name,
                                    val);
         }
+        else if (!strcmp(key, "users")) {
+            if ((msg = check_query(cmd->pool, val, "the user name httpd "
+                                   "authenticated")) != NULL)
+                msg = apr_psprintf(cmd->pool, "%s: users=: %s", name, msg);
+            q->user_query = val;
+        }
         else
             msg = apr_psprintf(cmd->pool, "%s: unknown option '%s' (use "
                                "ttl=, unlisted-ttl=, entries=, "
-                               "unavailable=)", name, argv[i]);
+                               "unavailable=, users=)", name, argv[i]);
         if (msg != NULL)
             return msg;
     }
@@ -193,6 +204,10 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
     q->states = apr_hash_make(cmd->pool);
     q->query = argv[0];
     prepare(cmd->server, q->query, q->label);
+    if (q->user_query != NULL) {
+        q->user_label = apr_pstrcat(cmd->pool, q->label, "_u", NULL);
+        prepare(cmd->server, q->user_query, q->user_label);
+    }
     *out = q;
     return NULL;
 }
@@ -277,30 +292,34 @@ static void came_up(request_rec *r, devprov_sql_t *q, sql_state_t *st)
                       apr_time_sec(apr_time_now() - since), failures);
 }
 
-/* Run the query for MAC (normal form M).  Returns 1, 0 or -1 as
- * devprov_sql_lookup(). */
-static int query(request_rec *r, devprov_sql_t *q, sql_state_t *st,
-                 const char *m, char *buf, dp_entry_t *out)
+/* Run the prepared statement LABEL (QUERY's text) with PARAM, and read
+ * its first row's columns into NAMES/VALUES (copies in r->pool; at most
+ * MAX_COLS are read, *NCOLS says how many there are) and the number of
+ * rows into *ROWS.  Returns 0, or -1 when the database could not answer
+ * (went_down() said so). */
+static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
+                      const char *label, const char *sql, const char *param,
+                      const char **names, const char **values, int *ncols,
+                      int *rows)
 {
     ap_dbd_t *dbd = q->acquire(r);
     apr_dbd_prepared_t *stmt;
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    const char *names[MAX_COLS], *values[MAX_COLS];
-    char why[256];
-    int rv, ncols = 0, rows = 0, i, rc;
+    int rv, i;
 
+    *ncols = *rows = 0;
     if (dbd == NULL) {
         went_down(r, q, st, 0, "no connection: see mod_dbd's message");
         return -1;
     }
-    stmt = apr_hash_get(dbd->prepared, q->label, APR_HASH_KEY_STRING);
+    stmt = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
     if (stmt == NULL) {
         went_down(r, q, st, 0, "the query is not prepared on this connection");
         return -1;
     }
     rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, stmt, 1,
-                          m, NULL);
+                          param, NULL);
     if (rv != 0) {
         /* A database server that restarted broke the connection, or, if
          * mod_dbd's check already reconnected it (PostgreSQL: PQreset),
@@ -313,11 +332,11 @@ static int query(request_rec *r, devprov_sql_t *q, sql_state_t *st,
         apr_dbd_prepared_t *again = NULL;
 
         if ((ok == APR_SUCCESS || ok == APR_ENOTIMPL)
-            && apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, q->query,
-                               q->label, &again) == 0) {
-            apr_hash_set(dbd->prepared, q->label, APR_HASH_KEY_STRING, again);
+            && apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, sql,
+                               label, &again) == 0) {
+            apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, again);
             rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res,
-                                  again, 1, m, NULL);
+                                  again, 1, param, NULL);
             if (rv != 0)
                 err = apr_dbd_error(dbd->driver, dbd->handle, rv);
             else
@@ -332,19 +351,19 @@ static int query(request_rec *r, devprov_sql_t *q, sql_state_t *st,
             return -1;
         }
     }
-    ncols = apr_dbd_num_cols(dbd->driver, res);
+    *ncols = apr_dbd_num_cols(dbd->driver, res);
     /* Random access (1 above): the result arrives whole, and a failure
      * is reported by the select itself.  The PostgreSQL driver's
      * sequential mode reports a connection lost while fetching as the
      * end of the rows, which would read as "not listed". */
     while ((rv = apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1))
            == 0) {
-        if (++rows > 1 || ncols > MAX_COLS)
+        if (++*rows > 1 || *ncols > MAX_COLS)
             continue;
         /* Copies of both: the result the strings point into is freed by
          * the driver when the loop reads past the last row (PostgreSQL:
          * PQclear on random-access results), before they are used. */
-        for (i = 0; i < ncols; i++) {
+        for (i = 0; i < *ncols; i++) {
             names[i] = apr_dbd_get_name(dbd->driver, res, i);
             values[i] = apr_dbd_get_entry(dbd->driver, row, i);
             names[i] = names[i] != NULL ? apr_pstrdup(r->pool, names[i])
@@ -358,6 +377,21 @@ static int query(request_rec *r, devprov_sql_t *q, sql_state_t *st,
         return -1;
     }
     came_up(r, q, st);
+    return 0;
+}
+
+/* Run the query for MAC (normal form M).  Returns 1, 0 or -1 as
+ * devprov_sql_lookup(). */
+static int query(request_rec *r, devprov_sql_t *q, sql_state_t *st,
+                 const char *m, char *buf, dp_entry_t *out)
+{
+    const char *names[MAX_COLS], *values[MAX_COLS];
+    char why[256];
+    int ncols = 0, rows = 0, rc;
+
+    if (select_row(r, q, st, q->label, q->query, m, names, values, &ncols,
+                   &rows) != 0)
+        return -1;
     if (rows == 0)
         return 0;
     if (ncols > MAX_COLS) {
@@ -445,6 +479,37 @@ int devprov_sql_lookup(request_rec *r, devprov_sql_t *q, const dp_mac_t *mac,
                   "devprov: allowlist database: %s %s", m,
                   rc > 0 ? "listed" : rc == 0 ? "not listed" : "no answer");
     return rc;
+}
+
+int devprov_sql_user(request_rec *r, devprov_sql_t *q, const char *user,
+                     dp_mac_t *mac)
+{
+    const void *conf = dbd_conf_of(q, r->server);
+    sql_state_t *st = apr_hash_get(q->states, &conf, sizeof(conf));
+    const char *names[MAX_COLS], *values[MAX_COLS];
+    int ncols = 0, rows = 0, i;
+
+    if (q->user_query == NULL)
+        return 0;
+    if (st == NULL || select_row(r, q, st, q->user_label, q->user_query,
+                                 user, names, values, &ncols, &rows) != 0)
+        return -1;
+    if (rows == 0)
+        return 0;
+    for (i = 0; i < ncols && i < MAX_COLS; i++)
+        if (strcasecmp(names[i], "mac") == 0)
+            break;
+    if (rows > 1 || i == ncols || i == MAX_COLS || values[i] == NULL
+        || dp_mac_parse(values[i], strlen(values[i]), mac) != 0
+        || !dp_mac_is_unicast(mac)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "devprov: DevprovAllowlistSQL (%s): users= gives %s "
+                      "for a user name: it names no phone (one row with a "
+                      "column mac, a unicast MAC, is needed)", q->where,
+                      rows > 1 ? "several rows" : "no MAC");
+        return 0;
+    }
+    return 1;
 }
 
 int devprov_sql_unavailable_status(const devprov_sql_t *q)

@@ -18,7 +18,8 @@
 typedef struct devprov_sql devprov_sql_t;
 
 /* DevprovAllowlistSQL "<query>" [ttl=<s>] [unlisted-ttl=<s>]
- * [entries=<n>] [unavailable=<status>|continue]: check the arguments and
+ * [entries=<n>] [unavailable=<status>|continue] ["users=<query>"]: check
+ * the arguments and
  * register the query with mod_dbd for CMD's server. */
 const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
                              devprov_sql_t **out);
@@ -35,6 +36,13 @@ apr_status_t devprov_sql_init_server(devprov_sql_t *q, server_rec *s,
  * lasts, and its recovery once). */
 int devprov_sql_lookup(request_rec *r, devprov_sql_t *q, const dp_mac_t *mac,
                        dp_entry_t *out);
+
+/* DevprovAllowlistSQL's users= query: the phone whose user name is USER,
+ * from the one row's column "mac".  1 (MAC set), 0 (none, or users= not
+ * configured), -1 (the database could not answer).  Not cached: the
+ * allowlist lookup of the MAC that follows is. */
+int devprov_sql_user(request_rec *r, devprov_sql_t *q, const char *user,
+                     dp_mac_t *mac);
 
 /* The HTTP status for requests whose lookup failed, or 0 to let them
  * through without DEVICE_ALLOWLISTED (unavailable=continue). */

@@ -7,13 +7,15 @@
  * Licensed under the Apache License, Version 2.0.
  *
  * The user name is a MAC in any accepted form, or the user= of an
- * allowlist line (DevprovAllowlist's index of them; with
- * DevprovAllowlistSQL only a MAC).  The password identity is then looked
+ * allowlist line (DevprovAllowlist's index of them; DevprovAllowlistSQL's
+ * users= query).  The password identity is then looked
  * up and judged as a certificate's would be (dp_verdict_user in the
  * core); mod_devprov.c applies revocation, DevprovDeny and
  * DevprovBindPath to it.  The verdict is per request (every request
  * carries its credentials), in r->pool.
  */
+#include <string.h>
+
 #include "httpd.h"
 #include "http_config.h"
 
@@ -32,10 +34,13 @@ typedef struct {
 
 static int map_user(void *data, const char *user, size_t len, dp_mac_t *mac)
 {
-    const user_source_t *src = data;
+    user_source_t *src = data;
 
-    return src->file != NULL ? dp_allowlist_user(src->file, user, len, mac)
-                             : 0;
+    if (src->file != NULL)
+        return dp_allowlist_user(src->file, user, len, mac);
+    /* USER is NUL-terminated (dp_verdict_user's) */
+    return src->sql != NULL && strlen(user) == len
+           ? devprov_sql_user(src->r, src->sql, user, mac) : 0;
 }
 
 static int lookup(void *data, const dp_mac_t *mac, dp_entry_t *out)

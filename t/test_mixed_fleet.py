@@ -99,11 +99,50 @@ def strict_vhost(srv, pki):
         "</Location>\n")
 
 
+def sql_vhost(srv, pki):
+    """The same phones in SQLite (conf/sql/schema.sql): a user name maps
+    to its phone through DevprovAllowlistSQL's users= query."""
+    import sqlite3
+    db = srv.dir / "phones.db"
+    with sqlite3.connect(db) as c:
+        c.executescript((ROOT / "conf/sql/schema.sql").read_text())
+        c.executemany(
+            "INSERT INTO phones (mac, label, ext, vendor, username) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [("0004f2000002", "warehouse-desk", "202", "polycom", None),
+             ("000b82000031", "gs-hall", "231", None, None),
+             ("000b82000032", "gs-kitchen", "232", None, "ph-kitchen-7f3a")])
+    db.chmod(0o644)
+    return (f"LoadModule dbd_module {MODDIR}/mod_dbd.so\n"
+            + srv.tls_vhost(
+                "sql",
+                "DevprovEngine on\n"
+                f"DevprovTrust polycom {pki / 'polycom/root.pem'} "
+                f"{pki / 'polycom/issuing.pem'} "
+                f"{pki / 'polycom/issuing-expired.pem'}\n"
+                f"DBDriver sqlite3\nDBDParams {db}\n"
+                'DevprovAllowlistSQL "SELECT allowed, label, vendor, ext, '
+                'username AS user FROM phones WHERE mac = %s" '
+                '"users=SELECT mac FROM phones WHERE username = %s"\n'
+                "DevprovUserIdentity on\n"
+                "DevprovDeny unlisted\nDevprovBindPath on\n"
+                "<Location />\n"
+                "  AuthType Digest\n  AuthName phones\n"
+                "  AuthDigestProvider file\n"
+                f"  AuthUserFile {srv.dir / 'phones.htdigest'}\n"
+                "  <RequireAny>\n"
+                "    Require expr \"%{ENV:DEVICE_IDENTIFIED_BY} == "
+                "'certificate'\"\n"
+                "    Require valid-user\n"
+                "  </RequireAny>\n"
+                "</Location>\n"))
+
+
 @pytest.fixture(scope="module")
 def srv_mixed(workdir, pki):
     from conftest import Httpd
     srv = Httpd(workdir, "srv_mixed", pki)
-    srv.start(site(srv, pki) + strict_vhost(srv, pki))
+    srv.start(site(srv, pki) + strict_vhost(srv, pki) + sql_vhost(srv, pki))
     yield srv
     srv.stop()
 
@@ -312,6 +351,38 @@ def test_certificate_and_password_agree(srv_mixed):
     assert e["DEVICE_MAC"] == "0004f2000001"
 
 
+# -- the phones in a database ------------------------------------------------
+
+@pytest.mark.parametrize("user,mac,status,reason", [
+    ("ph-kitchen-7f3a", "000b82000032", 200, None),   # users= maps it
+    ("000b82000031", "000b82000031", 200, None),      # a MAC as user name
+    ("000b82000032", "000b82000032", 403, "user_mismatch"),   # has a user
+    ("0004f2000001", "0004f2000001", 403, "unlisted"),
+    ("admin", None, 403, "no_cert"),
+])
+def test_database_user_names(srv_mixed, user, mac, status, reason):
+    res = get(srv_mixed, "/env.php", user=user, port="sql")
+    assert res.status == status, res
+    if status == 200:
+        e = json.loads(res.body)
+        assert e["DEVICE_MAC"] == mac and \
+            e["DEVICE_IDENTIFIED_BY"] == "password", e
+        assert refusals(srv_mixed) == []
+    else:
+        one_refusal(srv_mixed, 403, reason, identity="password" if mac
+                    else "none", mac=mac or "-", user=user)
+
+
+def test_database_certificate_phone_and_own_files(srv_mixed):
+    assert get(srv_mixed, "/env.php", "polycom-expired", port="sql").status \
+        == 200
+    res = get(srv_mixed, "/000b82000031.cfg", user="ph-kitchen-7f3a",
+              port="sql")
+    assert res.status == 403
+    one_refusal(srv_mixed, 403, "bind_path", identity="password",
+                mac="000b82000032")
+
+
 # -- configuration errors ----------------------------------------------------
 
 @pytest.mark.parametrize("value,message", [
@@ -328,6 +399,21 @@ def test_bad_value_refused(workdir, pki, value, message):
         f"DevprovUserIdentity {value}\n"))
     assert res.returncode != 0
     assert message in res.stderr, res.stderr
+
+
+def test_users_query_checked(workdir, pki):
+    from conftest import Httpd
+    srv = Httpd(workdir, "srv_mixed_badsql", pki)
+    res = srv.configtest(
+        f"LoadModule dbd_module {MODDIR}/mod_dbd.so\n" + srv.tls_vhost(
+            "x", "DevprovEngine on\n"
+            f"DevprovTrust polycom {pki / 'polycom/root.pem'}\n"
+            "DBDriver sqlite3\nDBDParams /nonexistent.db\n"
+            'DevprovAllowlistSQL "SELECT label FROM phones WHERE mac = %s" '
+            '"users=SELECT mac FROM phones"\n'))
+    assert res.returncode != 0
+    assert "DevprovAllowlistSQL: users=: the query has 0 %s parameters" \
+        in res.stderr, res.stderr
 
 
 def test_needs_an_authentication_module(workdir, pki):

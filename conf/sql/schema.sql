@@ -16,6 +16,8 @@ CREATE TABLE phones (
     vendor     VARCHAR(32),                -- only this vendor's certificates match
     ext        VARCHAR(128),
     sip_server VARCHAR(128),
+    username   VARCHAR(128) UNIQUE,        -- a password phone's user name
+                                           -- (DevprovUserIdentity, users=)
     allowed    BOOLEAN NOT NULL DEFAULT TRUE  -- false: kept on record, shut out
 );
 
