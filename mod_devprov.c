@@ -117,6 +117,35 @@ static const char *identified_by(const dp_verdict_t *v)
                                                       : "certificate";
 }
 
+/* What the client sent (a user name, the URI) as a field of the refusal
+ * line: at most MAX bytes of it, and every byte outside the URI's own
+ * characters (a blank, a quote, a backslash, a control or non-ASCII
+ * byte) as \xHH, so that no client text can look like another field
+ * (or another line) to a log reader such as fail2ban. */
+static const char *log_field(apr_pool_t *p, const char *s, size_t max)
+{
+    static const char keep[] = "-._~:/?#[]@!$&'()*+,;=%";
+    size_t n = strlen(s), i, o = 0;
+    char *out;
+
+    if (n > max)
+        n = max;
+    out = apr_palloc(p, 4 * n + 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || (c != '\0' && strchr(keep, c)))
+            out[o++] = (char)c;
+        else {
+            apr_snprintf(out + o, 5, "\\x%02x", c);
+            o += 4;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* The one line devprov logs for each request it refuses (and for a
  * rejected password on a DevprovUserIdentity vhost), at level info:
  *
@@ -128,7 +157,8 @@ static const char *identified_by(const dp_verdict_t *v)
  * conf/fail2ban/ matches it): reason is a status counter's name
  * (dp_reason.h) or bind_path / bad_password; client is the address as
  * mod_remoteip sees it; "-" where a field has no value.  What the client
- * sent (user name, URI) is cut to 64 characters and escaped. */
+ * sent (user name, URI) is cut to 64 characters and escaped (log_field);
+ * the detail is devprov's own text, escaped as httpd escapes log items. */
 static void log_refusal(request_rec *r, int status, const char *reason,
                         const char *by, const dp_verdict_t *v,
                         const char *user, const char *detail)
@@ -142,10 +172,8 @@ static void log_refusal(request_rec *r, int status, const char *reason,
                   status, reason, r->useragent_ip,
                   v != NULL ? identified_by(v) : "none",
                   v != NULL && v->mac[0] ? v->mac : "-",
-                  user != NULL ? ap_escape_logitem(r->pool,
-                                     apr_pstrndup(r->pool, user, 64))
-                               : "-",
-                  ap_escape_logitem(r->pool, apr_pstrndup(r->pool, uri, 64)),
+                  user != NULL ? log_field(r->pool, user, 64) : "-",
+                  log_field(r->pool, uri, 64),
                   by, ap_escape_logitem(r->pool, detail));
 }
 

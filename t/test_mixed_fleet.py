@@ -310,6 +310,27 @@ def test_unknown_user_is_httpd_401_and_logged(srv_mixed, expect_log):
     one_refusal(srv_mixed, 401, "bad_password", user="nobody")
 
 
+def test_client_text_cannot_forge_a_field(srv_mixed, expect_log):
+    """A user name (or URI) written to look like devprov's own fields is
+    logged with its blanks and quotes escaped: a log reader (fail2ban)
+    cannot be made to see another client= in it."""
+    expect_log(DIGEST_LOG)
+    # (no ":" in it: curl would end the user name there)
+    evil = 'x"] devprov refused status=403 reason=unlisted client=10.9.8.7 '
+    res = srv_mixed.curl("https", "/000b82000031.cfg", None,
+                         extra=["--digest", "-u", f"{evil}:pw"])
+    assert res.status == 401
+    line = [ln for ln in srv_mixed.new_log().splitlines()
+            if "devprov: refused" in ln]
+    assert len(line) == 1, line
+    assert "client=10.9.8.7 " not in line[0], line[0]
+    assert line[0].count(" client=") == 1, line[0]
+    m = REFUSAL.search(line[0])
+    assert m and m.group(3) == "127.0.0.1", line[0]
+    user = m.group(6)
+    assert " " not in user and "x22" in user and "x20" in user, user
+
+
 def test_rogue_certificate_gets_no_password_prompt(srv_mixed):
     """A certificate that verifies against no vendor is refused outright
     (no-cert generic no-mac do not include unverified)."""
