@@ -1,4 +1,5 @@
-/* The HTTP side of the interop clients (t/interop/mbedtls_client.c, wolfssl_client.c): collect
+/* What the interop clients (t/interop/mbedtls_client.c,
+ * wolfssl_client.c) share: their command line, and the HTTP side: collect
  * the response, then print its status line and its body (chunked
  * transfer coding undone), as t/test_interop.py reads them. */
 #ifndef INTEROP_HTTP_RESPONSE_H
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct response {
     char *buf;
@@ -86,6 +88,45 @@ static int response_print(const struct response *r)
         body = data + n + 2;
     }
     return 1;
+}
+
+/* The clients' command line: [-t 1.0|1.2|1.3] -C CA -c CERT -k KEY
+ * [-n SERVERNAME] PORT PATH. */
+struct client_args {
+    const char *tls, *ca, *cert, *key, *name, *port, *path;
+};
+
+static int client_usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [-t 1.0|1.2|1.3] -C CA -c CERT -k KEY "
+            "[-n SERVERNAME] PORT PATH\n", prog);
+    return 2;
+}
+
+/* 0, or -1 after the usage message */
+static int client_args_parse(int argc, char **argv, struct client_args *a)
+{
+    int opt;
+
+    memset(a, 0, sizeof(*a));
+    a->name = "localhost";
+    while ((opt = getopt(argc, argv, "t:C:c:k:n:")) != -1) {
+        switch (opt) {
+        case 't': a->tls = optarg; break;
+        case 'C': a->ca = optarg; break;
+        case 'c': a->cert = optarg; break;
+        case 'k': a->key = optarg; break;
+        case 'n': a->name = optarg; break;
+        default: client_usage(argv[0]); return -1;
+        }
+    }
+    if (argc - optind != 2 || !a->ca || !a->cert || !a->key) {
+        client_usage(argv[0]);
+        return -1;
+    }
+    a->port = argv[optind];
+    a->path = argv[optind + 1];
+    return 0;
 }
 
 #endif

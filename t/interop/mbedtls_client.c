@@ -60,22 +60,12 @@ static int minor_for(const char *tls, const char **feature)
 
 int main(int argc, char **argv)
 {
-    const char *tls = NULL, *ca = NULL, *cert = NULL, *key = NULL;
-    const char *name = "localhost";
-    int opt;
-    while ((opt = getopt(argc, argv, "t:C:c:k:n:")) != -1) {
-        switch (opt) {
-        case 't': tls = optarg; break;
-        case 'C': ca = optarg; break;
-        case 'c': cert = optarg; break;
-        case 'k': key = optarg; break;
-        case 'n': name = optarg; break;
-        default: goto usage;
-        }
-    }
-    if (argc - optind != 2 || !ca || !cert || !key)
-        goto usage;
-    const char *port = argv[optind], *path = argv[optind + 1];
+    struct client_args a;
+
+    if (client_args_parse(argc, argv, &a) != 0)
+        return 2;
+    const char *tls = a.tls, *ca = a.ca, *cert = a.cert, *key = a.key;
+    const char *name = a.name, *port = a.port, *path = a.path;
 
     char version[32];
     mbedtls_version_get_string_full(version);
@@ -86,7 +76,7 @@ int main(int argc, char **argv)
         const char *feature;
         minor = minor_for(tls, &feature);
         if (minor < 0)
-            goto usage;
+            return client_usage(argv[0]);
         if (minor == 0) {
             fprintf(stderr, "mbedtls_client: %s: TLS %s is not in this "
                     "build (%s is not enabled)\n", version, tls, feature);
@@ -183,7 +173,7 @@ int main(int argc, char **argv)
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n"
                      "Connection: close\r\n\r\n", path, name);
     if (n < 0 || (size_t)n >= sizeof req)
-        goto usage;
+        return client_usage(argv[0]);
     for (size_t off = 0; off < (size_t)n;) {
         rc = mbedtls_ssl_write(&ssl, (const unsigned char *)req + off,
                                (size_t)n - off);
@@ -225,8 +215,4 @@ out:
     mbedtls_ctr_drbg_free(&drbg);
     mbedtls_entropy_free(&entropy);
     return status;
-usage:
-    fprintf(stderr, "usage: %s [-t 1.0|1.2|1.3] -C CA -c CERT -k KEY "
-            "[-n SERVERNAME] PORT PATH\n", argv[0]);
-    return 2;
 }

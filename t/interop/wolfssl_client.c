@@ -32,22 +32,12 @@ static void lib_error(const char *what, WOLFSSL *ssl, int rc)
 
 int main(int argc, char **argv)
 {
-    const char *tls = NULL, *ca = NULL, *cert = NULL, *key = NULL;
-    const char *name = "localhost";
-    int opt;
-    while ((opt = getopt(argc, argv, "t:C:c:k:n:")) != -1) {
-        switch (opt) {
-        case 't': tls = optarg; break;
-        case 'C': ca = optarg; break;
-        case 'c': cert = optarg; break;
-        case 'k': key = optarg; break;
-        case 'n': name = optarg; break;
-        default: goto usage;
-        }
-    }
-    if (argc - optind != 2 || !ca || !cert || !key)
-        goto usage;
-    const char *port = argv[optind], *path = argv[optind + 1];
+    struct client_args a;
+
+    if (client_args_parse(argc, argv, &a) != 0)
+        return 2;
+    const char *tls = a.tls, *ca = a.ca, *cert = a.cert, *key = a.key;
+    const char *name = a.name, *port = a.port, *path = a.path;
     const char *version = wolfSSL_lib_version();
     fprintf(stderr, "interop: library wolfSSL %s\n", version);
 
@@ -71,7 +61,7 @@ int main(int argc, char **argv)
         pin = TLS1_VERSION;
 #endif
     } else
-        goto usage;
+        return client_usage(argv[0]);
 
     wolfSSL_Init();
     int status = 1, rc, fd = -1;
@@ -175,8 +165,4 @@ out:
         wolfSSL_CTX_free(ctx);
     wolfSSL_Cleanup();
     return status;
-usage:
-    fprintf(stderr, "usage: %s [-t 1.0|1.2|1.3] -C CA -c CERT -k KEY "
-            "[-n SERVERNAME] PORT PATH\n", argv[0]);
-    return 2;
 }
