@@ -12,7 +12,10 @@
  *   - every pin=... value satisfies dp_pin_valid();
  *   - MACs that are not listed (neighbours of listed ones, multicast,
  *     all-zero) are not found;
- *   - every listed MAC is unicast and round-trips through format/parse.
+ *   - every listed MAC is unicast and round-trips through format/parse;
+ *   - every user=<name> finds its line's MAC (dp_allowlist_user), names
+ *     are never MACs and never on two lines, and a name no line has (or
+ *     a prefix of one) finds nothing.
  * When the parser refuses the file, the message is "fuzz:LINE: reason"
  * and the line really is bad or a duplicate (checked loosely: the oracle
  * must not accept the whole file).
@@ -103,6 +106,12 @@ static int oracle_line(const char *p, size_t n, oline_t *ol)
         if (eq - t == 3 && memcmp(t, "pin", 3) == 0
             && !pin_ok(eq + 1, ol->tlen[k] - 4))
             return -1;
+        if (eq - t == 4 && memcmp(t, "user", 4) == 0) {
+            dp_mac_t m;
+
+            if (dp_mac_parse(eq + 1, ol->tlen[k] - 5, &m) == 0)
+                return -1;                      /* a MAC is no user= */
+        }
         for (l = 1; l < k; l++) {
             const char *u = ol->tok[l], *ue = memchr(u, '=', ol->tlen[l]);
             if (ue != NULL && ue - u == eq - t && memcmp(u, t, (size_t)(eq - t)) == 0)
@@ -110,6 +119,19 @@ static int oracle_line(const char *p, size_t n, oline_t *ol)
         }
     }
     return 1;
+}
+
+/* the line's user= value, or NULL (LEN set) */
+static const char *user_of(const oline_t *ol, size_t *len)
+{
+    size_t k;
+
+    for (k = 1; k < ol->ntok; k++)
+        if (ol->tlen[k] > 5 && memcmp(ol->tok[k], "user=", 5) == 0) {
+            *len = ol->tlen[k] - 5;
+            return ol->tok[k] + 5;
+        }
+    return NULL;
 }
 
 static uint64_t keys[MAX_ENTRIES];
@@ -178,6 +200,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (i = 1; i < nent; i++)
             if (keys[i] == keys[i - 1])
                 oracle_ok = 0;                  /* listed twice */
+        /* a user name on two lines */
+        for (i = 0; i < nent && oracle_ok == 1; i++) {
+            size_t ul, vl;
+            const char *u = user_of(&lines[i], &ul);
+
+            for (j = 0; u != NULL && j < i; j++) {
+                const char *v = user_of(&lines[j], &vl);
+                if (v != NULL && vl == ul && memcmp(u, v, ul) == 0)
+                    oracle_ok = 0;
+            }
+        }
     }
 
     if (al == NULL) {
@@ -207,6 +240,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&e, 0, sizeof(e));
         FUZZ_CHECK(dp_allowlist_lookup(al, &ol->mac, &e) == 1);
         FUZZ_CHECK(dp_allowlist_lookup(al, &ol->mac, NULL) == 1);
+        {
+            size_t ul;
+            const char *u = user_of(ol, &ul);
+            dp_mac_t um;
+
+            if (u != NULL) {
+                FUZZ_CHECK(dp_allowlist_user(al, u, ul, &um) == 1);
+                FUZZ_CHECK(memcmp(&um, &ol->mac, sizeof(um)) == 0);
+                /* a prefix is another name */
+                if (ul > 1 && dp_allowlist_user(al, u, ul - 1, &um) == 1)
+                    FUZZ_CHECK(memcmp(&um, &ol->mac, sizeof(um)) != 0);
+            }
+        }
         FUZZ_CHECK(e.label != NULL && e.attrs != NULL);
         /* label */
         if (ol->ntok > 1 && memchr(ol->tok[1], '=', ol->tlen[1]) == NULL) {
