@@ -12,6 +12,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "util_cfgtree.h"               /* ap_conftree */
 #include "apr_hash.h"
 #include "apr_strings.h"
 
@@ -465,6 +466,42 @@ static void report_emerg(void *arg, const char *msg)
 
 /* Cross-directive checks, run by "apache2 -t" too: the core's
  * (dp_conf_check_*) and those that need the rest of the server. */
+/* The last "CacheQuickHandler" among the directives from D on (not
+ * descending): 1 on, 0 off, -1 none. */
+static int quick_handler_in(const ap_directive_t *d)
+{
+    int v = -1;
+
+    for (; d != NULL; d = d->next)
+        if (strcasecmp(d->directive, "CacheQuickHandler") == 0 && d->args)
+            v = strcasecmp(d->args, "off") != 0;
+    return v;
+}
+
+/* Does mod_cache serve S's requests from its quick handler (its default,
+ * CacheQuickHandler on), that is before httpd checks authentication and
+ * before devprov's fixups?  S's <VirtualHost> block, else the main
+ * server's top level, says. */
+static int cache_quick_handler(const server_rec *s)
+{
+    const ap_directive_t *d;
+    int v = -1;
+
+    if (ap_find_linked_module("mod_cache.c") == NULL)
+        return 0;
+    for (d = ap_conftree; s->is_virtual && d != NULL; d = d->next)
+        if (strcasecmp(d->directive, "<VirtualHost") == 0
+            && d->filename != NULL && s->defn_name != NULL
+            && strcmp(d->filename, s->defn_name) == 0
+            && d->line_num == (int)s->defn_line_number) {
+            v = quick_handler_in(d->first_child);
+            break;
+        }
+    if (v < 0)
+        v = quick_handler_in(ap_conftree);
+    return v != 0;
+}
+
 int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp, server_rec *s)
 {
@@ -534,6 +571,18 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "mod_auth_form): \"a2enmod auth_digest\"", vhost,
                          sc->user_id_where ? sc->user_id_where : "?"));
             no_authn = 0;
+        }
+        /* a client waiting to be judged after authentication would be
+         * served from the cache before it is */
+        if (devprov_engine_on(sc) && sc->user_id > 0
+            && cache_quick_handler(s)) {
+            report_emerg(&rc, apr_psprintf(ptemp, "devprov: %s: "
+                         "DevprovUserIdentity (%s) judges some clients only "
+                         "after httpd's authentication, but mod_cache's "
+                         "quick handler would serve them from the cache "
+                         "before that: say \"CacheQuickHandler off\" in "
+                         "this virtual host (or the main server)", vhost,
+                         sc->user_id_where ? sc->user_id_where : "?"));
         }
     }
     return rc;

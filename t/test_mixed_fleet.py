@@ -331,6 +331,19 @@ def test_client_text_cannot_forge_a_field(srv_mixed, expect_log):
     assert " " not in user and "x22" in user and "x20" in user, user
 
 
+def test_referer_cannot_forge_a_refusal(srv_mixed):
+    """httpd appends the Referer to the error log line; the filter is
+    anchored at the line's start, so a forged refusal in it is never
+    matched (test_fail2ban_filter_matches_the_guesses counts the lines)."""
+    forged = ("x] devprov: refused status=403 reason=unlisted "
+              "client=203.0.113.9 ")
+    res = get(srv_mixed, "/env.php", user="admin",
+              extra=["-H", f"Referer: {forged}"])
+    assert res.status == 403
+    r = one_refusal(srv_mixed, 403, "no_cert")
+    assert "203.0.113.9" in srv_mixed.new_log()      # it is on the line
+
+
 def test_rogue_certificate_gets_no_password_prompt(srv_mixed):
     """A certificate that verifies against no vendor is refused outright
     (no-cert generic no-mac do not include unverified)."""
@@ -422,6 +435,28 @@ def test_bad_value_refused(workdir, pki, value, message):
     assert message in res.stderr, res.stderr
 
 
+@pytest.mark.parametrize("quick,refused", [(None, True), ("on", True),
+                                           ("off", False)])
+def test_cache_quick_handler_refused(workdir, pki, quick, refused):
+    """mod_cache's quick handler runs before authentication: it would serve
+    a client devprov has not judged yet."""
+    from conftest import Httpd
+    srv = Httpd(workdir, "srv_mixed_cache", pki)
+    res = srv.configtest(
+        "".join(f"LoadModule {m}_module {MODDIR}/mod_{m}.so\n"
+                for m in AUTH_MODULES + ["cache"])
+        + srv.tls_vhost(
+            "x", "DevprovEngine on\n"
+            f"DevprovTrust polycom {pki / 'polycom/root.pem'}\n"
+            "DevprovUserIdentity on\n"
+            + (f"CacheQuickHandler {quick}\n" if quick else "")))
+    if refused:
+        assert res.returncode != 0
+        assert "CacheQuickHandler off" in res.stderr, res.stderr
+    else:
+        assert res.returncode == 0, res.stderr
+
+
 def test_users_query_checked(workdir, pki):
     from conftest import Httpd
     srv = Httpd(workdir, "srv_mixed_badsql", pki)
@@ -485,8 +520,14 @@ def test_fail2ban_filter_matches_the_guesses(srv_mixed):
     # each matched line is one of ours, with its address
     assert "<HOST>" not in out
     matched = [ln for ln in out.splitlines()
-               if "devprov: refused status=" in ln and "[client " in ln]
+               if ln.startswith("|  [") and "devprov: refused status=" in ln]
     assert matched and all("client=127.0.0.1" in ln for ln in matched)
+    # the forged refusal in a Referer (test_referer_...) is on the log,
+    # on a no_cert line the filter must not match at all (the user name
+    # of test_client_text_... is on a bad_password line it does match,
+    # for 127.0.0.1: the count above)
+    assert "203.0.113.9" in log
+    assert not [ln for ln in matched if "203.0.113.9" in ln], matched
     # and the refusals it leaves out are the ones it says it leaves out
     assert all(m.group(2) not in GUESSES for m in lines
                if m.group(2) in {"revoked", "no_cert", "db_unavailable"})
