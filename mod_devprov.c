@@ -108,15 +108,6 @@ static void export(request_rec *r, devprov_conn_t *dc, const dp_verdict_t *v)
 /* ------------------------------------------------------------------ */
 /* refusals: one log line each, in one stable format                   */
 
-/* How V identified the client, for the log. */
-static const char *identified_by(const dp_verdict_t *v)
-{
-    if (v->id.status != DP_ST_DEVICE)
-        return "none";
-    return v->id.password ? "password" : v->id.pinned ? "pin"
-                                                      : "certificate";
-}
-
 /* What the client sent (a user name, the URI) as a field of the refusal
  * line: at most MAX bytes of it, and every byte outside the URI's own
  * characters (a blank, a quote, a backslash, a control or non-ASCII
@@ -170,7 +161,8 @@ static void log_refusal(request_rec *r, int status, const char *reason,
                   "identity=%s mac=%s user=\"%s\" uri=\"%s\" by=%s "
                   "detail=\"%s\"",
                   status, reason, r->useragent_ip,
-                  v != NULL ? identified_by(v) : "none",
+                  v != NULL && dp_identity_method(&v->id) != NULL
+                      ? dp_identity_method(&v->id) : "none",
                   v != NULL && v->mac[0] ? v->mac : "-",
                   user != NULL ? log_field(r->pool, user, 64) : "-",
                   log_field(r->pool, uri, 64),

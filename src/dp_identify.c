@@ -162,3 +162,10 @@ int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
     }
     return 0;
 }
+
+const char *dp_identity_method(const dp_identity_t *id)
+{
+    if (id->status != DP_ST_DEVICE)
+        return NULL;
+    return id->password ? "password" : id->pinned ? "pin" : "certificate";
+}

@@ -97,6 +97,10 @@ int dp_identify_pinned(const dp_vendor_t *const *vendors, size_t nvendors,
  * SHA256 (32 bytes); 0 if it pins none or this one. */
 int dp_pin_mismatch(const dp_entry_t *entry, const unsigned char *sha256);
 
+/* How ID identified a device: "certificate" (a vendor CA), "pin" or
+ * "password" (DEVICE_IDENTIFIED_BY's values); NULL if ID is no device. */
+const char *dp_identity_method(const dp_identity_t *id);
+
 /* Lower-case hex of the fingerprint into OUT (65 bytes). */
 void dp_hex_sha256(const unsigned char *md, char *out);
 

@@ -273,9 +273,7 @@ void dp_verdict_export(const dp_verdict_t *v, const char *enrolment,
     set(arg, "DEVICE_VERIFIED", device ? "1" : "0");
     if (device) {
         set(arg, "DEVICE_MAC", v->mac);
-        set(arg, "DEVICE_IDENTIFIED_BY", id->password ? "password"
-                                         : id->pinned ? "pin"
-                                         : "certificate");
+        set(arg, "DEVICE_IDENTIFIED_BY", dp_identity_method(id));
     }
     if (device && id->password)
         set(arg, "DEVICE_CERT_CLASS",
