@@ -233,6 +233,7 @@ static int counted(request_rec *r, const devprov_srv_t *sc,
         rq->count_pending = 0;
     devprov_status_request(r, sc->counters, v, deny, dc->reused,
                            dc->idcached);
+    devprov_fleet_record(r, sc->fleet, v, deny);
     return status;
 }
 
@@ -439,10 +440,13 @@ static int log_transaction(request_rec *r)
                                                   &devprov_module);
 
         rq->count_pending = 0;
-        if (dc != NULL)
-            devprov_status_request(r, sc->counters,
-                                   rq->own ? &rq->v : &dc->v, DP_DENY_NONE,
+        if (dc != NULL) {
+            const dp_verdict_t *v = rq->own ? &rq->v : &dc->v;
+
+            devprov_status_request(r, sc->counters, v, DP_DENY_NONE,
                                    dc->reused, dc->idcached);
+            devprov_fleet_record(r, sc->fleet, v, DP_DENY_NONE);
+        }
     }
     if ((r->status == HTTP_UNAUTHORIZED || last->status == HTTP_UNAUTHORIZED)
         && apr_table_get(r->headers_in, "Authorization") != NULL) {
@@ -481,6 +485,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
     /* status counters: mod_status section, devprov-status handler */
     devprov_status_register_hooks(p);
+    /* DevprovFleet's page */
+    devprov_fleet_register_hooks(p);
     /* apache2 -t -D DUMP_DEVPROV: the merged settings, for devprov-check */
     devprov_dump_register_hooks(p);
     /* in both modes: the connection's SSL, from mod_ssl */

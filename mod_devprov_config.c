@@ -88,6 +88,9 @@ void *devprov_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->revoked = m.revoked;
     sc->enrol_path = m.enrol_path;
     sc->deny_keys = m.deny_keys;
+    /* set in the main server only (devprov_fleet_cmd): every vhost
+     * records into it */
+    sc->fleet = add->fleet != NULL ? add->fleet : base->fleet;
     return sc;
 }
 
@@ -407,6 +410,18 @@ static const char *cmd_bindpath(cmd_parms *cmd, void *dc, int flag)
     return NULL;
 }
 
+static const char *cmd_fleet(cmd_parms *cmd, void *dc, int argc,
+                             char *const argv[])
+{
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
+
+    (void)dc;
+    if (sc == NULL)
+        return msg;
+    return devprov_fleet_cmd(cmd, argc, argv, &sc->fleet);
+}
+
 const command_rec devprov_cmds[] = {
     AP_INIT_FLAG("DevprovEngine", cmd_engine, NULL, RSRC_CONF,
                  "on|off: identify phones by their client certificate"),
@@ -448,6 +463,10 @@ const command_rec devprov_cmds[] = {
                       "off, on, or the clients (no-cert generic no-mac "
                       "unverified) that httpd's authentication may "
                       "identify by their user name"),
+    AP_INIT_TAKE_ARGV("DevprovFleet", cmd_fleet, NULL, RSRC_CONF,
+                      "DevprovFleet <file> [entries=<phones>] "
+                      "[waiting=<phones>] [stale=<days>]: record every "
+                      "phone judged (main server only)"),
     AP_INIT_FLAG("DevprovBindPath", cmd_bindpath, NULL, RSRC_CONF,
                  "on|off: refuse a request whose path names another "
                  "phone's MAC"),
@@ -597,6 +616,9 @@ int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     devprov_status_t *stats = devprov_status_begin(pconf, ptemp, s);
 
     (void)plog;
+    /* the fleet record, once for the whole server (the main server's) */
+    if (devprov_fleet_post_config(s, devprov_srv(s)->fleet, ptemp) != OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
     for (; s != NULL; s = s->next) {
         devprov_srv_t *sc = devprov_srv(s);
         watched_t *w = sc->allow;

@@ -14,6 +14,8 @@
  *   mod_devprov_user.c    DevprovUserIdentity: the password identity
  *   mod_devprov_watch.c   list files re-read when they change, the
  *                         parent's shared images, its monitor hook
+ *   mod_devprov_fleet.c   DevprovFleet: the per-phone record, the
+ *                         fleet page (devprov-fleet)
  *   mod_devprov_status.c  status counters, mod_status, devprov-status
  *   mod_devprov_sql.c     DevprovAllowlistSQL through mod_dbd
  *   mod_devprov_check.c   apache2 -t checks against mod_ssl's setup
@@ -23,7 +25,8 @@
  *
  * Calls between them go one way only (tests/glue_layers.py fails the
  * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql,
- * ssl, dump and user; config calls watch, status, sql and check; conn
+ * ssl, dump, user and fleet; config calls watch, status, sql, check and
+ * fleet; conn
  * calls enrol, watch and sql; user calls watch and sql; sql calls check;
  * check calls ssl; dump calls sql.
  *
@@ -145,6 +148,9 @@ typedef struct {
     struct idcache *ids;        /* made in post_config; per process */
     devprov_counters_t *counters;   /* status counters (shared memory,
                                      * post_config); NULL: none */
+    struct devprov_fleet *fleet;        /* DevprovFleet: the main server's,
+                                         * shared by every vhost; NULL:
+                                         * not recording */
     devprov_ssl_t *ssl;         /* stock mod_ssl: this vhost's handshake
                                  * tolerance (mod_devprov_ssl.c), set by
                                  * mod_ssl's ssl_init_server hook */
@@ -323,6 +329,30 @@ int devprov_conn_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy);
 const char *devprov_enrol(request_rec *r, const devprov_srv_t *sc,
                           dp_lookup_fn lookup, void *source,
                           const dp_verdict_t *vd, X509 *leaf);
+
+/* ------------------------------------------------------------------ */
+/* mod_devprov_fleet.c                                                 */
+
+typedef struct devprov_fleet devprov_fleet_t;
+
+/* DevprovFleet <file> [entries=<n>] [waiting=<n>] [stale=<days>], in the
+ * main server only: into *OUT (NULL, or the message). */
+const char *devprov_fleet_cmd(cmd_parms *cmd, int argc, char *const argv[],
+                              devprov_fleet_t **out);
+
+/* post_config: map FC's file (kept across restarts when its layout is
+ * the configured one).  OK, or an error (logged). */
+int devprov_fleet_post_config(server_rec *s, devprov_fleet_t *fc,
+                              apr_pool_t *ptemp);
+
+/* Record request R, judged with verdict V and answered as DENY, in FC
+ * (NULL: not recording): a device listed (or with no allowlist) in the
+ * phones' table, a genuine unlisted one in the waiting list. */
+void devprov_fleet_record(request_rec *r, devprov_fleet_t *fc,
+                          const dp_verdict_t *v, dp_deny_t deny);
+
+/* register_hooks: the devprov-fleet handler */
+void devprov_fleet_register_hooks(apr_pool_t *p);
 
 /* ------------------------------------------------------------------ */
 /* mod_devprov_user.c                                                  */

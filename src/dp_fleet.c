@@ -241,6 +241,7 @@ int dp_fleet_update(dp_fleet_t *f, const dp_fleet_obs_t *obs)
     }
     else
         e->last_ok = (int64_t)obs->now;
+    e->refused_last = obs->refusal != DP_FLEET_REFUSAL_NONE;
     /* what only the phone itself says: never from a claim, so that a
      * forged certificate naming a listed MAC cannot rewrite the genuine
      * phone's address, firmware or certificate */
@@ -365,7 +366,7 @@ dp_fleet_state_t dp_fleet_state(const dp_fleet_rec_t *rec, time_t now,
 {
     if (stale > 0 && rec->last_seen < (int64_t)now - (int64_t)stale)
         return DP_FLEET_STALE;
-    if (rec->last_refused != 0 && rec->last_refused >= rec->last_ok)
+    if (rec->refused_last)
         return DP_FLEET_REFUSED;
     if (rec->by == DP_FLEET_BY_PIN)
         return DP_FLEET_PINNED;
@@ -450,4 +451,60 @@ void dp_fleet_summary_add(dp_fleet_summary_t *s, const dp_fleet_rec_t *rec,
         else
             s->expiry_later++;
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* shown text                                                          */
+
+static size_t put(char *out, size_t outlen, size_t n, const char *s,
+                  size_t len)
+{
+    size_t k;
+
+    for (k = 0; k < len; k++, n++)
+        if (n + 1 < outlen)
+            out[n] = s[k];
+    return n;
+}
+
+static size_t finish(char *out, size_t outlen, size_t n)
+{
+    if (outlen > 0)
+        out[n < outlen ? n : outlen - 1] = '\0';
+    return n;
+}
+
+size_t dp_fleet_json_text(char *out, size_t outlen, const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+
+        if (c >= 0x20 && c < 0x7f && !strchr("\"\\<>&'", c))
+            n = put(out, outlen, n, (const char *)&c, 1);
+        else {
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            n = put(out, outlen, n, esc, 6);
+        }
+    }
+    return finish(out, outlen, n);
+}
+
+size_t dp_fleet_html_text(char *out, size_t outlen, const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+
+        if (c >= 0x20 && c < 0x7f && !strchr("&<>\"'", c))
+            n = put(out, outlen, n, (const char *)&c, 1);
+        else
+            n = put(out, outlen, n, esc,
+                    (size_t)snprintf(esc, sizeof(esc), "&#%u;", c));
+    }
+    return finish(out, outlen, n);
 }

@@ -72,7 +72,7 @@ typedef struct dp_fleet_rec {
     uint8_t refusal;            /* the last refusal's code (above) */
     uint8_t listed;             /* the last identified request was
                                  * allowlisted */
-    uint8_t pad_;
+    uint8_t refused_last;       /* the last request was refused */
     int64_t first_seen;
     int64_t last_seen;          /* any request naming this MAC */
     int64_t last_ok;            /* let through */
@@ -214,5 +214,19 @@ void dp_fleet_summary_add(dp_fleet_summary_t *s, const dp_fleet_rec_t *rec,
 /* The month index of T for a summary begun at NOW: 0 for NOW's month,
  * negative before it. */
 int dp_fleet_month(time_t t, time_t now);
+
+/* ------------------------------------------------------------------ */
+/* what a client sent (a User-Agent), shown: never interpreted         */
+
+/* S as the body of a JSON string, NUL-terminated in at most OUTLEN
+ * bytes: quote, backslash, < > & ' and every byte outside printable
+ * ASCII as \u00XX (a byte above 0x7f as the Latin-1 character: the
+ * output is ASCII, valid JSON whatever S holds, and safe inside HTML).
+ * Returns the length needed, as snprintf. */
+size_t dp_fleet_json_text(char *out, size_t outlen, const char *s);
+
+/* S as HTML text (also inside a quoted attribute): & < > " ' and every
+ * byte outside printable ASCII as &#N;.  As dp_fleet_json_text. */
+size_t dp_fleet_html_text(char *out, size_t outlen, const char *s);
 
 #endif

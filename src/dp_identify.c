@@ -46,6 +46,8 @@ int dp_identify(const dp_vendor_t *const *vendors, size_t nvendors,
     if (X509_digest(leaf, EVP_sha256(), id->sha256, &mdlen) != 1
         || dp_spki_sha256(leaf, spki) != 0)
         return -1;
+    if (dp_cert_not_after(leaf, &id->not_after) != 0)
+        id->not_after = 0;
     /* the leaf's own key first: a generic certificate is one whatever
      * CA signed it, also one that no configured CA verifies */
     if (dp_keyset_match(deny, spki)) {

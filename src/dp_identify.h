@@ -57,6 +57,8 @@ typedef struct dp_identity {
                                          * the DP_USER_* class of the
                                          * certificate it came with */
     unsigned char sha256[32];           /* leaf fingerprint (if a cert) */
+    time_t not_after;                   /* the leaf's notAfter, 0 if
+                                         * none or unreadable */
     dp_reason_t reason_code;            /* why not a (listed) device, from
                                          * the table of reasons, or
                                          * DP_REASON_NONE */

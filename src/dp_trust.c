@@ -175,6 +175,11 @@ static int asn1_time_t(const ASN1_TIME *a, time_t *out)
     return 0;
 }
 
+int dp_cert_not_after(X509 *x, time_t *out)
+{
+    return asn1_time_t(X509_get0_notAfter(x), out);
+}
+
 /* One run of X509_verify_cert over the store's certificates only: at
  * NOW with time checks off (AT == NULL), or as of *AT.  PARTIAL: let a
  * configured issuing CA end the chain.  On success the chain is handed

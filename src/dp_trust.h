@@ -128,6 +128,10 @@ dp_reason_t dp_chain_reason(const dp_chain_result_t *res, char *buf,
  * which must not read as "in range"). */
 int dp_cert_time_status(X509 *x, time_t now);
 
+/* X's notAfter in seconds since the epoch into *OUT: 0, or -1 if it
+ * cannot be read. */
+int dp_cert_not_after(X509 *x, time_t *out);
+
 const char *dp_time_status_string(dp_time_status_t st);
 
 #endif

@@ -157,6 +157,14 @@ static void test_update_and_claims(void **state)
     assert_string_equal(r.ua, "PolycomVVX-VVX_410-UA/5.9.5.0614");
     assert_string_equal(dp_fleet_refusal_name(r.refusal), "not_verified");
     assert_int_equal(dp_fleet_state(&r, 2200, 0), DP_FLEET_REFUSED);
+    /* refused and let through in the same second: the last one counts */
+    o.now = 2200;
+    dp_fleet_update(&f, &o);
+    assert_int_equal(dp_fleet_get(&f, &o.mac, &r), 1);
+    assert_int_equal(dp_fleet_state(&r, 2200, 0), DP_FLEET_NORMAL);
+    dp_fleet_update(&f, &claim);
+    assert_int_equal(dp_fleet_get(&f, &o.mac, &r), 1);
+    assert_int_equal(dp_fleet_state(&r, 2200, 0), DP_FLEET_REFUSED);
     /* the phone provisions again: no longer refused */
     o.now = 2300;
     dp_fleet_update(&f, &o);
@@ -357,6 +365,7 @@ static void test_states_and_summary(void **state)
     assert_int_equal(dp_fleet_state(&r, now, 86400), DP_FLEET_NORMAL);
     r.last_refused = r.last_ok;         /* refused last, same second */
     r.refusal = DP_FLEET_REFUSAL_BIND_PATH;
+    r.refused_last = 1;
     assert_int_equal(dp_fleet_state(&r, now, 86400), DP_FLEET_REFUSED);
     /* not seen for longer than the stale interval, whatever else */
     assert_int_equal(dp_fleet_state(&r, now, 30), DP_FLEET_STALE);
@@ -385,7 +394,7 @@ static void test_states_and_summary(void **state)
     r.refused = 1;
     dp_fleet_summary_add(&s, &r, now, 86400);
     r.not_after = 1735689600;           /* 2025-01-01: long expired */
-    r.last_refused = 0;
+    r.refused_last = 0;
     dp_fleet_summary_add(&s, &r, now, 86400);
     r.not_after = now + 86400L * 365 * 3;
     dp_fleet_summary_add(&s, &r, now, 86400);
@@ -402,6 +411,29 @@ static void test_states_and_summary(void **state)
     assert_int_equal(s.refused, 4);
 }
 
+static void test_shown_text(void **state)
+{
+    char out[256];
+    size_t n;
+
+    (void)state;
+    n = dp_fleet_json_text(out, sizeof(out),
+                           "a\"b\\c</script><img src=x onerror='1'>&\n\xff");
+    assert_string_equal(out, "a\\u0022b\\u005cc\\u003c/script\\u003e"
+                        "\\u003cimg src=x onerror=\\u00271\\u0027\\u003e"
+                        "\\u0026\\u000a\\u00ff");
+    assert_int_equal(n, strlen(out));
+    n = dp_fleet_html_text(out, sizeof(out), "<b onclick=\"x\">'&\x01\xe9");
+    assert_string_equal(out, "&#60;b onclick=&#34;x&#34;&#62;&#39;&#38;&#1;"
+                        "&#233;");
+    /* cut to fit, NUL-terminated, the length needed returned */
+    n = dp_fleet_html_text(out, 5, "<<<<");
+    assert_int_equal(n, 20);
+    assert_int_equal(strlen(out), 4);
+    n = dp_fleet_json_text(NULL, 0, "ab");
+    assert_int_equal(n, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_processes),
         cmocka_unit_test(test_garbage_strings),
         cmocka_unit_test(test_states_and_summary),
+        cmocka_unit_test(test_shown_text),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,321 @@
+"""DevprovFleet: the per-phone record (who checked in, when, with what
+firmware and certificate), the waiting list of genuine unlisted phones,
+the fleet page (HTML and ?json), kept across restarts."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+from cryptography import x509
+
+from conftest import (APACHE2, Httpd, curl, fingerprint, make_server_fixture,
+                      write_allowlist)
+from test_devprov import trust
+
+ALLOW = [
+    "0004f2000001 lobby",
+    "0004f2000002 expired-desk",
+    "0004f2000004 revoked-one",
+]
+
+UA_VALID = "FileTransport PolycomVVX-VVX_410-UA/5.9.5.0614"
+EVIL_UA = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&"
+
+
+def fleet_vhost(srv):
+    port = srv.port("fleet")
+    return (f"Listen 127.0.0.1:{port}\n"
+            f"<VirtualHost 127.0.0.1:{port}>\n"
+            "ServerName localhost\n"
+            "<Location /devprov-fleet>\n"
+            "    SetHandler devprov-fleet\n"
+            "    Require ip 127.0.0.1\n"
+            "</Location>\n"
+            "</VirtualHost>\n")
+
+
+def body(srv, pki, fleet_opts=""):
+    allow = write_allowlist(srv.dir / "allowlist", ALLOW)
+    fp = fingerprint(pki, "polycom-selfsigned")
+    with open(allow, "a") as f:
+        f.write(f"0004f2000005 builtin pin=sha256:{fp}\n")
+    revoked = write_allowlist(srv.dir / "revoked", ["0004f2000004"])
+    docs = srv.dir / "docs"
+    docs.mkdir(exist_ok=True)
+    docs.chmod(0o755)
+    (docs / "phone.cfg").write_text("config\n")
+    (docs / "phone.cfg").chmod(0o644)
+    phones = (f"Alias /phone.cfg {docs / 'phone.cfg'}\n"
+              f"Alias /0004f2000001.cfg {docs / 'phone.cfg'}\n"
+              f"DevprovEngine on\n{trust(pki)}"
+              f"DevprovAllowlist {allow}\n"
+              f"DevprovRevoked {revoked}\n"
+              "DevprovDeny unlisted\n"
+              "DevprovBindPath on\n")
+    return (f"DevprovFleet fleet.dat {fleet_opts}\n" + fleet_vhost(srv)
+            + srv.tls_vhost("phones", phones, cafile=None))
+
+
+srv_fleet = make_server_fixture("srv_fleet", body)
+
+
+def phone(srv, device, path="/phone.cfg", ua=UA_VALID):
+    return srv.curl("phones", path, device=device,
+                    extra=["-H", f"User-Agent: {ua}"])
+
+
+def page(srv, query=""):
+    r = curl(f"http://127.0.0.1:{srv.port('fleet')}/devprov-fleet{query}",
+             None)
+    assert r.status == 200, r
+    return r.body
+
+
+def fleet(srv):
+    return json.loads(page(srv, "?json"))
+
+
+def by_mac(doc, key="phones"):
+    return {p["mac"]: p for p in doc[key]}
+
+
+def not_after(pki, device):
+    cert = x509.load_pem_x509_certificate(pki.cert(device).read_bytes())
+    return int(cert.not_valid_after.replace(
+        tzinfo=__import__("datetime").timezone.utc).timestamp())
+
+
+@pytest.fixture(scope="module")
+def traffic(srv_fleet):
+    """One round of phones, once for the module."""
+    srv = srv_fleet
+    out = {
+        "valid": phone(srv, "polycom-valid"),
+        "valid2": phone(srv, "polycom-valid"),
+        "expired": phone(srv, "polycom-expired"),
+        "pinned": phone(srv, "polycom-selfsigned"),
+        "unlisted": phone(srv, "polycom-unlisted"),
+        "rogue": phone(srv, "rogue-polycom"),
+        "revoked": phone(srv, "polycom-valid", ua=UA_VALID),
+        "other_file": phone(srv, "polycom-expired",
+                            path="/0004f2000001.cfg"),
+    }
+    return out
+
+
+def test_phones_recorded(srv_fleet, pki, traffic, expect_log):
+    expect_log([r"devprov: refused"])
+    doc = fleet(srv_fleet)
+    phones = by_mac(doc)
+    valid = phones["0004f2000001"]
+    assert valid["vendor"] == "polycom"
+    assert valid["identified_by"] == "certificate"
+    assert valid["listed"] is True
+    assert valid["address"] == "127.0.0.1"
+    assert valid["user_agent"] == UA_VALID
+    assert valid["cert_validity"] == "valid"
+    assert valid["cert_not_after"] == not_after(pki, "polycom-valid")
+    assert valid["sha256"] == fingerprint(pki, "polycom-valid")
+    assert valid["requests"] == 3 and valid["refused"] == 0
+    assert valid["state"] == "normal"
+    assert valid["first_seen"] <= valid["last_seen"] <= time.time() + 1
+
+
+def test_states(srv_fleet, traffic, expect_log):
+    expect_log([r"devprov: refused"])
+    phones = by_mac(fleet(srv_fleet))
+    # the expired certificate provisions on the tolerance, until its
+    # request for another phone's file was refused
+    exp = phones["0004f2000002"]
+    assert exp["cert_validity"] == "expired"
+    assert exp["state"] == "refused"
+    assert exp["last_refusal"] == "bind_path"
+    assert exp["requests"] == 2 and exp["refused"] == 1
+    assert exp["last_ok"] <= exp["last_refused"]
+    pinned = phones["0004f2000005"]
+    assert pinned["identified_by"] == "pin" and pinned["state"] == "pinned"
+
+
+def test_tolerance_state(srv_fleet, traffic, expect_log):
+    # the expired phone fetches its own file again: back on the tolerance
+    assert phone(srv_fleet, "polycom-expired").status == 200
+    exp = by_mac(fleet(srv_fleet))["0004f2000002"]
+    assert exp["state"] == "tolerance"
+    doc = fleet(srv_fleet)
+    assert doc["states"]["tolerance"] >= 1
+
+
+def test_waiting_list(srv_fleet, pki, traffic, expect_log):
+    expect_log([r"devprov: refused"])
+    doc = fleet(srv_fleet)
+    # genuine, of a configured vendor, not listed: waiting, not a phone
+    assert "0004f2999999" not in by_mac(doc)
+    waiting = by_mac(doc, "waiting")
+    assert set(waiting) == {"0004f2999999"}
+    w = waiting["0004f2999999"]
+    assert w["sha256"] == fingerprint(pki, "polycom-unlisted")
+    assert w["vendor"] == "polycom"
+    assert doc["waiting_total"] == 1
+
+
+def test_rogue_not_recorded(srv_fleet, pki, traffic):
+    # a certificate no vendor CA verifies names a MAC of its own choice
+    # (here the lobby phone's): it is never recorded, so it can neither
+    # fill the table nor rewrite the genuine phone's entry
+    assert traffic["rogue"].status == 403
+    rogue = pki.mac("rogue-polycom").lower()
+    assert rogue == "0004f2000001"
+    doc = fleet(srv_fleet)
+    assert rogue not in by_mac(doc, "waiting")
+    assert by_mac(doc)[rogue]["refused"] == 0
+
+
+def test_revoked_is_refused(srv_fleet, traffic, expect_log):
+    expect_log([r"devprov: refused"])
+    # revoked 0004f2000004 has no certificate here: revoke a listed one
+    # by adding it to the revocation list
+    rev = srv_fleet.dir / "revoked"
+    rev.write_text("0004f2000004\n0004f2000001\n")
+    os.utime(rev, (time.time() + 10, time.time() + 10))
+    deadline = time.time() + 15
+    while phone(srv_fleet, "polycom-valid").status != 403:
+        assert time.time() < deadline, "revocation not picked up"
+        time.sleep(0.5)
+    try:
+        valid = by_mac(fleet(srv_fleet))["0004f2000001"]
+        assert valid["state"] == "refused"
+        assert valid["last_refusal"] == "revoked"
+        assert valid["listed"] is False
+        doc = fleet(srv_fleet)
+        assert doc["refused_by_reason"].get("revoked") == 1
+    finally:
+        rev.write_text("0004f2000004\n")
+        os.utime(rev, (time.time() + 20, time.time() + 20))
+        deadline = time.time() + 15
+        while phone(srv_fleet, "polycom-valid").status != 200:
+            assert time.time() < deadline, "revocation not lifted"
+            time.sleep(0.5)
+
+
+def test_user_agent_escaped(srv_fleet, traffic):
+    long_ua = "A" * 500
+    assert phone(srv_fleet, "polycom-selfsigned", ua=EVIL_UA).status == 200
+    html = page(srv_fleet)
+    assert "<script" not in html and "<img" not in html
+    assert "&#60;script&#62;alert(1)&#60;/script&#62;" in html
+    doc_text = page(srv_fleet, "?json")
+    assert "<" not in doc_text and ">" not in doc_text
+    assert by_mac(json.loads(doc_text))["0004f2000005"]["user_agent"] \
+        == EVIL_UA
+    # cut, never more than the record keeps
+    assert phone(srv_fleet, "polycom-selfsigned", ua=long_ua).status == 200
+    ua = by_mac(fleet(srv_fleet))["0004f2000005"]["user_agent"]
+    assert ua == "A" * 89
+
+
+def test_page_headers_and_summary(srv_fleet, traffic):
+    r = curl(f"http://127.0.0.1:{srv_fleet.port('fleet')}/devprov-fleet",
+             None, extra=["-D", "-"])
+    assert r.status == 200
+    assert re.search(r"(?im)^content-security-policy: default-src 'none'",
+                     r.body)
+    assert re.search(r"(?im)^cache-control: no-store", r.body)
+    html = page(srv_fleet)
+    assert re.search(r'<span id="phones-recorded">3</span>', html)
+    assert 'id="waiting"' in html and "0004f2999999" in html
+    assert '<svg id="expiry"' in html
+    # a state filter shows only those phones
+    only = page(srv_fleet, "?state=pinned")
+    assert "0004f2000005" in only.split('id="phones"')[1]
+    assert "0004f2000001" not in only.split('id="phones"')[1]
+    bad = curl(f"http://127.0.0.1:{srv_fleet.port('fleet')}"
+               "/devprov-fleet?state=nonsense", None)
+    assert bad.status == 400
+
+
+def test_expiry_timeline(srv_fleet, pki, traffic):
+    doc = fleet(srv_fleet)
+    exp = doc["expiry"]
+    total = (exp["expired_before"] + exp["later"]
+             + sum(m["certificates"] for m in exp["months"]))
+    # every phone recorded with a certificate: 3 of them
+    assert total == 3
+    assert len(exp["months"]) == 24
+    assert exp["months"][0]["month"] == time.strftime("%Y-%m", time.gmtime())
+    # the expired one's notAfter is before this month
+    assert exp["expired_before"] >= 1
+
+
+def test_survives_restarts(srv_fleet, traffic):
+    before = by_mac(fleet(srv_fleet))["0004f2000001"]["requests"]
+    pid = int((srv_fleet.dir / "httpd.pid").read_text())
+    for sig in (signal.SIGUSR1, signal.SIGHUP):
+        srv_fleet.mark()
+        os.kill(pid, sig)
+        deadline = time.time() + 20
+        while "resuming normal operations" not in srv_fleet.new_log():
+            assert time.time() < deadline, "no restart"
+            time.sleep(0.2)
+        time.sleep(0.5)
+        doc = fleet(srv_fleet)
+        assert by_mac(doc)["0004f2000001"]["requests"] == before
+        assert by_mac(doc, "waiting")
+
+
+def test_stop_start_keeps_and_resize_starts_empty(workdir, pki):
+    srv = Httpd(workdir, "srv_fleet_resize", pki)
+    srv.start(body(srv, pki))
+    try:
+        assert phone(srv, "polycom-valid").status == 200
+        assert "0004f2000001" in by_mac(fleet(srv))
+    finally:
+        srv.stop()
+    srv.start(body(srv, pki))
+    try:
+        assert by_mac(fleet(srv))["0004f2000001"]["requests"] == 1
+        assert "kept the record" in srv.error_log.read_text()
+    finally:
+        srv.stop()
+    # another size: a new, empty record, said in the log
+    srv.start(body(srv, pki, "entries=64"))
+    try:
+        doc = fleet(srv)
+        assert doc["phones"] == [] and doc["capacity"] == 64
+        assert "starting an empty record" in srv.error_log.read_text()
+    finally:
+        srv.stop()
+
+
+def test_file_must_be_private(workdir, pki):
+    srv = Httpd(workdir, "srv_fleet_mode", pki)
+    conf = body(srv, pki)
+    f = srv.dir / "logs" / "fleet.dat"
+    f.write_bytes(b"")
+    f.chmod(0o644)
+    srv.write(conf)
+    p = subprocess.run([APACHE2, "-f", str(srv.dir / "httpd.conf"),
+                        "-DFOREGROUND"], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode != 0
+    log = srv.error_log.read_text()
+    assert re.search(r"DevprovFleet \(.*httpd.conf:\d+\): .*fleet.dat: owned "
+                     r"by uid 0 with mode 0644", log), log
+
+
+@pytest.mark.parametrize("line, message", [
+    ("<VirtualHost 127.0.0.1:1>\nDevprovFleet f.dat\n</VirtualHost>",
+     "set it in the main server configuration"),
+    ("DevprovFleet f.dat entries=3", "entries=3: use a number from 16"),
+    ("DevprovFleet f.dat colour=red", "unknown option 'colour=red'"),
+    ("DevprovFleet f.dat\nDevprovFleet g.dat", "set more than once"),
+    ("DevprovFleet", "needs a file name"),
+])
+def test_config_errors(workdir, pki, line, message):
+    srv = Httpd(workdir, "srv_fleet_conf", pki)
+    res = srv.configtest(line + "\n")
+    assert res.returncode != 0
+    assert "DevprovFleet" in res.stderr and message in res.stderr, res.stderr
+    assert re.search(r"httpd.conf", res.stderr), res.stderr
