@@ -13,6 +13,7 @@ from cryptography import x509
 
 from conftest import (APACHE2, Httpd, curl, fingerprint, make_server_fixture,
                       write_allowlist)
+from test_cli import CLI
 from test_devprov import trust
 
 ALLOW = [
@@ -319,3 +320,52 @@ def test_config_errors(workdir, pki, line, message):
     assert res.returncode != 0
     assert "DevprovFleet" in res.stderr and message in res.stderr, res.stderr
     assert re.search(r"httpd.conf", res.stderr), res.stderr
+
+
+def cli(*args):
+    return subprocess.run([str(CLI), *map(str, args)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_waiting_then_approved(srv_fleet, pki, traffic, expect_log):
+    expect_log([r"devprov: refused"])
+    record = srv_fleet.dir / "logs" / "fleet.dat"
+    allow = srv_fleet.dir / "allowlist"
+    listed = cli("waiting", record, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [w["mac"] for w in json.loads(listed.stdout)] == ["0004f2999999"]
+    text = cli("waiting", record)
+    assert text.stdout.startswith("0004f2999999 vendor=polycom first=")
+    assert f"sha256={fingerprint(pki, 'polycom-unlisted')}" in text.stdout
+    # a MAC that is not waiting: nothing is written
+    before = allow.read_text()
+    p = cli("approve", record, "--allowlist", allow, "0004f2999999",
+            "0004f2000abc")
+    assert p.returncode == 1 and "0004f2000abc is not waiting" in p.stderr
+    assert allow.read_text() == before
+    # the SQL form for a database allowlist
+    p = cli("approve", record, "--sql", "--label", "new-desk", "--all")
+    assert p.returncode == 0, p.stderr
+    assert ("INSERT INTO phones (mac, label, vendor) VALUES "
+            "('0004f2999999', 'new-desk', 'polycom');") in p.stdout
+    # approved into the file the server reads: the phone provisions
+    assert phone(srv_fleet, "polycom-unlisted").status == 403
+    p = cli("approve", record, "--allowlist", allow, "--label", "new-desk",
+            "00-04-F2-99-99-99")
+    assert p.returncode == 0, p.stderr
+    assert "added 1 phone(s)" in p.stdout
+    text = allow.read_text()
+    assert text.startswith(before)
+    assert text.endswith("\n0004f2999999 new-desk vendor=polycom\n")
+    assert oct(allow.stat().st_mode & 0o777) == "0o644"
+    deadline = time.time() + 20
+    while phone(srv_fleet, "polycom-unlisted").status != 200:
+        assert time.time() < deadline, "the approved phone is still refused"
+        time.sleep(0.5)
+    doc = fleet(srv_fleet)
+    assert "0004f2999999" in by_mac(doc)
+    assert doc["waiting"] == [] and doc["waiting_total"] == 0
+    assert json.loads(cli("waiting", record, "--json").stdout) == []
+    # approving again adds nothing
+    p = cli("approve", record, "--allowlist", allow, "--all")
+    assert p.returncode == 0 and "nothing to add" in p.stdout

@@ -32,6 +32,7 @@
 #include "src/dp_identify.h"
 #include "src/dp_verdict.h"
 #include "tools/check_conf.h"
+#include "tools/check_fleet.h"
 
 #define PROG "devprov-check"
 #define CERT_FILE_MAX (1024 * 1024)
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: " PROG " [options] CERTIFICATE\n"
+"       " PROG " waiting|approve FLEETFILE ...  (" PROG " waiting --help)\n"
 "\n"
 "Would mod_devprov let this phone in, and why?  CERTIFICATE is a PEM or DER\n"
 "file (\"-\": standard input); in PEM the leaf may be followed by the chain\n"
@@ -515,6 +517,10 @@ int main(int argc, char **argv)
     size_t i;
     time_t now = time(NULL);
 
+    /* the fleet record's waiting list: commands of their own */
+    if (argc >= 2 && (strcmp(argv[1], "waiting") == 0
+                      || strcmp(argv[1], "approve") == 0))
+        return check_fleet_main(argc, argv);
     memset(&conf, 0, sizeof(conf));
     memset(&out, 0, sizeof(out));
     conf.prog = PROG;
