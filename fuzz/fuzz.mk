@@ -24,7 +24,7 @@ FUZZ_CC       ?= clang
 FUZZ_REPLAY_CC ?= gcc
 FUZZ_SECONDS  ?= 60
 FUZZ_ARGS     ?=
-FUZZ_TARGETS  ?= macrule allowlist path revoked enrol certs fields
+FUZZ_TARGETS  ?= macrule allowlist path revoked enrol certs fields fleet
 FUZZ_DIR      := $(BUILD)/fuzz
 FUZZ_CORE_SRC := $(CORE_SRC)
 FUZZ_HDR      := $(CORE_HDR) $(wildcard fuzz/*.h)
@@ -53,6 +53,7 @@ FUZZ_OPTS_path      ?= -max_len=1024
 FUZZ_OPTS_enrol     ?= -max_len=1024
 FUZZ_OPTS_revoked   ?= -max_len=4096
 FUZZ_OPTS_fields    ?= -max_len=4096
+FUZZ_OPTS_fleet     ?= -max_len=8200
 
 .PHONY: fuzz fuzz-build fuzz-replay fuzz-coverage fuzz-clean
 # keep the sanitizer builds of the core objects (they are intermediates)
@@ -95,6 +96,7 @@ fuzz: $(FUZZ_BIN)
 	        enrol) o='$(FUZZ_OPTS_enrol)';; \
 	        revoked) o='$(FUZZ_OPTS_revoked)';; \
 	        fields) o='$(FUZZ_OPTS_fields)';; \
+        fleet) o='$(FUZZ_OPTS_fleet)';; \
 	        *) o=;; \
 	    esac; \
 	    echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; \

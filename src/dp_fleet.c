@@ -413,11 +413,16 @@ const char *dp_fleet_by_name(unsigned by)
 
 int dp_fleet_month(time_t t, time_t now)
 {
+    /* a notAfter from a damaged record (or year 9999) may be beyond what
+     * gmtime_r can say, or the difference beyond an int: clamped */
+    const long long far = 1000000;
     struct tm a, b;
+    long long m;
 
-    gmtime_r(&now, &a);
-    gmtime_r(&t, &b);
-    return (b.tm_year - a.tm_year) * 12 + (b.tm_mon - a.tm_mon);
+    if (gmtime_r(&now, &a) == NULL || gmtime_r(&t, &b) == NULL)
+        return t < now ? (int)-far : (int)far;
+    m = ((long long)b.tm_year - a.tm_year) * 12 + (b.tm_mon - a.tm_mon);
+    return (int)(m < -far ? -far : m > far ? far : m);
 }
 
 void dp_fleet_summary_init(dp_fleet_summary_t *s, time_t now)

@@ -386,6 +386,9 @@ static void test_states_and_summary(void **state)
     assert_int_equal(dp_fleet_month(1796083200 /* 2026-12-01 */, now), 0);
     assert_int_equal(dp_fleet_month(1796083199 /* 2026-11-30 23:59:59 */,
                                     now), -1);
+    /* beyond gmtime: clamped, never undefined */
+    assert_true(dp_fleet_month((time_t)INT64_MAX, now) > 0);
+    assert_true(dp_fleet_month((time_t)INT64_MIN, now) < 0);
     dp_fleet_summary_init(&s, now);
     assert_int_equal(s.year0, 2026);
     assert_int_equal(s.month0, 12);
