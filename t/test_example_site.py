@@ -124,6 +124,25 @@ def test_strangers_get_nothing(srv_site, expect_log, device):
     assert "devprov: refused" in srv_site.new_log()
 
 
+def test_fleet_page_shows_the_phones(srv_site, pki):
+    # the phones of the tests above, on the bootstrap vhost's fleet page
+    # (Require local), from the record DevprovFleet keeps
+    import json
+    res = srv_site.http("http", "/devprov-fleet?json")
+    assert res.status == 200, res
+    doc = json.loads(res.body)
+    phones = {p["mac"]: p for p in doc["phones"]}
+    assert phones[LISTED]["vendor"] == "polycom"
+    assert phones[LISTED]["cert_validity"] == "expired"
+    assert phones["0004f2000001"]["cert_validity"] == "valid"
+    # the genuine phone that is not listed waits for approval (in stock
+    # mode too: its CA is configured, only its MAC is unknown)
+    assert [w["mac"] for w in doc["waiting"]] \
+        == [pki.mac("polycom-unlisted").lower()]
+    html = srv_site.http("http", "/devprov-fleet")
+    assert html.status == 200 and LISTED in html.body
+
+
 def test_shared_master_config_for_listed_phone(srv_site):
     res = srv_site.curl("https", "/000000000000.cfg", "polycom-expired")
     assert res.status == 200
