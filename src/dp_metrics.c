@@ -1,0 +1,403 @@
+/* dp_metrics.c - metrics in the Prometheus text format and OpenMetrics,
+ * and devprov's status counters as metrics. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_metrics.h"
+#include "dp_stats.h"
+
+const char *dp_metrics_content_type(dp_metrics_format_t format)
+{
+    return format == DP_METRICS_OPENMETRICS
+           ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+           : "text/plain; version=0.0.4; charset=utf-8";
+}
+
+void dp_metrics_init(dp_metrics_sink_t *sink, dp_metrics_format_t format,
+                     dp_metrics_write_fn write, void *ctx)
+{
+    memset(sink, 0, sizeof(*sink));
+    sink->format = format;
+    sink->write = write;
+    sink->ctx = ctx;
+}
+
+static void put(dp_metrics_sink_t *sink, const char *s, size_t n)
+{
+    if (n > 0)
+        sink->write(sink->ctx, s, n);
+}
+
+static void puts_(dp_metrics_sink_t *sink, const char *s)
+{
+    put(sink, s, strlen(s));
+}
+
+static int is_alpha_(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int valid_name(const char *s)
+{
+    size_t i;
+
+    if (s == NULL || !(is_alpha_(s[0]) || s[0] == ':'))
+        return 0;
+    for (i = 1; s[i] != '\0'; i++)
+        if (!(is_alpha_(s[i]) || is_digit(s[i]) || s[i] == ':'))
+            return 0;
+    return 1;
+}
+
+static int valid_label_name(const char *s)
+{
+    size_t i;
+
+    if (s == NULL || !is_alpha_(s[0]) || strncmp(s, "__", 2) == 0)
+        return 0;
+    for (i = 1; s[i] != '\0'; i++)
+        if (!(is_alpha_(s[i]) || is_digit(s[i])))
+            return 0;
+    return 1;
+}
+
+static int valid_labels(const dp_metrics_label_t *labels)
+{
+    size_t i, j;
+
+    for (i = 0; labels != NULL && labels[i].name != NULL; i++) {
+        if (!valid_label_name(labels[i].name) || labels[i].value == NULL)
+            return 0;
+        for (j = 0; j < i; j++)
+            if (strcmp(labels[i].name, labels[j].name) == 0)
+                return 0;
+    }
+    return 1;
+}
+
+/* S escaped: backslash and newline always, the double quote if QUOTE
+ * (label values in both formats, HELP in OpenMetrics only: the
+ * Prometheus text parser rejects \" in HELP as an unknown escape) */
+static void put_escaped(dp_metrics_sink_t *sink, const char *s, int quote)
+{
+    const char *run = s;
+
+    for (; *s != '\0'; s++) {
+        const char *esc = *s == '\\' ? "\\\\"
+                          : *s == '\n' ? "\\n"
+                          : *s == '"' && quote ? "\\\"" : NULL;
+        if (esc == NULL)
+            continue;
+        put(sink, run, (size_t)(s - run));
+        put(sink, esc, 2);
+        run = s + 1;
+    }
+    put(sink, run, (size_t)(s - run));
+}
+
+/* Opens the family NAME of TYPE if it is not the open one: its HELP and
+ * TYPE lines.  -1 if NAME is a closed family or the open one with
+ * another type. */
+static int family(dp_metrics_sink_t *sink, const char *name, size_t len,
+                  dp_metrics_type_t type, const char *help)
+{
+    /* the header names the family: in the Prometheus format a
+     * counter's family is the sample's name, "_total" included */
+    int total = type == DP_METRICS_COUNTER
+                && sink->format == DP_METRICS_PROMETHEUS;
+    const char *kind = type == DP_METRICS_COUNTER ? "counter" : "gauge";
+    unsigned i;
+
+    for (i = 0; i < sink->nfamilies; i++)
+        if (strlen(sink->families[i]) == len
+            && memcmp(sink->families[i], name, len) == 0) {
+            if (i + 1 == sink->nfamilies && sink->types[i] == type)
+                return 0;
+            return -1;
+        }
+    if (sink->nfamilies < DP_METRICS_FAMILIES_MAX) {
+        memcpy(sink->families[sink->nfamilies], name, len);
+        sink->families[sink->nfamilies][len] = '\0';
+        sink->types[sink->nfamilies] = (unsigned char)type;
+        sink->nfamilies++;
+    }
+    else {
+        /* remember the open one at least (in the last place) */
+        memcpy(sink->families[DP_METRICS_FAMILIES_MAX - 1], name, len);
+        sink->families[DP_METRICS_FAMILIES_MAX - 1][len] = '\0';
+        sink->types[DP_METRICS_FAMILIES_MAX - 1] = (unsigned char)type;
+    }
+    if (help != NULL) {
+        puts_(sink, "# HELP ");
+        put(sink, name, len);
+        if (total)
+            puts_(sink, "_total");
+        puts_(sink, " ");
+        put_escaped(sink, help, sink->format == DP_METRICS_OPENMETRICS);
+        puts_(sink, "\n");
+    }
+    puts_(sink, "# TYPE ");
+    put(sink, name, len);
+    if (total)
+        puts_(sink, "_total");
+    puts_(sink, " ");
+    puts_(sink, kind);
+    puts_(sink, "\n");
+    return 0;
+}
+
+static void put_labels(dp_metrics_sink_t *sink,
+                       const dp_metrics_label_t *labels)
+{
+    size_t i;
+
+    if (labels == NULL || labels[0].name == NULL)
+        return;
+    puts_(sink, "{");
+    for (i = 0; labels[i].name != NULL; i++) {
+        puts_(sink, i ? ",": "");
+        puts_(sink, labels[i].name);
+        puts_(sink, "=\"");
+        put_escaped(sink, labels[i].value, 1);
+        puts_(sink, "\"");
+    }
+    puts_(sink, "}");
+}
+
+/* Checks NAME (of a family of TYPE; a counter's without "_total") and the
+ * labels, opens the family; the length of NAME's family part, or -1. */
+static int begin(dp_metrics_sink_t *sink, const char *name,
+                 dp_metrics_type_t type, const char *help,
+                 const dp_metrics_label_t *labels, size_t *len)
+{
+    if (sink->ended || !valid_name(name) || !valid_labels(labels))
+        return -1;
+    *len = strlen(name);
+    if (type == DP_METRICS_COUNTER && *len > 6
+        && strcmp(name + *len - 6, "_total") == 0)
+        *len -= 6;
+    if (*len + 6 >= DP_METRICS_NAME_MAX)
+        return -1;
+    return family(sink, name, *len, type, help);
+}
+
+int dp_metrics_counter(dp_metrics_sink_t *sink, const char *name,
+                       const char *help, const dp_metrics_label_t *labels,
+                       uint64_t value)
+{
+    char num[32];
+    size_t len;
+
+    if (begin(sink, name, DP_METRICS_COUNTER, help, labels, &len) != 0)
+        return -1;
+    put(sink, name, len);
+    puts_(sink, "_total");
+    put_labels(sink, labels);
+    snprintf(num, sizeof(num), " %llu\n", (unsigned long long)value);
+    puts_(sink, num);
+    return 0;
+}
+
+/* V as both formats spell a float: the shortest of %.15g and %.17g that
+ * reads back as V, with "." as the decimal point whatever LC_NUMERIC
+ * says (the formats want "."; a module may have set a locale) */
+static void format_double(char *out, size_t outlen, double v)
+{
+    char *p, *q;
+
+    if (isnan(v)) {
+        snprintf(out, outlen, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, outlen, v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    snprintf(out, outlen, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        snprintf(out, outlen, "%.17g", v);
+    /* the decimal point is what is neither digit, sign nor exponent */
+    for (p = out; *p != '\0'; p++)
+        if (!(is_digit(*p) || *p == '-' || *p == '+' || *p == 'e'))
+            break;
+    if (*p == '\0')
+        return;
+    for (q = p; *q != '\0' && !(is_digit(*q) || *q == 'e'); q++)
+        ;
+    *p = '.';
+    memmove(p + 1, q, strlen(q) + 1);
+}
+
+int dp_metrics_gauge(dp_metrics_sink_t *sink, const char *name,
+                     const char *help, const dp_metrics_label_t *labels,
+                     double value)
+{
+    char num[40];
+    size_t len;
+
+    if (begin(sink, name, DP_METRICS_GAUGE, help, labels, &len) != 0)
+        return -1;
+    put(sink, name, len);
+    put_labels(sink, labels);
+    format_double(num, sizeof(num), value);
+    puts_(sink, " ");
+    puts_(sink, num);
+    puts_(sink, "\n");
+    return 0;
+}
+
+void dp_metrics_end(dp_metrics_sink_t *sink)
+{
+    if (sink->ended)
+        return;
+    sink->ended = 1;
+    if (sink->format == DP_METRICS_OPENMETRICS)
+        puts_(sink, "# EOF\n");
+}
+
+void dp_metrics_buf_write(void *ctx, const char *data, size_t len)
+{
+    dp_metrics_buf_t *b = ctx;
+    size_t room;
+
+    if (b->size == 0) {
+        b->truncated = len > 0;
+        return;
+    }
+    room = b->size - 1 - b->len;
+    if (len > room) {
+        len = room;
+        b->truncated = 1;
+    }
+    memcpy(b->buf + b->len, data, len);
+    b->len += len;
+    b->buf[b->len] = '\0';
+}
+
+size_t dp_metrics_escape_label(char *out, size_t outlen, const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        char esc[2];
+        size_t k, elen = 2;
+
+        esc[0] = '\\';
+        if (*s == '\\' || *s == '"')
+            esc[1] = *s;
+        else if (*s == '\n')
+            esc[1] = 'n';
+        else {
+            esc[0] = *s;
+            elen = 1;
+        }
+        for (k = 0; k < elen; k++, n++)
+            if (n + 1 < outlen)
+                out[n] = esc[k];
+    }
+    if (outlen > 0)
+        out[n < outlen ? n : outlen - 1] = '\0';
+    return n;
+}
+
+/* -- devprov's status counters ----------------------------------------- */
+
+/* the counters before the ones by reason: family and HELP, in
+ * dp_stats.h's order */
+static const char *const top[DP_STAT_REASON][2] = {
+    {"devprov_requests", "Initial requests devprov judged."},
+    {"devprov_verified", "Requests with DEVICE_VERIFIED=1."},
+    {"devprov_verified_expired", "Verified requests with "
+     "DEVICE_CERT_VALIDITY=expired."},
+    {"devprov_verified_not_yet_valid", "Verified requests with "
+     "DEVICE_CERT_VALIDITY=not-yet-valid."},
+    {"devprov_verified_pinned", "Verified requests with DEVICE_PINNED=1 "
+     "(recognised by their allowlist pin)."},
+    {"devprov_verified_password", "Verified requests with "
+     "DEVICE_IDENTIFIED_BY=password (DevprovUserIdentity)."},
+    {"devprov_listed", "Requests with DEVICE_ALLOWLISTED=1."},
+    {"devprov_denied", "Requests refused by devprov itself (DevprovDeny, "
+     "DevprovBindPath, DevprovAllowlistSQL unavailable=)."},
+    {"devprov_verdicts_made", "Requests for which the connection's verdict "
+     "was made."},
+    {"devprov_verdicts_reused", "Requests that reused their connection's "
+     "verdict."},
+    {"devprov_idcache_hits", "Verdicts made from an identity in the "
+     "process's cache."},
+};
+
+int dp_metrics_stat(unsigned i, const char **family_, const char **help,
+                    const char **reason)
+{
+    const char *name = dp_stats_name(i);
+
+    if (name == NULL)
+        return -1;
+    if (i < DP_STAT_REASON) {
+        *family_ = top[i][0];
+        *help = top[i][1];
+        *reason = NULL;
+    }
+    else if (i < DP_STAT_DENIED_BY) {
+        *family_ = "devprov_reason";
+        *help = "Requests judged, by the category of their DEVICE_REASON.";
+        *reason = name + strlen("reason_");
+    }
+    else {
+        /* denied_<r> and denied_bind_path */
+        *family_ = "devprov_denied_by_reason";
+        *help = "Requests refused by devprov itself, by reason "
+                "(sum: devprov_denied_total).";
+        *reason = name + strlen("denied_");
+    }
+    return 0;
+}
+
+/* -- the handler's query string ------------------------------------------ */
+
+static dp_output_t output_name(const char *s, size_t n)
+{
+    static const struct {
+        const char *name;
+        dp_output_t out;
+    } names[] = {
+        {"text", DP_OUTPUT_TEXT}, {"json", DP_OUTPUT_JSON},
+        {"prometheus", DP_OUTPUT_PROMETHEUS},
+        {"openmetrics", DP_OUTPUT_OPENMETRICS},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strlen(names[i].name) == n && memcmp(names[i].name, s, n) == 0)
+            return names[i].out;
+    return DP_OUTPUT_UNKNOWN;
+}
+
+dp_output_t dp_metrics_output(const char *args)
+{
+    const char *a = args, *end;
+
+    while (a != NULL && *a != '\0') {
+        size_t n;
+        dp_output_t o;
+
+        end = strchr(a, '&');
+        n = end ? (size_t)(end - a) : strlen(a);
+        if (n >= 7 && memcmp(a, "format=", 7) == 0)
+            return output_name(a + 7, n - 7);
+        /* the short forms; "?text" was never one (it gave text anyway) */
+        o = output_name(a, n);
+        if (o != DP_OUTPUT_UNKNOWN && o != DP_OUTPUT_TEXT)
+            return o;
+        a = end ? end + 1 : NULL;
+    }
+    return DP_OUTPUT_TEXT;
+}
