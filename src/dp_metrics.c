@@ -83,24 +83,71 @@ static int valid_labels(const dp_metrics_label_t *labels)
     return 1;
 }
 
-/* S escaped: backslash and newline always, the double quote if QUOTE
- * (label values in both formats, HELP in OpenMetrics only: the
- * Prometheus text parser rejects \" in HELP as an unknown escape) */
-static void put_escaped(dp_metrics_sink_t *sink, const char *s, int quote)
+/* The length of the UTF-8 sequence at S (1 to 4), or 0 if S does not
+ * start a valid one (a stray continuation byte, an overlong form, a
+ * surrogate, beyond U+10FFFF, cut short: the NUL fails every
+ * continuation test, so nothing is read past the end) */
+static size_t utf8_len(const unsigned char *s)
+{
+#define CONT(b) (((b) & 0xC0) == 0x80)
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] < 0xC2)
+        return 0;
+    if (s[0] < 0xE0)
+        return CONT(s[1]) ? 2 : 0;
+    if (s[0] < 0xF0) {
+        if (!CONT(s[1]) || !CONT(s[2]) || (s[0] == 0xE0 && s[1] < 0xA0)
+            || (s[0] == 0xED && s[1] >= 0xA0))
+            return 0;
+        return 3;
+    }
+    if (s[0] < 0xF5) {
+        if (!CONT(s[1]) || !CONT(s[2]) || !CONT(s[3])
+            || (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
+            return 0;
+        return 4;
+    }
+    return 0;
+#undef CONT
+}
+
+/* S escaped, through WRITE: backslash and newline always, the double
+ * quote if QUOTE (label values in both formats, HELP in OpenMetrics
+ * only: the Prometheus text parser rejects \" in HELP as an unknown
+ * escape).  Both formats are UTF-8, and Prometheus' parser rejects the
+ * whole answer for one label value that is not ("invalid label value"):
+ * a byte that is not part of valid UTF-8 (a file name in Latin-1)
+ * becomes U+FFFD. */
+static void escape_to(dp_metrics_write_fn write, void *ctx, const char *s,
+                      int quote)
 {
     const char *run = s;
 
-    for (; *s != '\0'; s++) {
-        const char *esc = *s == '\\' ? "\\\\"
+    while (*s != '\0') {
+        size_t n = utf8_len((const unsigned char *)s);
+        const char *esc = n == 0 ? "\xef\xbf\xbd"
+                          : *s == '\\' ? "\\\\"
                           : *s == '\n' ? "\\n"
                           : *s == '"' && quote ? "\\\"" : NULL;
-        if (esc == NULL)
+
+        if (esc == NULL) {
+            s += n;
             continue;
-        put(sink, run, (size_t)(s - run));
-        put(sink, esc, 2);
-        run = s + 1;
+        }
+        if (s > run)
+            write(ctx, run, (size_t)(s - run));
+        write(ctx, esc, strlen(esc));
+        s++;
+        run = s;
     }
-    put(sink, run, (size_t)(s - run));
+    if (s > run)
+        write(ctx, run, (size_t)(s - run));
+}
+
+static void put_escaped(dp_metrics_sink_t *sink, const char *s, int quote)
+{
+    escape_to(sink->write, sink->ctx, s, quote);
 }
 
 /* Opens the family NAME of TYPE if it is not the open one: its HELP and
@@ -282,30 +329,31 @@ void dp_metrics_buf_write(void *ctx, const char *data, size_t len)
     b->buf[b->len] = '\0';
 }
 
+/* dp_metrics_escape_label()'s writer: as snprintf, counts all, keeps
+ * what fits */
+typedef struct {
+    char *out;
+    size_t outlen, n;
+} counted_t;
+
+static void counted_write(void *ctx, const char *data, size_t len)
+{
+    counted_t *c = ctx;
+    size_t i;
+
+    for (i = 0; i < len; i++, c->n++)
+        if (c->n + 1 < c->outlen)
+            c->out[c->n] = data[i];
+}
+
 size_t dp_metrics_escape_label(char *out, size_t outlen, const char *s)
 {
-    size_t n = 0;
+    counted_t c = {out, outlen, 0};
 
-    for (; *s != '\0'; s++) {
-        char esc[2];
-        size_t k, elen = 2;
-
-        esc[0] = '\\';
-        if (*s == '\\' || *s == '"')
-            esc[1] = *s;
-        else if (*s == '\n')
-            esc[1] = 'n';
-        else {
-            esc[0] = *s;
-            elen = 1;
-        }
-        for (k = 0; k < elen; k++, n++)
-            if (n + 1 < outlen)
-                out[n] = esc[k];
-    }
+    escape_to(counted_write, &c, s, 1);
     if (outlen > 0)
-        out[n < outlen ? n : outlen - 1] = '\0';
-    return n;
+        out[c.n < outlen ? c.n : outlen - 1] = '\0';
+    return c.n;
 }
 
 /* -- devprov's status counters ----------------------------------------- */

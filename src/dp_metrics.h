@@ -16,6 +16,7 @@
  *   HELP escapes       \\ and \n                 \\, \n and \"
  *   label value        \\, \n and \"             \\, \n and \"
  *   end                (nothing)                 "# EOF" (mandatory)
+ *   (both are UTF-8: a byte that is not is written as U+FFFD)
  *
  * Both need every sample of a family together after its one HELP/TYPE
  * header: a caller writes a family's samples in one run (for a counter
@@ -63,8 +64,9 @@ typedef struct {
 } dp_metrics_sink_t;
 
 /* A label: NAME ([a-zA-Z_][a-zA-Z0-9_]*, not starting with "__", which
- * Prometheus reserves) and VALUE (UTF-8 text, which OpenMetrics
- * requires; backslash, double quote and newline are escaped here).  A
+ * Prometheus reserves) and VALUE (any bytes but NUL: backslash, double
+ * quote and newline are escaped here, and each byte that is not part of
+ * valid UTF-8 becomes U+FFFD, as both formats are UTF-8).  A
  * sample's labels are an array ended by an entry with NAME NULL. */
 typedef struct {
     const char *name;
@@ -103,8 +105,9 @@ typedef struct {
 } dp_metrics_buf_t;
 void dp_metrics_buf_write(void *ctx, const char *data, size_t len);
 
-/* S escaped as a label value (\\, \" and \n), NUL-terminated in at most
- * OUTLEN bytes; returns the length needed (as snprintf). */
+/* S escaped as a label value (\\, \" and \n, U+FFFD for bytes that are
+ * not UTF-8), NUL-terminated in at most OUTLEN bytes; returns the length
+ * needed (as snprintf). */
 size_t dp_metrics_escape_label(char *out, size_t outlen, const char *s);
 
 /* Status counter I (dp_stats.h) as a metric: its family (without

@@ -22,9 +22,10 @@ OM_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 PROM_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # the phones' vhost is defined in a file whose directory has a double
-# quote and a backslash in its name: devprov_vhost_info's "defined" label
-# must arrive in Prometheus exactly as it is (escaping, end to end)
-WEIRD_DIR = 'conf "quoted" back\\slash'
+# quote, a backslash and a letter beyond ASCII in its name:
+# devprov_vhost_info's "defined" label must arrive in Prometheus exactly
+# as it is (escaping and UTF-8, end to end)
+WEIRD_DIR = 'conf "quoted" back\\slash caf\u00e9'
 
 
 def prom_body(srv, pki):

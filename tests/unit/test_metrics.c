@@ -128,6 +128,46 @@ static void test_escape_label(void **state)
     assert_int_equal(dp_metrics_escape_label(NULL, 0, "\\\\"), 4);
 }
 
+/* what is not UTF-8 becomes U+FFFD, byte by byte; UTF-8 stays */
+static void test_utf8(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"caf\xc3\xa9", "caf\xc3\xa9"},                 /* U+00E9 */
+        {"\xe2\x82\xac \xf0\x9f\x93\x9e", "\xe2\x82\xac \xf0\x9f\x93\x9e"},
+        {"\xef\xbf\xbf", "\xef\xbf\xbf"},               /* U+FFFF */
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"},       /* U+10FFFF */
+        {"a\xe9z", "a\xef\xbf\xbdz"},                   /* Latin-1 */
+        {"\x80", "\xef\xbf\xbd"},                       /* stray */
+        {"\xc3", "\xef\xbf\xbd"},                       /* cut short */
+        {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},       /* overlong / */
+        {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},  /* D800 */
+        {"\xf4\x90\x80\x80",                            /* > U+10FFFF */
+         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xff\"", "\xef\xbf\xbd\\\""},
+    };
+    char buf[64];
+    size_t i;
+    out_t o;
+    const dp_metrics_label_t l[] = {{"v", "x\xff"}, {NULL, NULL}};
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(dp_metrics_escape_label(buf, sizeof(buf),
+                                                 cases[i].in),
+                         strlen(cases[i].out));
+        assert_string_equal(buf, cases[i].out);
+    }
+    /* and in a sample's label and HELP */
+    out_init(&o, DP_METRICS_OPENMETRICS);
+    assert_int_equal(dp_metrics_gauge(&o.sink, "g", "h\xfe", l, 1), 0);
+    assert_string_equal(o.mem, "# HELP g h\xef\xbf\xbd\n# TYPE g gauge\n"
+                        "g{v=\"x\xef\xbf\xbd\"} 1\n");
+}
+
 static void test_refused(void **state)
 {
     out_t o;
@@ -332,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_counter_openmetrics),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_escape_label),
+        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_many_families),
         cmocka_unit_test(test_gauge_values),
