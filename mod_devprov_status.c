@@ -303,8 +303,9 @@ static void print_metrics(request_rec *r, const devprov_status_t *st,
                 {reason ? "reason" : NULL, reason},
                 {NULL, NULL}
             };
-            /* a family split or misnamed is a bug here: say which, and
-             * write the rest (a scraper takes the answer whole or not) */
+            /* refused only for a bug here (a family split or
+             * misnamed): say which; dp_metrics wrote nothing for it, so
+             * the rest is still an answer a scraper accepts */
             if (dp_metrics_counter(&sink, family, help, labels,
                                    (uint64_t)get(&st->slots[i], k)) != 0)
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "devprov-status:"
