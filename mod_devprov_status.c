@@ -313,18 +313,18 @@ static void print_metrics(request_rec *r, const devprov_status_t *st,
                               dp_stats_name(k));
         }
     }
-    /* where each virtual host is defined, as Prometheus' info metrics
-     * do it: a constant 1 with the text as a label (a path may hold any
-     * character: the one label here that needs escaping) */
+    /* where each virtual host is defined, as an info metric (a constant
+     * 1 with the text as a label; a path may hold any byte: the one
+     * label here that needs escaping) */
     for (i = 0; i < st->used; i++) {
         const dp_metrics_label_t labels[] = {
             {"vhost", st->slots[i].label},
             {"defined", st->slots[i].where},
             {NULL, NULL}
         };
-        if (dp_metrics_gauge(&sink, "devprov_vhost_info", "The virtual "
-                             "hosts with DevprovEngine on: where each is "
-                             "defined (file:line).", labels, 1) != 0)
+        if (dp_metrics_info(&sink, "devprov_vhost", "The virtual hosts "
+                            "with DevprovEngine on: where each is defined "
+                            "(file:line).", labels) != 0)
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "devprov-status: "
                           "devprov_vhost_info refused by dp_metrics");
     }

@@ -150,51 +150,74 @@ static void put_escaped(dp_metrics_sink_t *sink, const char *s, int quote)
     escape_to(sink->write, sink->ctx, s, quote);
 }
 
-/* Opens the family NAME of TYPE if it is not the open one: its HELP and
- * TYPE lines.  -1 if NAME is a closed family or the open one with
- * another type. */
+/* The suffix of a TYPE's samples: the family "devprov_requests" has the
+ * samples "devprov_requests_total" */
+static const char *suffix(dp_metrics_type_t type)
+{
+    return type == DP_METRICS_COUNTER ? "_total"
+           : type == DP_METRICS_INFO ? "_info" : "";
+}
+
+/* NAME (LEN bytes) with SUFFIX into OUT (DP_METRICS_NAME_MAX) */
+static void joined(char *out, const char *name, size_t len, const char *sfx)
+{
+    memcpy(out, name, len);
+    strcpy(out + len, sfx);
+}
+
+/* Do two families clash: the same family, or a family's name that is
+ * another's sample name ("x_total" beside the counter "x"), which both
+ * formats forbid */
+static int clash(const char *fam_a, dp_metrics_type_t type_a,
+                 const char *fam_b, dp_metrics_type_t type_b)
+{
+    char a[DP_METRICS_NAME_MAX], b[DP_METRICS_NAME_MAX];
+
+    joined(a, fam_a, strlen(fam_a), suffix(type_a));
+    joined(b, fam_b, strlen(fam_b), suffix(type_b));
+    return strcmp(fam_a, fam_b) == 0 || strcmp(a, b) == 0
+           || strcmp(a, fam_b) == 0 || strcmp(fam_a, b) == 0;
+}
+
+/* Opens the family NAME (LEN bytes) of TYPE if it is not the open one:
+ * its HELP and TYPE lines.  -1 if it clashes with a closed family or is
+ * the open one's name with another type. */
 static int family(dp_metrics_sink_t *sink, const char *name, size_t len,
                   dp_metrics_type_t type, const char *help)
 {
-    /* the header names the family: in the Prometheus format a
-     * counter's family is the sample's name, "_total" included */
-    int total = type == DP_METRICS_COUNTER
-                && sink->format == DP_METRICS_PROMETHEUS;
-    const char *kind = type == DP_METRICS_COUNTER ? "counter" : "gauge";
-    unsigned i;
+    /* the header names the family: in the Prometheus format, which has
+     * neither family names nor an info type, the samples' name */
+    int om = sink->format == DP_METRICS_OPENMETRICS;
+    const char *kind = type == DP_METRICS_COUNTER ? "counter"
+                       : type == DP_METRICS_INFO && om ? "info" : "gauge";
+    char fam[DP_METRICS_NAME_MAX], head[DP_METRICS_NAME_MAX];
+    unsigned i, slot;
 
+    joined(fam, name, len, "");
+    joined(head, name, len, om ? "" : suffix(type));
+    if (sink->nfamilies > 0
+        && strcmp(sink->families[sink->nfamilies - 1], fam) == 0
+        && sink->types[sink->nfamilies - 1] == type)
+        return 0;
     for (i = 0; i < sink->nfamilies; i++)
-        if (strlen(sink->families[i]) == len
-            && memcmp(sink->families[i], name, len) == 0) {
-            if (i + 1 == sink->nfamilies && sink->types[i] == type)
-                return 0;
+        if (clash(sink->families[i], (dp_metrics_type_t)sink->types[i],
+                  fam, type))
             return -1;
-        }
-    if (sink->nfamilies < DP_METRICS_FAMILIES_MAX) {
-        memcpy(sink->families[sink->nfamilies], name, len);
-        sink->families[sink->nfamilies][len] = '\0';
-        sink->types[sink->nfamilies] = (unsigned char)type;
-        sink->nfamilies++;
-    }
-    else {
-        /* remember the open one at least (in the last place) */
-        memcpy(sink->families[DP_METRICS_FAMILIES_MAX - 1], name, len);
-        sink->families[DP_METRICS_FAMILIES_MAX - 1][len] = '\0';
-        sink->types[DP_METRICS_FAMILIES_MAX - 1] = (unsigned char)type;
-    }
+    /* beyond DP_METRICS_FAMILIES_MAX, the open one at least (in the last
+     * place) */
+    slot = sink->nfamilies < DP_METRICS_FAMILIES_MAX ? sink->nfamilies++
+           : DP_METRICS_FAMILIES_MAX - 1;
+    strcpy(sink->families[slot], fam);
+    sink->types[slot] = (unsigned char)type;
     if (help != NULL) {
         puts_(sink, "# HELP ");
-        put(sink, name, len);
-        if (total)
-            puts_(sink, "_total");
+        puts_(sink, head);
         puts_(sink, " ");
-        put_escaped(sink, help, sink->format == DP_METRICS_OPENMETRICS);
+        put_escaped(sink, help, om);
         puts_(sink, "\n");
     }
     puts_(sink, "# TYPE ");
-    put(sink, name, len);
-    if (total)
-        puts_(sink, "_total");
+    puts_(sink, head);
     puts_(sink, " ");
     puts_(sink, kind);
     puts_(sink, "\n");
@@ -219,21 +242,29 @@ static void put_labels(dp_metrics_sink_t *sink,
     puts_(sink, "}");
 }
 
-/* Checks NAME (of a family of TYPE; a counter's without "_total") and the
- * labels, opens the family; the length of NAME's family part, or -1. */
+/* Checks NAME (of a family of TYPE, with or without its samples'
+ * suffix) and the labels, opens the family, writes the sample's name
+ * and labels.  -1 (nothing written) if any is wrong. */
 static int begin(dp_metrics_sink_t *sink, const char *name,
                  dp_metrics_type_t type, const char *help,
-                 const dp_metrics_label_t *labels, size_t *len)
+                 const dp_metrics_label_t *labels)
 {
+    const char *sfx = suffix(type);
+    size_t len, slen = strlen(sfx);
+
     if (sink->ended || !valid_name(name) || !valid_labels(labels))
         return -1;
-    *len = strlen(name);
-    if (type == DP_METRICS_COUNTER && *len > 6
-        && strcmp(name + *len - 6, "_total") == 0)
-        *len -= 6;
-    if (*len + 6 >= DP_METRICS_NAME_MAX)
+    len = strlen(name);
+    if (slen > 0 && len > slen && strcmp(name + len - slen, sfx) == 0)
+        len -= slen;
+    if (len + slen >= DP_METRICS_NAME_MAX)
         return -1;
-    return family(sink, name, *len, type, help);
+    if (family(sink, name, len, type, help) != 0)
+        return -1;
+    put(sink, name, len);
+    puts_(sink, sfx);
+    put_labels(sink, labels);
+    return 0;
 }
 
 int dp_metrics_counter(dp_metrics_sink_t *sink, const char *name,
@@ -241,15 +272,20 @@ int dp_metrics_counter(dp_metrics_sink_t *sink, const char *name,
                        uint64_t value)
 {
     char num[32];
-    size_t len;
 
-    if (begin(sink, name, DP_METRICS_COUNTER, help, labels, &len) != 0)
+    if (begin(sink, name, DP_METRICS_COUNTER, help, labels) != 0)
         return -1;
-    put(sink, name, len);
-    puts_(sink, "_total");
-    put_labels(sink, labels);
     snprintf(num, sizeof(num), " %llu\n", (unsigned long long)value);
     puts_(sink, num);
+    return 0;
+}
+
+int dp_metrics_info(dp_metrics_sink_t *sink, const char *name,
+                    const char *help, const dp_metrics_label_t *labels)
+{
+    if (begin(sink, name, DP_METRICS_INFO, help, labels) != 0)
+        return -1;
+    puts_(sink, " 1\n");
     return 0;
 }
 
@@ -288,12 +324,9 @@ int dp_metrics_gauge(dp_metrics_sink_t *sink, const char *name,
                      double value)
 {
     char num[40];
-    size_t len;
 
-    if (begin(sink, name, DP_METRICS_GAUGE, help, labels, &len) != 0)
+    if (begin(sink, name, DP_METRICS_GAUGE, help, labels) != 0)
         return -1;
-    put(sink, name, len);
-    put_labels(sink, labels);
     format_double(num, sizeof(num), value);
     puts_(sink, " ");
     puts_(sink, num);

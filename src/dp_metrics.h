@@ -13,6 +13,8 @@
  *   counter family     devprov_requests_total    devprov_requests
  *   (HELP/TYPE lines)
  *   counter sample     devprov_requests_total    devprov_requests_total
+ *   info family        devprov_vhost_info gauge  devprov_vhost info
+ *   info sample        devprov_vhost_info        devprov_vhost_info
  *   HELP escapes       \\ and \n                 \\, \n and \"
  *   label value        \\, \n and \"             \\, \n and \"
  *   end                (nothing)                 "# EOF" (mandatory)
@@ -49,7 +51,11 @@ typedef void (*dp_metrics_write_fn)(void *ctx, const char *data,
 #define DP_METRICS_NAME_MAX 96
 #define DP_METRICS_FAMILIES_MAX 64
 
-typedef enum { DP_METRICS_COUNTER = 0, DP_METRICS_GAUGE } dp_metrics_type_t;
+typedef enum {
+    DP_METRICS_COUNTER = 0,
+    DP_METRICS_GAUGE,
+    DP_METRICS_INFO
+} dp_metrics_type_t;
 
 /* A sink: on the caller's stack (about 6 KiB), set up by
  * dp_metrics_init(); its fields are this unit's. */
@@ -81,7 +87,9 @@ void dp_metrics_init(dp_metrics_sink_t *sink, dp_metrics_format_t format,
  * HELP (NULL: no HELP line) is written with the family's first sample;
  * LABELS may be NULL.  Returns 0, or -1 with nothing written: a bad name
  * or label name, a label given twice, NAME the name of an earlier family
- * or of the open one with another type, or the sink ended. */
+ * or of the open one with another type, a family or sample name that is
+ * another family's sample or family name (a gauge "x_total" beside the
+ * counter "x"), or the sink ended. */
 int dp_metrics_counter(dp_metrics_sink_t *sink, const char *name,
                        const char *help, const dp_metrics_label_t *labels,
                        uint64_t value);
@@ -91,6 +99,14 @@ int dp_metrics_counter(dp_metrics_sink_t *sink, const char *name,
 int dp_metrics_gauge(dp_metrics_sink_t *sink, const char *name,
                      const char *help, const dp_metrics_label_t *labels,
                      double value);
+
+/* One info sample: a constant 1 whose labels are the information (where
+ * a virtual host is defined, a version).  OpenMetrics has a type for it
+ * (# TYPE NAME info, the sample NAME_info); the Prometheus format has
+ * not: a gauge NAME_info, as its exporters write.  NAME with or without
+ * "_info"; otherwise as dp_metrics_counter(). */
+int dp_metrics_info(dp_metrics_sink_t *sink, const char *name,
+                    const char *help, const dp_metrics_label_t *labels);
 
 /* The end of the answer: "# EOF\n" in OpenMetrics, nothing in the
  * Prometheus format.  Later samples are refused. */

@@ -142,6 +142,9 @@ def test_formats_agree_with_the_text_lines(srv_prom):
     assert "# TYPE devprov_requests counter\n" in om
     assert "# HELP devprov_requests " in om
     assert "# TYPE devprov_start_time_seconds gauge\n" in om
+    # OpenMetrics' info type, a gauge in the Prometheus format
+    assert "# TYPE devprov_vhost info\n" in om
+    assert "# TYPE devprov_vhost_info gauge\n" in prom
     assert om.endswith("\n# EOF\n") and "# EOF" not in prom
     # the "defined" label, escaped: \\ and \"
     path = str(s.dir / WEIRD_DIR / "phones.conf")

@@ -88,6 +88,60 @@ static void test_counter_openmetrics(void **state)
     assert_string_equal(o.mem + strlen(o.mem) - 6, "# EOF\n");
 }
 
+static void test_info(void **state)
+{
+    out_t o;
+    const dp_metrics_label_t l[] = {{"defined", "a.conf:3"}, {NULL, NULL}};
+
+    (void)state;
+    /* OpenMetrics' info type; "_info" may be given */
+    out_init(&o, DP_METRICS_OPENMETRICS);
+    assert_int_equal(dp_metrics_info(&o.sink, "devprov_vhost", "Where.", l),
+                     0);
+    assert_int_equal(dp_metrics_info(&o.sink, "devprov_vhost_info", "Where.",
+                                     l), 0);
+    dp_metrics_end(&o.sink);
+    assert_string_equal(o.mem,
+        "# HELP devprov_vhost Where.\n"
+        "# TYPE devprov_vhost info\n"
+        "devprov_vhost_info{defined=\"a.conf:3\"} 1\n"
+        "devprov_vhost_info{defined=\"a.conf:3\"} 1\n"
+        "# EOF\n");
+    /* the Prometheus format has no info type: a gauge named _info */
+    out_init(&o, DP_METRICS_PROMETHEUS);
+    assert_int_equal(dp_metrics_info(&o.sink, "devprov_vhost", "Where.", l),
+                     0);
+    assert_string_equal(o.mem,
+        "# HELP devprov_vhost_info Where.\n"
+        "# TYPE devprov_vhost_info gauge\n"
+        "devprov_vhost_info{defined=\"a.conf:3\"} 1\n");
+}
+
+/* families whose names would be confused with each other's samples */
+static void test_clashes(void **state)
+{
+    out_t o;
+
+    (void)state;
+    out_init(&o, DP_METRICS_OPENMETRICS);
+    assert_int_equal(dp_metrics_counter(&o.sink, "x", NULL, NULL, 1), 0);
+    assert_int_equal(dp_metrics_gauge(&o.sink, "x_total", NULL, NULL, 1), -1);
+    assert_int_equal(dp_metrics_gauge(&o.sink, "x", NULL, NULL, 1), -1);
+    assert_int_equal(dp_metrics_info(&o.sink, "x", NULL, NULL), -1);
+    assert_int_equal(dp_metrics_gauge(&o.sink, "y_info", NULL, NULL, 1), 0);
+    assert_int_equal(dp_metrics_info(&o.sink, "y", NULL, NULL), -1);
+    assert_int_equal(dp_metrics_counter(&o.sink, "y_info", NULL, NULL, 1),
+                     -1);
+    /* the open gauge y_info goes on */
+    assert_int_equal(dp_metrics_gauge(&o.sink, "y_info", NULL, NULL, 2), 0);
+    /* the counter "x_total_total" is the family "x_total": the name of
+     * x's samples */
+    assert_int_equal(dp_metrics_counter(&o.sink, "x_total_total", NULL,
+                                        NULL, 1), -1);
+    assert_string_equal(o.mem, "# TYPE x counter\nx_total 1\n"
+                        "# TYPE y_info gauge\ny_info 1\ny_info 2\n");
+}
+
 static void test_escaping(void **state)
 {
     out_t o;
@@ -370,6 +424,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_prometheus),
         cmocka_unit_test(test_counter_openmetrics),
+        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_clashes),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_escape_label),
         cmocka_unit_test(test_utf8),
