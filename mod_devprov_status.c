@@ -278,7 +278,10 @@ static void metrics_write(void *ctx, const char *data, size_t len)
 /* Prometheus text format or OpenMetrics (dp_metrics.h): each counter a
  * family (the ones by reason a family with a "reason" label), one
  * sample per virtual host; the generation's start as a gauge, so that a
- * restart is seen as one even where no counter went down */
+ * restart is seen as one even where no counter went down.  A metric
+ * more is one dp_metrics_gauge()/_counter()/_info() call per sample
+ * here, all samples of a family one after the other (dp_metrics refuses
+ * a family reopened: the output would be refused whole). */
 static void print_metrics(request_rec *r, const devprov_status_t *st,
                           dp_metrics_format_t format)
 {
