@@ -150,7 +150,7 @@ endif
 clean: mod_ssl-clean demo-clean fuzz-clean sanitize-clean tools-clean \
        bench-clean deb-clean interop-clean
 	rm -rf $(BUILD)/core $(BUILD)/glue $(BUILD)/unit $(BUILD)/libdpcore.a \
-	    $(BUILD)/mod_devprov.so
+	    $(BUILD)/mod_devprov.so $(BUILD)/test-artifacts
 
 # scripts/build-mod-ssl.sh: the patched tree, its objects, the apache2 -t
 # check directory and any extraction an interrupted run left behind

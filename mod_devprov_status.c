@@ -40,6 +40,7 @@
 #include "apr_strings.h"
 #include "mod_status.h"
 
+#include "src/dp_metrics.h"
 #include "mod_devprov_status.h"
 
 APLOG_USE_MODULE(devprov);
@@ -269,6 +270,70 @@ static void print_html(request_rec *r, const devprov_status_t *st,
     ap_rputs("</table>\n", r);
 }
 
+static void metrics_write(void *ctx, const char *data, size_t len)
+{
+    ap_rwrite(data, (int)len, ctx);
+}
+
+/* Prometheus text format or OpenMetrics (dp_metrics.h): each counter a
+ * family (the ones by reason a family with a "reason" label), one
+ * sample per virtual host; the generation's start as a gauge, so that a
+ * restart is seen as one even where no counter went down.  A metric
+ * more is one dp_metrics_gauge()/_counter()/_info() call per sample
+ * here, all samples of a family one after the other (dp_metrics refuses
+ * a family reopened: the output would be refused whole). */
+static void print_metrics(request_rec *r, const devprov_status_t *st,
+                          dp_metrics_format_t format)
+{
+    dp_metrics_sink_t sink;
+    const char *family, *help, *reason;
+    int i;
+    unsigned k;
+
+    dp_metrics_init(&sink, format, metrics_write, r);
+    if (dp_metrics_gauge(&sink, "devprov_start_time_seconds", "Unix time "
+                         "the counters started at (the last start or "
+                         "restart).", NULL,
+                         (double)apr_time_sec(st->since)) != 0)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "devprov-status: "
+                      "devprov_start_time_seconds refused by dp_metrics");
+    for (k = 0; k < DP_STAT_COUNT; k++) {
+        if (dp_metrics_stat(k, &family, &help, &reason) != 0)
+            continue;
+        for (i = 0; i < st->used; i++) {
+            const dp_metrics_label_t labels[] = {
+                {"vhost", st->slots[i].label},
+                {reason ? "reason" : NULL, reason},
+                {NULL, NULL}
+            };
+            /* refused only for a bug here (a family split or
+             * misnamed): say which; dp_metrics wrote nothing for it, so
+             * the rest is still an answer a scraper accepts */
+            if (dp_metrics_counter(&sink, family, help, labels,
+                                   (uint64_t)get(&st->slots[i], k)) != 0)
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "devprov-status:"
+                              " counter %s refused by dp_metrics",
+                              dp_stats_name(k));
+        }
+    }
+    /* where each virtual host is defined, as an info metric (a constant
+     * 1 with the text as a label; a path may hold any byte: the one
+     * label here that needs escaping) */
+    for (i = 0; i < st->used; i++) {
+        const dp_metrics_label_t labels[] = {
+            {"vhost", st->slots[i].label},
+            {"defined", st->slots[i].where},
+            {NULL, NULL}
+        };
+        if (dp_metrics_info(&sink, "devprov_vhost", "The virtual hosts "
+                            "with DevprovEngine on: where each is defined "
+                            "(file:line).", labels) != 0)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "devprov-status: "
+                          "devprov_vhost_info refused by dp_metrics");
+    }
+    dp_metrics_end(&sink);
+}
+
 /* mod_status's /server-status (HTML, or lines with ?auto) */
 static int status_hook(request_rec *r, int flags)
 {
@@ -283,34 +348,67 @@ static int status_hook(request_rec *r, int flags)
     return OK;
 }
 
-/* SetHandler devprov-status: text/plain lines, or JSON with ?json */
+/* SetHandler devprov-status: text/plain lines, JSON with ?json, the
+ * Prometheus text format with ?prometheus, OpenMetrics with
+ * ?openmetrics (or ?format=<name>) */
 static int status_handler(request_rec *r)
 {
     devprov_status_t *st;
-    int json;
+    dp_output_t out;
 
     if (r->handler == NULL || strcmp(r->handler, "devprov-status") != 0)
         return DECLINED;
     r->allowed |= (AP_METHOD_BIT << M_GET);
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
+    out = dp_metrics_output(r->args);
+    if (out == DP_OUTPUT_UNKNOWN) {
+        /* a scraper configured with a typo gets an error, not lines it
+         * cannot parse */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "devprov-status: "
+                      "unknown format in \"%s\" (text, json, prometheus, "
+                      "openmetrics)", r->args);
+        return HTTP_BAD_REQUEST;
+    }
     st = current(r);
     if (st == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "devprov-status: no "
                       "counters (no shared memory at startup)");
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    json = r->args != NULL && (strcmp(r->args, "json") == 0
-                               || strncmp(r->args, "json&", 5) == 0);
-    ap_set_content_type(r, json ? "application/json"
-                                : "text/plain; charset=us-ascii");
+    switch (out) {
+    case DP_OUTPUT_JSON:
+        ap_set_content_type(r, "application/json");
+        break;
+    case DP_OUTPUT_PROMETHEUS:
+        ap_set_content_type(r, dp_metrics_content_type(
+                                   DP_METRICS_PROMETHEUS));
+        break;
+    case DP_OUTPUT_OPENMETRICS:
+        ap_set_content_type(r, dp_metrics_content_type(
+                                   DP_METRICS_OPENMETRICS));
+        break;
+    default:
+        ap_set_content_type(r, "text/plain; charset=us-ascii");
+        break;
+    }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only)
         return OK;
-    if (json)
+    switch (out) {
+    case DP_OUTPUT_JSON:
         print_json(r, st);
-    else
+        break;
+    case DP_OUTPUT_PROMETHEUS:
+        print_metrics(r, st, DP_METRICS_PROMETHEUS);
+        break;
+    case DP_OUTPUT_OPENMETRICS:
+        print_metrics(r, st, DP_METRICS_OPENMETRICS);
+        break;
+    default:
         print_lines(r, st);
+        break;
+    }
     return OK;
 }
 

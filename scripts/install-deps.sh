@@ -5,9 +5,11 @@
 #   scripts/install-deps.sh [--bench]   --bench: also what make bench needs
 set -eu
 
-# the last line: the phone TLS stacks of t/test_interop.py (GnuTLS's
-# gnutls-cli, mbedTLS, wolfSSL, Java's JSSE), which fails without them in CI,
-# and fail2ban, whose filter and jail t/test_mixed_fleet.py runs
+# the phone TLS stacks of t/test_interop.py (GnuTLS's gnutls-cli, mbedTLS,
+# wolfSSL, Java's JSSE), which fails without them in CI, and fail2ban,
+# whose filter and jail t/test_mixed_fleet.py runs; the last line:
+# prometheus (with promtool), which scrapes the devprov-status handler in
+# t/test_prometheus.py, and chromium, the headless browser of t/browser.py
 PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       libcmocka-dev pkg-config curl openssl php-cgi
       python3-pytest python3-cryptography dpkg-dev debhelper patch
@@ -16,7 +18,8 @@ PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       clang libclang-rt-14-dev
       lintian mmdebstrap iproute2
       gnutls-bin libmbedtls-dev libwolfssl-dev default-jdk-headless
-      fail2ban"
+      fail2ban
+      prometheus chromium"
 
 # make bench (bench/compare.py) also compares with nginx, HAProxy and
 # php-cgi, and draws its chart with matplotlib
