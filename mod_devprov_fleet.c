@@ -34,6 +34,7 @@
 
 #include "mod_devprov_private.h"
 #include "src/dp_fleet.h"
+#include "src/dp_metrics.h"
 
 APLOG_USE_MODULE(devprov);
 
@@ -672,6 +673,111 @@ static int walk_waiting(const dp_fleet_rec_t *rec, void *arg)
     return 0;
 }
 
+/* Walk FC's tables into W (the summary and up to W->limit phones of
+ * W->state) and WW (the waiting phones not approved since). */
+static void read_record(request_rec *r, devprov_fleet_t *fc, walk_t *w,
+                        wait_walk_t *ww)
+{
+    size_t skipped;
+
+    dp_fleet_summary_init(&w->sum, w->now);
+    w->list = apr_palloc(r->pool, (w->limit ? w->limit : 1)
+                                  * sizeof(*w->list));
+    skipped = dp_fleet_each(&fc->phones, walk_phone, w);
+    qsort(w->list, w->shown, sizeof(*w->list), by_last_seen);
+    memset(ww, 0, sizeof(*ww));
+    ww->max = fc->waiting;
+    ww->list = apr_palloc(r->pool, ww->max * sizeof(*ww->list));
+    ww->phones = &fc->phones;
+    skipped += dp_fleet_each(&fc->queue, walk_waiting, ww);
+    qsort(ww->list, ww->n, sizeof(*ww->list), by_last_seen);
+    if (skipped)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "devprov-fleet: %lu "
+                      "entries changed while read: not shown",
+                      (unsigned long)skipped);
+}
+
+/* The fleet's gauges, for the devprov-status handler's Prometheus and
+ * OpenMetrics formats: the same numbers as the page's summary. */
+void devprov_fleet_metrics(request_rec *r, dp_metrics_sink_t *sink)
+{
+    devprov_fleet_t *fc = devprov_srv(r->server)->fleet;
+    dp_fleet_info_t info;
+    walk_t w;
+    wait_walk_t ww;
+    unsigned k;
+    int i;
+
+    if (fc == NULL || !fc->ready)
+        return;
+    memset(&w, 0, sizeof(w));
+    w.r = r;
+    w.now = (time_t)apr_time_sec(r->request_time);
+    w.stale = (time_t)apr_time_sec(fc->stale);
+    w.state = -1;
+    w.limit = 0;
+    read_record(r, fc, &w, &ww);
+    dp_fleet_info(&fc->phones, &info);
+    for (k = 0; k < DP_FLEET_STATES; k++) {
+        const dp_metrics_label_t l[] = {
+            { "state", dp_fleet_state_name((dp_fleet_state_t)k) },
+            { NULL, NULL }
+        };
+        dp_metrics_gauge(sink, "devprov_fleet_phones", "Phones in the "
+                         "fleet record (DevprovFleet), by state.", l,
+                         (double)w.sum.state[k]);
+    }
+    dp_metrics_gauge(sink, "devprov_fleet_waiting", "Genuine phones of a "
+                     "configured vendor waiting for approval (not listed).",
+                     NULL, (double)(ww.n + ww.more));
+    dp_metrics_gauge(sink, "devprov_fleet_capacity", "Phones the record has "
+                     "room for.", NULL, (double)info.capacity);
+    dp_metrics_gauge(sink, "devprov_fleet_certs_expired_before_month",
+                     "Recorded certificates whose notAfter is before this "
+                     "calendar month (UTC).", NULL,
+                     (double)w.sum.expired_before);
+    for (i = 0; i < DP_FLEET_MONTHS; i++) {
+        const dp_metrics_label_t l[] = {
+            { "month", month_name(r->pool, &w.sum, i) },
+            { NULL, NULL }
+        };
+        dp_metrics_gauge(sink, "devprov_fleet_certs_expiring", "Recorded "
+                         "certificates by the calendar month (UTC) their "
+                         "notAfter falls in: this month and the 23 after.",
+                         l, (double)w.sum.expiry[i]);
+    }
+    /* by name: reasons counted as another share its name (one series) */
+    for (k = 0; k < DP_FLEET_REFUSALS; k++) {
+        const char *name = dp_fleet_refusal_name(k);
+        const dp_metrics_label_t l[] = {
+            { "reason", name }, { NULL, NULL }
+        };
+        size_t n = 0;
+        unsigned j;
+        int seen = 0;
+
+        if (name == NULL)
+            continue;
+        for (j = 0; j < DP_FLEET_REFUSALS; j++)
+            if (dp_fleet_refusal_name(j) != NULL
+                && strcmp(dp_fleet_refusal_name(j), name) == 0) {
+                if (j < k)
+                    seen = 1;
+                n += w.sum.refusals[j];
+            }
+        if (!seen)
+            dp_metrics_gauge(sink, "devprov_fleet_refused_phones", "Phones "
+                             "whose last request was refused, by reason.",
+                             l, (double)n);
+    }
+    dp_metrics_counter(sink, "devprov_fleet_evicted", "Entries dropped "
+                       "because the record was full (the least recently "
+                       "seen of a set).", NULL, info.evictions);
+    dp_metrics_counter(sink, "devprov_fleet_dropped_updates", "Requests not "
+                       "recorded because their entry stayed busy.", NULL,
+                       info.dropped);
+}
+
 /* "name=value" of R's query, NULL if absent */
 static const char *arg(request_rec *r, const char *name)
 {
@@ -697,7 +803,6 @@ static int fleet_handler(request_rec *r)
     walk_t w;
     wait_walk_t ww;
     const char *v;
-    size_t skipped;
     int k;
 
     if (r->handler == NULL || strcmp(r->handler, "devprov-fleet") != 0)
@@ -732,20 +837,7 @@ static int fleet_handler(request_rec *r)
             return HTTP_BAD_REQUEST;
         w.limit = (size_t)n;
     }
-    dp_fleet_summary_init(&w.sum, w.now);
-    w.list = apr_palloc(r->pool, (w.limit ? w.limit : 1) * sizeof(*w.list));
-    skipped = dp_fleet_each(&fc->phones, walk_phone, &w);
-    qsort(w.list, w.shown, sizeof(*w.list), by_last_seen);
-    memset(&ww, 0, sizeof(ww));
-    ww.max = fc->waiting;
-    ww.list = apr_palloc(r->pool, ww.max * sizeof(*ww.list));
-    ww.phones = &fc->phones;
-    skipped += dp_fleet_each(&fc->queue, walk_waiting, &ww);
-    qsort(ww.list, ww.n, sizeof(*ww.list), by_last_seen);
-    if (skipped)
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "devprov-fleet: %lu "
-                      "entries changed while read: not shown",
-                      (unsigned long)skipped);
+    read_record(r, fc, &w, &ww);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (arg(r, "json") != NULL) {
         ap_set_content_type(r, "application/json");

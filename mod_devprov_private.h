@@ -26,7 +26,7 @@
  * Calls between them go one way only (tests/glue_layers.py fails the
  * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql,
  * ssl, dump, user and fleet; config calls watch, status, sql, check and
- * fleet; conn
+ * fleet; status calls fleet; conn
  * calls enrol, watch and sql; user calls watch and sql; sql calls check;
  * check calls ssl; dump calls sql.
  *
@@ -350,6 +350,12 @@ int devprov_fleet_post_config(server_rec *s, devprov_fleet_t *fc,
  * phones' table, a genuine unlisted one in the waiting list. */
 void devprov_fleet_record(request_rec *r, devprov_fleet_t *fc,
                           const dp_verdict_t *v, dp_deny_t deny);
+
+/* The fleet's gauges (phones by state, waiting, certificates expiring
+ * by month, ...) into SINK, for the devprov-status handler's
+ * Prometheus/OpenMetrics output; nothing without DevprovFleet. */
+struct dp_metrics_sink;
+void devprov_fleet_metrics(request_rec *r, struct dp_metrics_sink *sink);
 
 /* register_hooks: the devprov-fleet handler */
 void devprov_fleet_register_hooks(apr_pool_t *p);

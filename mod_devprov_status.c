@@ -41,6 +41,7 @@
 #include "mod_status.h"
 
 #include "src/dp_metrics.h"
+#include "mod_devprov_private.h"
 #include "mod_devprov_status.h"
 
 APLOG_USE_MODULE(devprov);
@@ -331,6 +332,8 @@ static void print_metrics(request_rec *r, const devprov_status_t *st,
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "devprov-status: "
                           "devprov_vhost_info refused by dp_metrics");
     }
+    /* DevprovFleet's gauges, if it is configured */
+    devprov_fleet_metrics(r, &sink);
     dp_metrics_end(&sink);
 }
 

@@ -59,7 +59,7 @@ typedef enum {
 
 /* A sink: on the caller's stack (about 6 KiB), set up by
  * dp_metrics_init(); its fields are this unit's. */
-typedef struct {
+typedef struct dp_metrics_sink {
     dp_metrics_format_t format;
     dp_metrics_write_fn write;
     void *ctx;

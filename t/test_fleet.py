@@ -35,6 +35,10 @@ def fleet_vhost(srv):
             "    SetHandler devprov-fleet\n"
             "    Require ip 127.0.0.1\n"
             "</Location>\n"
+            "<Location /devprov-status>\n"
+            "    SetHandler devprov-status\n"
+            "    Require ip 127.0.0.1\n"
+            "</Location>\n"
             "</VirtualHost>\n")
 
 
@@ -248,6 +252,69 @@ def test_expiry_timeline(srv_fleet, pki, traffic):
     assert exp["months"][0]["month"] == time.strftime("%Y-%m", time.gmtime())
     # the expired one's notAfter is before this month
     assert exp["expired_before"] >= 1
+
+
+def metrics(srv, fmt="prometheus"):
+    r = curl(f"http://127.0.0.1:{srv.port('fleet')}/devprov-status"
+             f"?format={fmt}", None)
+    assert r.status == 200, r
+    out = {}
+    for line in r.body.splitlines():
+        if line.startswith("devprov_fleet_"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return r.body, out
+
+
+def test_metrics(srv_fleet, traffic):
+    doc = fleet(srv_fleet)
+    text, m = metrics(srv_fleet)
+    for state, n in doc["states"].items():
+        assert m[f'devprov_fleet_phones{{state="{state}"}}'] == n
+    assert m["devprov_fleet_waiting"] == doc["waiting_total"] == 1
+    assert m["devprov_fleet_capacity"] == doc["capacity"]
+    month = doc["expiry"]["months"][0]["month"]
+    assert m[f'devprov_fleet_certs_expiring{{month="{month}"}}'] == \
+        doc["expiry"]["months"][0]["certificates"]
+    assert m["devprov_fleet_certs_expired_before_month"] == \
+        doc["expiry"]["expired_before"]
+    for reason, n in doc["refused_by_reason"].items():
+        assert m[f'devprov_fleet_refused_phones{{reason="{reason}"}}'] == n
+    assert m["devprov_fleet_evicted_total"] == 0
+    # one series per reason name, and a valid exposition
+    names = [k for k in m if k.startswith("devprov_fleet_refused_phones")]
+    assert len(names) == len(set(names))
+    from test_prometheus import PROMTOOL
+    import shutil
+    if shutil.which(PROMTOOL):
+        p = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and not p.stdout.strip() \
+            and not p.stderr.strip(), (p.stdout, p.stderr)
+    om, m2 = metrics(srv_fleet, "openmetrics")
+    assert om.endswith("# EOF\n")
+    assert m2["devprov_fleet_waiting"] == 1
+
+
+def test_prometheus_shows_the_fleet(srv_fleet, traffic, tmp_path):
+    from test_prometheus import PROMETHEUS, Prometheus
+    import shutil
+    if not shutil.which(PROMETHEUS):
+        pytest.skip("prometheus is not installed (make deps installs it)")
+    doc = fleet(srv_fleet)
+    prom = Prometheus(tmp_path / "prometheus",
+                      f"127.0.0.1:{srv_fleet.port('fleet')}")
+    try:
+        want = {"prometheus": doc["states"]["pinned"],
+                "openmetrics": doc["states"]["pinned"]}
+        prom.wait(lambda: prom.query(
+            'devprov_fleet_phones{state="pinned"}') == want)
+        assert prom.query("devprov_fleet_waiting") == {
+            "prometheus": 1, "openmetrics": 1}
+        assert prom.query("sum(devprov_fleet_phones)") == {
+            None: 2 * doc["phones_recorded"]}
+    finally:
+        prom.stop()
 
 
 def test_survives_restarts(srv_fleet, traffic):
