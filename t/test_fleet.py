@@ -221,6 +221,40 @@ def test_user_agent_escaped(srv_fleet, traffic):
     assert ua == "A" * 89
 
 
+def test_page_in_chromium(srv_fleet, traffic):
+    """The fleet page as a browser renders it (Debian's chromium,
+    headless): the numbers, the chart, the waiting list, and a phone's
+    hostile User-Agent as text, never as an element.  The screenshot is
+    kept in build/test-artifacts/fleet-page.png."""
+    from browser import need_chromium, render, tables
+    need_chromium()
+    assert phone(srv_fleet, "polycom-selfsigned", ua=EVIL_UA).status == 200
+    doc = fleet(srv_fleet)
+    page = render(f"http://127.0.0.1:{srv_fleet.port('fleet')}"
+                  "/devprov-fleet", "fleet-page")
+    dom = page.dom
+    # no element came from what a phone sent
+    assert "<script" not in dom and "<img" not in dom
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    t = tables(dom)
+    states = {row[0].split(" (")[0]: int(row[1]) for row in t[0][1:]}
+    assert states == doc["states"]
+    waiting = t[2]
+    assert len(waiting) == 2 and waiting[1][0] == "0004f2999999"
+    phones = {row[0]: row for row in t[3][1:]}
+    assert phones["0004f2000005"][1] == "pinned"
+    assert phones["0004f2000005"][11] == EVIL_UA
+    assert phones["0004f2000002"][9].endswith("expired")
+    # the expiry chart: one bar per month, with its count
+    months = re.findall(r'<g class="month" data-month="(\d{4}-\d\d)" '
+                        r'data-count="(\d+)"', dom)
+    assert [m for m, _ in months] == [
+        m["month"] for m in doc["expiry"]["months"]]
+    assert [int(n) for _, n in months] == [
+        m["certificates"] for m in doc["expiry"]["months"]]
+    assert page.screenshot.stat().st_size > 1000
+
+
 def test_page_headers_and_summary(srv_fleet, traffic):
     r = curl(f"http://127.0.0.1:{srv_fleet.port('fleet')}/devprov-fleet",
              None, extra=["-D", "-"])
