@@ -12,6 +12,8 @@
 #   make tools    build/devprov-check, the operator command (tools/)
 #   make interop  the phone TLS stacks of t/test_interop.py (t/interop/)
 #   make soak     load and faults: 100 clients, 60 s steady + 60 s faults
+#   make soak-fleet  the same with DevprovFleet on: 30 min steady + 2 min
+#                 faults (bench/results/soak-fleet.md)
 #   make test-asan / test-valgrind   the integration suite under
 #                 ASan+UBSan / valgrind (tests/sanitize.mk)
 #   make bench    benchmarks (bench/), results in bench/results/
@@ -46,7 +48,7 @@ CORE_OBJ := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
-.PHONY: all module mod_ssl deps unit check-glue check test demo demo-stop soak clean \
+.PHONY: all module mod_ssl deps unit check-glue check test demo demo-stop soak soak-fleet clean \
         mod_ssl-clean demo-clean distclean
 
 all: module mod_ssl
@@ -119,6 +121,12 @@ demo-stop:
 # 100 clients for 60 s, then the same with faults (root; about 3 minutes)
 soak: all
 	$(PYTHON) tests/soak.py -o bench/results/soak.md
+
+# 30 minutes of the same load with DevprovFleet on (the per-phone record;
+# the children's RSS must stay flat), then 2 minutes of the faults
+soak-fleet: all
+	$(PYTHON) tests/soak.py --fleet -d 1800 --fault-seconds 120 \
+	    -o bench/results/soak-fleet.md
 
 # Benchmarks (bench/), fuzzers (fuzz/), the sanitizer and stock-mode
 # suites (tests/), the operator command (tools/) and installation

@@ -219,6 +219,33 @@ class Load:
             t.join(60)
 
 
+def fleet_view(srv):
+    """The fleet page's JSON: the phones of the load are recorded (the
+    two listed ones, the genuine unlisted one waiting, no other), with
+    the table's own numbers; {"error": ...} if not."""
+    import json
+    import urllib.request
+    url = f"http://127.0.0.1:{srv.port('fleet')}/devprov-fleet?json"
+    try:
+        with urllib.request.urlopen(url, timeout=30) as res:
+            doc = json.loads(res.read())
+    except Exception as e:              # noqa: BLE001 (reported)
+        return {"error": f"{url}: {e!r}"}
+    phones = {p["mac"]: p for p in doc["phones"]}
+    waiting = sorted(p["mac"] for p in doc["waiting"])
+    summary = (f"{doc['phones_recorded']} phones "
+               + ", ".join(f"{m} {p['requests']} requests "
+                           f"({p['refused']} refused, {p['state']})"
+                           for m, p in sorted(phones.items()))
+               + f"; waiting {waiting}; capacity {doc['capacity']}, "
+               f"evicted {doc['evicted']}, dropped updates "
+               f"{doc['dropped_updates']}")
+    if sorted(phones) != ["0004f2000001", "0004f2000002"] \
+            or waiting != ["0004f2999999"]:
+        return {"error": "unexpected phones: " + summary}
+    return {"summary": summary}
+
+
 def rss_total(pid):
     return sum(children_rss(pid).values())
 
@@ -238,8 +265,15 @@ def main():
                     "client kinds (e.g. file:rogue-polycom,none)")
     ap.add_argument("--steady-only", action="store_true",
                     help="diagnosis: no fault phase")
+    ap.add_argument("--fault-seconds", type=int, default=None,
+                    help="seconds of the fault phase (default: as long as "
+                    "the steady phase)")
+    ap.add_argument("--fleet", action="store_true",
+                    help="with DevprovFleet (the per-phone record) on, "
+                    "and its page checked after each phase")
     a = ap.parse_args()
     t_start = time.time()
+    fleet_seen = []
     work = Path(tempfile.mkdtemp(prefix="devprov-soak-"))
     work.chmod(0o755)
     srv = pg = load = None
@@ -302,6 +336,14 @@ def main():
                                 "user=devprov password=ro connect_timeout=2\"\n"
                                 f'DevprovAllowlistSQL "{QUERY}" ttl=5 '
                                 "unlisted-ttl=2\n", cafile=None))
+        if a.fleet:
+            fport = srv.port("fleet")
+            conf = ("DevprovFleet fleet.dat entries=20000\n"
+                    f"Listen 127.0.0.1:{fport}\n"
+                    f"<VirtualHost 127.0.0.1:{fport}>\n"
+                    "<Location /devprov-fleet>\nSetHandler devprov-fleet\n"
+                    "Require ip 127.0.0.1\n</Location>\n</VirtualHost>\n"
+                    + conf)
         srv.start(conf)
         srv.mark()
         pid = srv.proc.pid
@@ -326,6 +368,8 @@ def main():
         steady = dict(requests=load.requests, connections=load.connections,
                       retries=load.retries, wrong=list(load.wrong),
                       failed=list(load.failed), seconds=time.time() - t0)
+        if a.fleet:
+            fleet_seen.append(("steady", fleet_view(srv)))
         load.reset()
 
         # ---- phase 2: faults under the same load
@@ -337,12 +381,13 @@ def main():
             print(f"soak: {what}", file=sys.stderr, flush=True)
 
         t0 = time.time()
-        fault_end = t0 + a.duration
+        fault_s = a.fault_seconds if a.fault_seconds else a.duration
+        fault_end = t0 + fault_s
         configtest = None
         if a.steady_only:
             fault_end = t0
         else:
-            step = max(a.duration / 8, 3)
+            step = max(fault_s / 8, 3)
             # 1. list replaced by rename, and rewritten by truncation
             for k in range(3):
                 replace_atomically(lists[(k + 1) % 2], allow)
@@ -385,6 +430,8 @@ def main():
                       retries=load.retries, wrong=list(load.wrong),
                       failed=list(load.failed), seconds=time.time() - t0)
         time.sleep(0.3)
+        if a.fleet:
+            fleet_seen.append(("faults", fleet_view(srv)))
         log = srv.new_log()
         srv.stop()
         srv = None
@@ -412,6 +459,9 @@ def main():
         configtest[0] != 0 and "DevprovTrust" in " ".join(configtest[1])
         and "issuing.pem" in " ".join(configtest[1]))
     problems = []
+    for name, view in fleet_seen:
+        if view.get("error"):
+            problems.append(f"fleet page after {name}: {view['error']}")
     for name, ph in (("steady", steady), ("faults", faults)):
         if ph["wrong"]:
             problems.append(f"{len(ph['wrong'])} wrong answers ({name})")
@@ -454,6 +504,9 @@ def main():
             out.append(f"- {name}: {msg}")
     for ln in unexpected[:15]:
         out.append(f"- unexpected log line: {ln}")
+    for name, view in fleet_seen:
+        out += ["", f"Fleet record (DevprovFleet) after the {name} phase: "
+                + view.get("summary", view.get("error", "?"))]
     out += ["", "Result: " + ("PASS" if not problems
                              else "FAIL: " + "; ".join(problems))]
     Path(a.output).parent.mkdir(parents=True, exist_ok=True)
