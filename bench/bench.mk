@@ -17,6 +17,9 @@
 #                          one apache2 -X, patched and stock mode
 #                          (bench/callgrind.py, needs root and valgrind,
 #                          about 2 min)
+#   make bench-fleet       the fleet record (DevprovFleet) at 10k-1M phones:
+#                          memory, ns per update with 1 and 2 processes,
+#                          ms per walk (bench/fleet_bench.c)
 #   make bench-sql         handshakes per server core and database queries
 #                          with and without the answer cache, against a
 #                          real PostgreSQL (bench/sql_bench.py, needs root)
@@ -26,14 +29,22 @@
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
 
 .PHONY: bench bench-allowlist bench-sql bench-compare bench-callgrind \
-        bench-clean
+        bench-fleet bench-clean
 
-bench: bench-compare bench-allowlist bench-sql bench-callgrind
+bench: bench-compare bench-allowlist bench-sql bench-callgrind bench-fleet
 
 $(BUILD)/bench/allowlist_bench: bench/allowlist_bench.c $(BUILD)/libdpcore.a \
                                 $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -I. $< $(BUILD)/libdpcore.a -o $@
+
+$(BUILD)/bench/fleet_bench: bench/fleet_bench.c $(BUILD)/libdpcore.a \
+                            $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -I. $< $(BUILD)/libdpcore.a -o $@
+
+bench-fleet: $(BUILD)/bench/fleet_bench
+	$(BUILD)/bench/fleet_bench -o bench/results/fleet.md
 
 bench-allowlist: $(BUILD)/bench/allowlist_bench $(BUILD)/mod_devprov.so \
                  $(BUILD)/mod_ssl.so

@@ -93,8 +93,9 @@ static void obs_mode(const uint8_t *data, size_t size)
     size_t i;
     int k;
 
-    FUZZ_CHECK(dp_fleet_bytes(DP_FLEET_WAYS) <= sizeof(mem));
-    dp_fleet_format(&f, mem, DP_FLEET_WAYS, 1);
+    /* 12 phones and a quarter more: one set */
+    FUZZ_CHECK(dp_fleet_bytes(12) <= sizeof(mem));
+    dp_fleet_format(&f, mem, 12, 1);
     memset(model, 0, sizeof(model));
     for (i = 0; i + 8 <= size; i += 8) {
         dp_fleet_obs_t o;

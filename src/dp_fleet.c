@@ -27,18 +27,20 @@ struct dp_fleet_hdr {
 };
 _Static_assert(sizeof(struct dp_fleet_hdr) == 64, "the header is 64 bytes");
 
-/* the most sets: 2^26 sets of 16 = 1G phones, 256 GiB */
+/* the most sets: 2^26 sets of 16 = 1G entries, 256 GiB */
 #define MAX_SETS (1u << 26)
 
+/* Room for ENTRIES and a quarter more: with two choices per phone the
+ * sets fill evenly, but a table filled to the last entry still drops
+ * some (bench/results/fleet.md) */
 static uint32_t sets_for(size_t entries)
 {
-    uint32_t n = 1;
+    size_t room;
 
-    if (entries == 0 || entries > (size_t)MAX_SETS * DP_FLEET_WAYS)
+    if (entries == 0 || entries > (size_t)MAX_SETS * DP_FLEET_WAYS / 2)
         return 0;
-    while ((size_t)n * DP_FLEET_WAYS < entries)
-        n <<= 1;
-    return n;
+    room = entries + (entries + 3) / 4;
+    return (uint32_t)((room + DP_FLEET_WAYS - 1) / DP_FLEET_WAYS);
 }
 
 static size_t bytes_for(uint32_t nsets)
@@ -102,8 +104,7 @@ int dp_fleet_attach(dp_fleet_t *f, void *mem, size_t len, size_t entries,
                  DP_FLEET_REC_SIZE, DP_FLEET_WAYS);
         return -1;
     }
-    if (n == 0 || n > MAX_SETS || (n & (n - 1)) != 0
-        || bytes_for(n) > len) {
+    if (n == 0 || n > MAX_SETS || bytes_for(n) > len) {
         snprintf(err, errlen, "a damaged fleet table (%u sets in %zu "
                  "bytes)", n, len);
         return -1;
@@ -124,7 +125,11 @@ int dp_fleet_attach(dp_fleet_t *f, void *mem, size_t len, size_t entries,
 /* the sets' lock words: sequence number (low 32 bits, odd: held) and
  * the holder's process id (high 32 bits)                              */
 
-static uint32_t set_of(const dp_fleet_t *f, const dp_mac_t *mac)
+/* The two sets MAC may live in (two choices: a new phone goes to the
+ * emptier, so that sets overflow only when the table is nearly full);
+ * one set when the table has only one. */
+static void sets_of(const dp_fleet_t *f, const dp_mac_t *mac, uint32_t *a,
+                    uint32_t *b)
 {
     uint64_t x = 0;
     int i;
@@ -138,7 +143,12 @@ static uint32_t set_of(const dp_fleet_t *f, const dp_mac_t *mac)
     x ^= x >> 27;
     x *= 0x94d049bb133111ebULL;
     x ^= x >> 31;
-    return (uint32_t)x & (f->nsets - 1);
+    /* each half of the hash onto 0 .. nsets - 1 (multiply and shift: any
+     * number of sets) */
+    *a = (uint32_t)(((x & 0xffffffffu) * f->nsets) >> 32);
+    *b = (uint32_t)(((x >> 32) * f->nsets) >> 32);
+    if (*b == *a && f->nsets > 1)
+        *b = (*a + 1) % f->nsets;
 }
 
 static int holder_dead(uint64_t w)
@@ -202,29 +212,91 @@ static void saturating_inc(uint32_t *n)
         (*n)++;
 }
 
-int dp_fleet_update(dp_fleet_t *f, const dp_fleet_obs_t *obs)
+/* Lock the sets A and B (in index order, so that two writers never
+ * wait on each other crosswise): 0, or -1 (dropped: neither held). */
+static int lock_pair(dp_fleet_t *f, uint32_t a, uint32_t b, uint64_t *ha,
+                     uint64_t *hb)
 {
-    uint32_t i = set_of(f, &obs->mac);
-    dp_fleet_rec_t *set = &f->recs[(size_t)i * DP_FLEET_WAYS], *e = NULL;
-    uint64_t held = lock_set(f, i);
+    uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
+    uint64_t hlo = lock_set(f, lo), hhi = 0;
+
+    if (hlo == 0)
+        return -1;
+    if (hi != lo && (hhi = lock_set(f, hi)) == 0) {
+        unlock_set(f, lo, hlo);
+        return -1;
+    }
+    *ha = a == lo ? hlo : hhi;
+    *hb = a == lo ? hhi : hlo;
+    return 0;
+}
+
+static void unlock_pair(dp_fleet_t *f, uint32_t a, uint32_t b, uint64_t ha,
+                        uint64_t hb)
+{
+    if (b != a)
+        unlock_set(f, b, hb);
+    unlock_set(f, a, ha);
+}
+
+/* MAC's entry in set I, or NULL */
+static dp_fleet_rec_t *find(dp_fleet_rec_t *set, const unsigned char *mac)
+{
     int w;
 
-    if (held == 0)
-        return -1;
     for (w = 0; w < DP_FLEET_WAYS; w++)
-        if (set[w].used && memcmp(set[w].mac, obs->mac.b, 6) == 0) {
-            e = &set[w];
-            break;
-        }
-    if (e == NULL) {
-        /* a free entry, else the one seen least recently */
-        for (w = 0; w < DP_FLEET_WAYS; w++)
-            if (!set[w].used || e == NULL
-                || set[w].last_seen < e->last_seen) {
+        if (set[w].used && memcmp(set[w].mac, mac, 6) == 0)
+            return &set[w];
+    return NULL;
+}
+
+/* A free entry of SET, or its entry seen least recently; *FREE counts
+ * its free entries. */
+static dp_fleet_rec_t *victim(dp_fleet_rec_t *set, int *nfree)
+{
+    dp_fleet_rec_t *e = NULL, *oldest = NULL;
+    int w;
+
+    *nfree = 0;
+    for (w = 0; w < DP_FLEET_WAYS; w++) {
+        if (!set[w].used) {
+            if (e == NULL)
                 e = &set[w];
-                if (!e->used)
-                    break;
-            }
+            ++*nfree;
+        }
+        else if (oldest == NULL || set[w].last_seen < oldest->last_seen)
+            oldest = &set[w];
+    }
+    return e != NULL ? e : oldest;
+}
+
+int dp_fleet_update(dp_fleet_t *f, const dp_fleet_obs_t *obs)
+{
+    uint32_t a, b;
+    dp_fleet_rec_t *sa, *sb, *e;
+    uint64_t ha = 0, hb = 0;
+
+    sets_of(f, &obs->mac, &a, &b);
+    if (lock_pair(f, a, b, &ha, &hb) != 0)
+        return -1;
+    sa = &f->recs[(size_t)a * DP_FLEET_WAYS];
+    sb = &f->recs[(size_t)b * DP_FLEET_WAYS];
+    e = find(sa, obs->mac.b);
+    if (e == NULL && b != a)
+        e = find(sb, obs->mac.b);
+    if (e == NULL) {
+        /* the emptier of the two sets; when both are full, the entry
+         * seen least recently of the two */
+        int fa, fb;
+        dp_fleet_rec_t *va = victim(sa, &fa), *vb = b != a
+                                                    ? victim(sb, &fb) : va;
+
+        if (b == a)
+            fb = fa;
+        if (fa > 0 || fb > 0)
+            e = fb > fa ? vb : va;
+        else
+            e = vb->last_seen < va->last_seen ? vb : va;
         __atomic_fetch_add(e->used ? &f->hdr->evictions : &f->hdr->inserts,
                            1, __ATOMIC_RELAXED);
         memset(e, 0, sizeof(*e));
@@ -258,25 +330,29 @@ int dp_fleet_update(dp_fleet_t *f, const dp_fleet_obs_t *obs)
         copy_str(e->addr, sizeof(e->addr), obs->addr);
         copy_str(e->ua, sizeof(e->ua), obs->ua);
     }
-    unlock_set(f, i, held);
+    unlock_pair(f, a, b, ha, hb);
     return 0;
 }
 
 int dp_fleet_remove(dp_fleet_t *f, const dp_mac_t *mac)
 {
-    uint32_t i = set_of(f, mac);
-    dp_fleet_rec_t *set = &f->recs[(size_t)i * DP_FLEET_WAYS];
-    uint64_t held = lock_set(f, i);
-    int w, found = 0;
+    uint32_t a, b, k;
+    uint64_t ha = 0, hb = 0;
+    int found = 0;
 
-    if (held == 0)
+    sets_of(f, mac, &a, &b);
+    if (lock_pair(f, a, b, &ha, &hb) != 0)
         return 0;
-    for (w = 0; w < DP_FLEET_WAYS; w++)
-        if (set[w].used && memcmp(set[w].mac, mac->b, 6) == 0) {
-            memset(&set[w], 0, sizeof(set[w]));
+    for (k = 0; k < (b != a ? 2u : 1u); k++) {
+        dp_fleet_rec_t *e = find(&f->recs[(size_t)(k ? b : a)
+                                          * DP_FLEET_WAYS], mac->b);
+
+        if (e != NULL) {
+            memset(e, 0, sizeof(*e));
             found = 1;
         }
-    unlock_set(f, i, held);
+    }
+    unlock_pair(f, a, b, ha, hb);
     return found;
 }
 
@@ -337,15 +413,19 @@ int dp_fleet_get(const dp_fleet_t *f, const dp_mac_t *mac,
                  dp_fleet_rec_t *out)
 {
     dp_fleet_rec_t set[DP_FLEET_WAYS];
+    uint32_t ab[2], k;
     int w;
 
-    if (read_set(f, set_of(f, mac), set) != 0)
-        return 0;
-    for (w = 0; w < DP_FLEET_WAYS; w++)
-        if (set[w].used && memcmp(set[w].mac, mac->b, 6) == 0) {
-            *out = set[w];
-            return 1;
-        }
+    sets_of(f, mac, &ab[0], &ab[1]);
+    for (k = 0; k < (ab[1] != ab[0] ? 2u : 1u); k++) {
+        if (read_set(f, ab[k], set) != 0)
+            continue;
+        for (w = 0; w < DP_FLEET_WAYS; w++)
+            if (set[w].used && memcmp(set[w].mac, mac->b, 6) == 0) {
+                *out = set[w];
+                return 1;
+            }
+    }
     return 0;
 }
 

