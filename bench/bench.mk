@@ -64,6 +64,10 @@ bench-callgrind: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 	$(PYTHON) bench/callgrind.py -o bench/results/callgrind.md
 	$(PYTHON) bench/callgrind.py --stock \
 	    -o bench/results/callgrind-stock.md
+	$(PYTHON) bench/callgrind.py --fleet \
+	    -o bench/results/callgrind-fleet.md
+	$(PYTHON) bench/callgrind.py --fleet --stock \
+	    -o bench/results/callgrind-fleet-stock.md
 
 # the benchmark programs; bench/results/ is committed and stays
 bench-clean:

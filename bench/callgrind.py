@@ -390,6 +390,10 @@ def run_one(work, pki, allow, www, args, name, conns, per_conn,
               'mac=%{DEVICE_MAC}e verified=%{DEVICE_VERIFIED}e"\n')
     body = srv.tls_vhost("cg", common + trust).replace(
         "SSLOptions +StdEnvVars\n", "")
+    if args.fleet:
+        # the per-phone record, main server (its file in the run's
+        # DefaultRuntimeDir)
+        body = "DevprovFleet fleet.dat entries=20000\n" + body
     outfile = srv.dir / "callgrind.out"
     args.started.append(srv)
     srv.start_callgrind(body, outfile)
@@ -497,7 +501,9 @@ def report(args, prof, out):
         f"DevprovTrust polycom root + issuing CA, an allowlist of "
         f"{FILLER + 1} MACs, DevprovDeny unlisted, DevprovBindPath on, "
         f"SSLVerifyClient optional_no_ca, no SSLOptions +StdEnvVars, "
-        f"LogLevel warn), a static file; the client: curl, TLS "
+        f"LogLevel warn"
+        + (", DevprovFleet on (the per-phone record)" if args.fleet
+           else "") + "), a static file; the client: curl, TLS "
         f"{args.tls}, the {PHONE} phone (genuine, expired, allowlisted) "
         f"sending its chain, one curl process per connection (no session "
         f"resumption).  Five servers: idle (no request), first (one "
@@ -531,6 +537,17 @@ def report(args, prof, out):
     L.append("| devprov's share | "
              + " | ".join(f"{100 * s / t:.1f}%" if t else "-"
                           for s, t in zip(sums, tots)) + " |")
+    if args.fleet:
+        rec = []
+        for _, sel in cols:
+            a, b, div = sel(prof, None)
+            rec.append(delta(lambda p: p.by_name().get(
+                "devprov_fleet_record", 0), a, b, div))
+        L.append("| of which DevprovFleet's record (`devprov_fleet_record`,"
+                 " inclusive) | " + " | ".join(fmt(x) for x in rec) + " |")
+        L.append("| the record's share of the whole process | "
+                 + " | ".join(f"{100 * x / t:.2f}%" if t else "-"
+                              for x, t in zip(rec, tots)) + " |")
     # where it goes: devprov's functions, and its calls out of the module
     for title, get, k in (
             ("Where devprov's part goes: its functions with the largest "
@@ -589,6 +606,9 @@ def main():
     ap.add_argument("--stock", action="store_true",
                     help="Debian's mod_ssl (stock mode) instead of the "
                     "patched one")
+    ap.add_argument("--fleet", action="store_true",
+                    help="with DevprovFleet (the per-phone record) on: "
+                    "its cost is shown as a row of its own")
     ap.add_argument("-o", "--output",
                     default=str(ROOT / "bench/results/callgrind.md"))
     ap.add_argument("--keep", action="store_true",
