@@ -14,8 +14,9 @@
  *   mod_devprov_user.c    DevprovUserIdentity: the password identity
  *   mod_devprov_watch.c   list files re-read when they change, the
  *                         parent's shared images, its monitor hook
- *   mod_devprov_fleet.c   DevprovFleet: the per-phone record, the
- *                         fleet page (devprov-fleet)
+ *   mod_devprov_fleet.c   DevprovFleet: the per-phone record, its file
+ *   mod_devprov_fleetpage.c  the record shown: the devprov-fleet page,
+ *                         the fleet's gauges
  *   mod_devprov_status.c  status counters, mod_status, devprov-status
  *   mod_devprov_sql.c     DevprovAllowlistSQL through mod_dbd
  *   mod_devprov_check.c   apache2 -t checks against mod_ssl's setup
@@ -25,8 +26,8 @@
  *
  * Calls between them go one way only (tests/glue_layers.py fails the
  * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql,
- * ssl, dump, user and fleet; config calls watch, status, sql, check and
- * fleet; status calls fleet; conn
+ * ssl, dump, user, fleet and fleetpage; config calls watch, status, sql,
+ * check and fleet; status calls fleetpage; fleetpage calls fleet; conn
  * calls enrol, watch and sql; user calls watch and sql; sql calls check;
  * check calls ssl; dump calls sql.
  *
@@ -51,6 +52,7 @@
 #include "mod_devprov_ssl.h"
 #include "mod_devprov_status.h"
 #include "src/dp_conf.h"
+#include "src/dp_fleet.h"
 #include "src/dp_idcache.h"
 #include "src/dp_identify.h"
 #include "src/dp_keyset.h"
@@ -350,6 +352,29 @@ int devprov_fleet_post_config(server_rec *s, devprov_fleet_t *fc,
  * phones' table, a genuine unlisted one in the waiting list. */
 void devprov_fleet_record(request_rec *r, devprov_fleet_t *fc,
                           const dp_verdict_t *v, dp_deny_t deny);
+
+/* One read of the record, for the page and the metrics */
+typedef struct {
+    time_t now;                 /* set by the caller */
+    int state;                  /* the phones listed: one dp_fleet_state_t,
+                                 * -1 all (set by the caller) */
+    size_t limit;               /* at most this many listed (caller) */
+    time_t stale;               /* DevprovFleet stale=, in seconds */
+    dp_fleet_summary_t sum;     /* of every phone */
+    dp_fleet_info_t info;       /* the phones' table's own numbers */
+    dp_fleet_rec_t *list;       /* the phones listed, most recent first */
+    size_t shown, more;         /* listed; of STATE but over LIMIT */
+    dp_fleet_rec_t *wait;       /* waiting, not approved since, most
+                                 * recent first */
+    size_t nwait, wait_more;
+} devprov_fleet_view_t;
+
+/* Read R's server's record into V (lists in r->pool): 0, or -1 without
+ * DevprovFleet. */
+int devprov_fleet_read(request_rec *r, devprov_fleet_view_t *v);
+
+/* ------------------------------------------------------------------ */
+/* mod_devprov_fleetpage.c                                             */
 
 /* The fleet's gauges (phones by state, waiting, certificates expiring
  * by month, ...) into SINK, for the devprov-status handler's
