@@ -286,7 +286,11 @@ void devprov_fleet_record(request_rec *r, devprov_fleet_t *fc,
     dp_fleet_obs_t o;
     dp_fleet_t *t;
 
-    if (fc == NULL || !fc->ready || id->status != DP_ST_DEVICE)
+    /* one request, recorded once, as the client sent it: httpd runs
+     * post_read_request again for internal redirects (mod_actions'
+     * php-cgi, mod_rewrite [PT], ErrorDocument) */
+    if (fc == NULL || !fc->ready || id->status != DP_ST_DEVICE
+        || r->prev != NULL || r->main != NULL)
         return;
     /* the allowlist did not answer: neither listed nor waiting */
     if (v->listed == DP_LISTED_DOWN)

@@ -129,6 +129,15 @@ def test_phones_recorded(srv_fleet, pki, traffic, expect_log):
     assert valid["first_seen"] <= valid["last_seen"] <= time.time() + 1
 
 
+def test_internal_redirect_recorded_once(srv_fleet, traffic):
+    # env.php runs php-cgi through mod_actions: an internal redirect,
+    # which runs devprov's request phase again; one request all the same
+    before = by_mac(fleet(srv_fleet))["0004f2000005"]["requests"]
+    r = phone(srv_fleet, "polycom-selfsigned", path="/env.php")
+    assert r.status == 200 and r.json["DEVICE_MAC"] == "0004f2000005", r
+    assert by_mac(fleet(srv_fleet))["0004f2000005"]["requests"] == before + 1
+
+
 def test_states(srv_fleet, traffic, expect_log):
     expect_log([r"devprov: refused"])
     phones = by_mac(fleet(srv_fleet))
