@@ -141,6 +141,13 @@ def test_fleet_page_shows_the_phones(srv_site, pki):
         == [pki.mac("polycom-unlisted").lower()]
     html = srv_site.http("http", "/devprov-fleet")
     assert html.status == 200 and LISTED in html.body
+    # and in Prometheus' format, beside the status counters
+    prom = srv_site.http("http", "/devprov-status?format=prometheus")
+    assert prom.status == 200, prom
+    assert "devprov_fleet_waiting 1\n" in prom.body
+    states = {s: n for s, n in doc["states"].items()}
+    for state, n in states.items():
+        assert f'devprov_fleet_phones{{state="{state}"}} {n}\n' in prom.body
 
 
 def test_shared_master_config_for_listed_phone(srv_site):
