@@ -370,12 +370,8 @@ typedef struct {
 static int walk_waiting(const dp_fleet_rec_t *rec, void *arg)
 {
     wait_walk_t *w = arg;
-    dp_fleet_rec_t now;
-    dp_mac_t m;
 
-    /* approved since: the phone's own entry is newer */
-    memcpy(m.b, rec->mac, 6);
-    if (dp_fleet_get(w->phones, &m, &now) && now.last_ok >= rec->last_seen)
+    if (!dp_fleet_still_waiting(w->phones, rec))
         return 0;
     if (w->v->nwait < w->max)
         w->v->wait[w->v->nwait++] = *rec;

@@ -429,6 +429,17 @@ int dp_fleet_get(const dp_fleet_t *f, const dp_mac_t *mac,
     return 0;
 }
 
+int dp_fleet_still_waiting(const dp_fleet_t *phones,
+                           const dp_fleet_rec_t *rec)
+{
+    dp_fleet_rec_t now;
+    dp_mac_t m;
+
+    memcpy(m.b, rec->mac, 6);
+    return !(dp_fleet_get(phones, &m, &now) && now.last_ok != 0
+             && now.last_ok >= rec->last_seen);
+}
+
 void dp_fleet_info(const dp_fleet_t *f, dp_fleet_info_t *out)
 {
     out->capacity = (size_t)f->nsets * DP_FLEET_WAYS;

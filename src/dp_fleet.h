@@ -155,6 +155,12 @@ size_t dp_fleet_each(const dp_fleet_t *f,
 int dp_fleet_get(const dp_fleet_t *f, const dp_mac_t *mac,
                  dp_fleet_rec_t *out);
 
+/* Is REC, an entry of a waiting list, still waiting?  Not once its
+ * phone has been approved and let in since (its entry in PHONES was let
+ * through at or after REC's last request). */
+int dp_fleet_still_waiting(const dp_fleet_t *phones,
+                           const dp_fleet_rec_t *rec);
+
 /* The table's own numbers */
 typedef struct {
     size_t capacity;

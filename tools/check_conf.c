@@ -316,3 +316,15 @@ void cc_check_server(cc_conf_t *conf, const cc_srv_t *sc)
                          vhost, problem, conf);
     dp_conf_check_engine(&l, sc->nvendors, vhost, problem, conf);
 }
+
+int cc_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "devprov-check: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 2;
+}

@@ -113,4 +113,8 @@ char *cc_strdup(const char *s);
 char *cc_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* "devprov-check: <message>" on stderr; returns 2 (a usage,
+ * configuration or file error), for "return cc_fail(...)". */
+int cc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

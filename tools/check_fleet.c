@@ -24,25 +24,13 @@
 #include "src/dp_fleet.h"
 #include "src/dp_identify.h"
 #include "src/dp_mac.h"
+#include "tools/check_conf.h"
 #include "tools/check_fleet.h"
 
 #define PROG "devprov-check"
 #define MAX_WAITING (1u << 20)
 
-static int fleet_fail(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int fleet_fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, PROG ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 2;
-}
+#define fleet_fail cc_fail
 
 typedef struct {
     void *mem;
@@ -87,13 +75,8 @@ typedef struct {
 static int collect(const dp_fleet_rec_t *rec, void *arg)
 {
     collect_t *c = arg;
-    dp_fleet_rec_t now;
-    dp_mac_t m;
 
-    /* approved since: the phone's own entry is newer (as the fleet
-     * page says) */
-    memcpy(m.b, rec->mac, 6);
-    if (dp_fleet_get(c->phones, &m, &now) && now.last_ok >= rec->last_seen)
+    if (!dp_fleet_still_waiting(c->phones, rec))
         return 0;
     if (c->n < c->max)
         c->list[c->n++] = *rec;

@@ -89,19 +89,8 @@ static void usage(FILE *f)
 "configuration or certificate error.\n");
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, PROG ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_ERROR;
-}
+/* EXIT_ERROR, with the message */
+#define fail cc_fail
 
 /* ---- the certificate file --------------------------------------------- */
 

@@ -197,6 +197,34 @@ static int count_cb(const dp_fleet_rec_t *rec, void *arg)
     return 0;
 }
 
+static void test_still_waiting(void **state)
+{
+    dp_fleet_t phones, queue;
+    size_t b1, b2;
+    void *m1 = table(64, &phones, &b1), *m2 = table(64, &queue, &b2);
+    dp_fleet_obs_t o = seen(0x0004f2999999, 2000);
+    dp_fleet_rec_t w;
+
+    (void)state;
+    o.listed = 0;
+    dp_fleet_update(&queue, &o);
+    assert_int_equal(dp_fleet_get(&queue, &o.mac, &w), 1);
+    assert_true(dp_fleet_still_waiting(&phones, &w));
+    /* refused as a phone before (an entry, never let through): waiting */
+    o.refusal = DP_FLEET_REFUSAL_REASON + DP_REASON_REVOKED;
+    o.now = 2100;
+    dp_fleet_update(&phones, &o);
+    assert_true(dp_fleet_still_waiting(&phones, &w));
+    /* approved and let in, after it waited: no longer */
+    o.refusal = 0;
+    o.listed = 1;
+    o.now = 2200;
+    dp_fleet_update(&phones, &o);
+    assert_false(dp_fleet_still_waiting(&phones, &w));
+    munmap(m1, b1);
+    munmap(m2, b2);
+}
+
 static void test_full_drops_oldest(void **state)
 {
     dp_fleet_t f;
@@ -493,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_attach),
         cmocka_unit_test(test_update_and_claims),
+        cmocka_unit_test(test_still_waiting),
         cmocka_unit_test(test_full_drops_oldest),
         cmocka_unit_test(test_two_choices),
         cmocka_unit_test(test_locks),
