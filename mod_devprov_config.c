@@ -548,8 +548,11 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                         ptemp) != OK)
                 rc = !OK;
         }
-        if (sc->sql != NULL)
+        if (sc->sql != NULL) {
             devprov_sql_known_vendors(sc->sql, known);
+            if (devprov_engine_on(sc))
+                devprov_sql_check_server(sc->sql, s, vhost);
+        }
         if (devprov_check_handshake(s, vhost, ptemp) != OK)
             rc = !OK;
         dp_conf_check_engine(&l, nvendors, vhost, report_emerg, &rc);
@@ -595,6 +598,8 @@ int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     int shared = !ap_exists_config_define("ONE_PROCESS");
     /* status counters in shared memory, zero at every (re)start */
     devprov_status_t *stats = devprov_status_begin(pconf, ptemp, s);
+    /* the threads a process lets wait for databases, over all of them */
+    devprov_sql_turns_t *turns = NULL;
 
     (void)plog;
     for (; s != NULL; s = s->next) {
@@ -623,8 +628,15 @@ int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         /* an inherited DevprovAllowlistSQL may query another database
          * here (this vhost's DBDParams): its answers are kept apart */
+        if (devprov_engine_on(sc) && sc->sql != NULL && turns == NULL
+            && (turns = devprov_sql_turns_new(pconf)) == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "devprov: cannot "
+                         "create a mutex for DevprovAllowlistSQL");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (devprov_engine_on(sc) && sc->sql != NULL
-            && devprov_sql_init_server(sc->sql, s, pconf) != APR_SUCCESS)
+            && devprov_sql_init_server(sc->sql, s, turns, pconf)
+               != APR_SUCCESS)
             return HTTP_INTERNAL_SERVER_ERROR;
 
         if (w != NULL && shared)

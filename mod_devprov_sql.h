@@ -18,22 +18,38 @@
 typedef struct devprov_sql devprov_sql_t;
 
 /* DevprovAllowlistSQL "<query>" [ttl=<s>] [unlisted-ttl=<s>]
- * [entries=<n>] [unavailable=<status>|continue] ["users=<query>"]: check
- * the arguments and
- * register the query with mod_dbd for CMD's server. */
+ * [entries=<n>] [timeout=<ms>] [connections=<n>]
+ * [unavailable=<status>|continue] ["users=<query>"]: check the arguments
+ * and register the query with mod_dbd for CMD's server. */
 const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
                              devprov_sql_t **out);
 
+/* check_config (apache2 -t), for each server S that uses Q (VHOST names
+ * it): warn where the wait for the database has no bound that devprov can
+ * enforce (pgsql DBDParams without connect_timeout, a driver whose
+ * queries devprov cannot time out, connections= above DBDMax). */
+void devprov_sql_check_server(const devprov_sql_t *q, const server_rec *s,
+                              const char *vhost);
+
+/* How many threads of a process may wait for databases at once (half of
+ * them), over all DevprovAllowlistSQL: made once, in post_config; NULL if
+ * out of resources. */
+typedef struct devprov_sql_turns devprov_sql_turns_t;
+devprov_sql_turns_t *devprov_sql_turns_new(apr_pool_t *pconf);
+
 /* post_config, for each server S with DevprovEngine on that uses Q: the
  * cache and up/down state of S's database (one per mod_dbd configuration
- * record, shared by the servers that share that record).  Logs and
- * returns an error if they cannot be made. */
+ * record, shared by the servers that share that record), which takes its
+ * turns from TURNS.  Logs and returns an error if they cannot be made. */
 apr_status_t devprov_sql_init_server(devprov_sql_t *q, server_rec *s,
+                                     devprov_sql_turns_t *turns,
                                      apr_pool_t *pconf);
 
 /* Look MAC up: 1 (listed, OUT valid for R's lifetime), 0 (not listed) or
  * -1 (the database could not answer; logged once a minute while that
- * lasts, and its recovery once). */
+ * lasts, and its recovery once).  A lookup that asks the database takes
+ * at most 1.25 x timeout= (PostgreSQL) plus, when a new connection must
+ * be opened, its connect_timeout. */
 int devprov_sql_lookup(request_rec *r, devprov_sql_t *q, const dp_mac_t *mac,
                        dp_entry_t *out);
 
