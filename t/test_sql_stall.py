@@ -28,12 +28,18 @@ HOLD = 10.0                 # the lock is held at most this long
 
 @pytest.fixture(scope="module")
 def pgdb(postgres, pki):
+    """test_sql.py's database: made here if no test made it yet, and then
+    dropped afterwards (test_sql.py makes its own, and would find it)."""
     db = PgDb.__new__(PgDb)
     db.pg = postgres
-    if postgres.sql("SELECT 1 FROM pg_database WHERE datname = "
-                    "'provisioning'").strip() != "1":
+    made = postgres.sql("SELECT 1 FROM pg_database WHERE datname = "
+                        "'provisioning'").strip() != "1"
+    if made:
         PgDb.__init__(db, postgres, pki)
-    return db
+    yield db
+    if made and postgres.running():
+        postgres.sql("DROP DATABASE provisioning WITH (FORCE)")
+        postgres.sql("DROP ROLE devprov")
 
 
 class TableLock:
