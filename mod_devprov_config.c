@@ -85,6 +85,7 @@ void *devprov_merge_srv(apr_pool_t *p, void *basev, void *addv)
                                                 : base->vendor_ptrs;
     sc->allow = m.allow;
     sc->sql = m.sql;
+    sc->fleet = add->fleet != NULL ? add->fleet : base->fleet;
     sc->revoked = m.revoked;
     sc->enrol_path = m.enrol_path;
     sc->deny_keys = m.deny_keys;
@@ -293,6 +294,23 @@ static const char *cmd_allowlist_sql(cmd_parms *cmd, void *dc, int argc,
     return devprov_sql_open(cmd, argc, argv, &sc->sql);
 }
 
+static const char *cmd_fleet_sql(cmd_parms *cmd, void *dc, int argc,
+                                 char *const argv[])
+{
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
+
+    (void)dc;
+    if (sc == NULL)
+        return msg;
+    if (sc->fleet != NULL)
+        return apr_psprintf(cmd->pool, "%s: already set here, at %s: say "
+                            "it once per server or virtual host",
+                            cmd->cmd->name,
+                            devprov_sql_fleet_where(sc->fleet));
+    return devprov_sql_fleet_open(cmd, argc, argv, &sc->fleet);
+}
+
 static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *msg;
@@ -429,9 +447,15 @@ const command_rec devprov_cmds[] = {
     AP_INIT_TAKE_ARGV("DevprovAllowlistSQL", cmd_allowlist_sql, NULL,
                       RSRC_CONF,
                       "\"<query with one %s for the MAC>\" [ttl=<s>] "
-                      "[unlisted-ttl=<s>] [entries=<n>] "
-                      "[unavailable=<status>|continue]: the phones this "
-                      "server provisions, from a database through mod_dbd"),
+                      "[unlisted-ttl=<s>] [entries=<n>] [timeout=<ms>] "
+                      "[connections=<n>] [unavailable=<status>|continue]: "
+                      "the phones this server provisions, from a database "
+                      "through mod_dbd"),
+    AP_INIT_TAKE_ARGV("DevprovFleetSQL", cmd_fleet_sql, NULL, RSRC_CONF,
+                      "\"<statement with " DEVPROV_FLEET_PARAM_NAMES
+                      " as %s>\" [interval=<s>] [timeout=<ms>] "
+                      "[entries=<n>]: record each phone in a database "
+                      "through mod_dbd, once per interval per process"),
     AP_INIT_ITERATE("DevprovDenyKey", cmd_denykey, NULL, RSRC_CONF,
                     "<file-or-dir>|sha256:<hex> ...: public keys that never "
                     "identify a phone (besides the built-in generic ones)"),
@@ -637,6 +661,9 @@ int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (devprov_engine_on(sc) && sc->sql != NULL
             && devprov_sql_init_server(sc->sql, s, turns, pconf)
                != APR_SUCCESS)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        if (devprov_engine_on(sc) && sc->fleet != NULL
+            && devprov_sql_fleet_init(sc->fleet, s, pconf) != APR_SUCCESS)
             return HTTP_INTERNAL_SERVER_ERROR;
 
         if (w != NULL && shared)

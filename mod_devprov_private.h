@@ -132,6 +132,7 @@ typedef struct {
     apr_array_header_t *vendor_ptrs;    /* const dp_vendor_t *, same order */
     watched_t *allow;                   /* dp_allowlist_t, NULL = unset */
     devprov_sql_t *sql;                 /* NULL = unset; never both */
+    devprov_sql_fleet_t *fleet;         /* DevprovFleetSQL, NULL = unset */
     dp_keyset_t *deny_keys;             /* NULL = unset (built-ins only) */
     watched_t *revoked;                 /* dp_revoked_t, NULL = unset */
     const char *enrol_path;             /* NULL = unset: enrolment off */

@@ -77,4 +77,67 @@ void devprov_sql_known_vendors(devprov_sql_t *q,
 /* "file:line" of the directive, for messages. */
 const char *devprov_sql_where(const devprov_sql_t *q);
 
+/* DevprovFleetSQL: the fleet record, written to the database through
+ * mod_dbd so that N servers share one view of the phones.
+ *
+ * The statement (an upsert, conf/sql/schema.sql) takes exactly
+ * DEVPROV_FLEET_NPARAMS parameters, each written %s, always in this
+ * order; an empty string where a value is unknown:
+ *
+ *   1 mac            12 lower-case hex digits (DEVICE_MAC)
+ *   2 server         the server that saw the phone (its ServerName)
+ *   3 client         the client's address (r->useragent_ip)
+ *   4 user_agent     its User-Agent header
+ *   5 vendor         the vendor whose CAs verified it (DEVICE_VENDOR)
+ *   6 identified_by  certificate, pin or password (DEVICE_IDENTIFIED_BY)
+ *   7 not_after      the certificate's notAfter, ISO 8601 UTC
+ *                    (2024-12-01T00:00:00Z)
+ *   8 validity       valid, expired, not-yet-valid (DEVICE_CERT_VALIDITY)
+ *   9 refused        the refusal's reason= (unlisted, ...), "" if served
+ *  10 status         the response's HTTP status, as decimal text
+ *
+ * A phone is written at most once per interval= per Apache process (a
+ * bounded map of MAC -> next write, per process); while the database
+ * cannot take it, the record is dropped (verdicts never depend on it) and
+ * the failure logged once per interval=. */
+#define DEVPROV_FLEET_NPARAMS 10
+#define DEVPROV_FLEET_PARAM_NAMES "mac, server, client, user_agent, " \
+    "vendor, identified_by, not_after, validity, refused, status"
+enum {
+    DEVPROV_FLEET_MAC, DEVPROV_FLEET_SERVER, DEVPROV_FLEET_CLIENT,
+    DEVPROV_FLEET_USER_AGENT, DEVPROV_FLEET_VENDOR,
+    DEVPROV_FLEET_IDENTIFIED_BY, DEVPROV_FLEET_NOT_AFTER,
+    DEVPROV_FLEET_VALIDITY, DEVPROV_FLEET_REFUSED, DEVPROV_FLEET_STATUS
+};
+
+typedef struct devprov_sql_fleet devprov_sql_fleet_t;
+
+/* DevprovFleetSQL "<statement>" [interval=<s>] [timeout=<ms>]
+ * [entries=<n>]: check the arguments (the statement's parameters are
+ * counted; the options as DevprovAllowlistSQL's). */
+const char *devprov_sql_fleet_open(cmd_parms *cmd, int argc,
+                                   char *const argv[],
+                                   devprov_sql_fleet_t **out);
+
+/* post_config, once per directive (servers that inherit it share it):
+ * the per-process map and its mutex.  Logs and returns an error if they
+ * cannot be made. */
+apr_status_t devprov_sql_fleet_init(devprov_sql_fleet_t *f, server_rec *s,
+                                    apr_pool_t *pconf);
+
+/* Record the phone PARAMS[0] with PARAMS (NPARAMS of them, in the order
+ * above; fewer, or NULL ones, count as empty) through R's server's
+ * database, unless this process wrote it within interval= (then nothing
+ * happens).  For the log_transaction hook: it waits for no other
+ * recording (at most 2 run at once per process, one while the database
+ * fails; a phone skipped is tried on its next request), takes a pooled
+ * connection only for the statement and, on PostgreSQL, lets it run at
+ * most timeout= (statement_timeout).  Never fails: errors are logged once
+ * per interval=.  F NULL: nothing. */
+void devprov_sql_record(request_rec *r, devprov_sql_fleet_t *f,
+                        const char *const params[], int nparams);
+
+/* "file:line" of the directive, for messages. */
+const char *devprov_sql_fleet_where(const devprov_sql_fleet_t *f);
+
 #endif
