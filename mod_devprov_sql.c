@@ -653,24 +653,36 @@ static int select_on(request_rec *r, devprov_sql_t *q, sql_state_t *st,
 }
 
 /* select_on() in a turn (take_turn()), on a pooled connection taken for
- * this lookup only. */
+ * this lookup only; at most one failure per request. */
 static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
                       const char *label, const char *sql, const char *param,
                       const char **names, const char **values, int *ncols,
                       int *rows)
 {
+    request_rec *first = r;
     ap_dbd_t *dbd;
     int rc;
 
     *ncols = *rows = 0;
-    if (take_turn(r, q, st) != 0)
+    /* Once per request: its internal redirects and subrequests (PHP
+     * through mod_actions, ttl=0) would each look up again and wait again,
+     * and a password phone's users= query is followed by the MAC's. */
+    while (first->prev != NULL || first->main != NULL)
+        first = first->prev != NULL ? first->prev : first->main;
+    if (apr_table_get(first->notes, "devprov-sql-failed") != NULL)
         return -1;
+    if (take_turn(r, q, st) != 0) {
+        apr_table_setn(first->notes, "devprov-sql-failed", "1");
+        return -1;
+    }
     dbd = q->open(r->pool, r->server);
     rc = select_on(r, q, st, dbd, label, sql, param, names, values, ncols,
                    rows);
     if (dbd != NULL)
         q->close(r->server, dbd);
     end_turn(st);
+    if (rc != 0)
+        apr_table_setn(first->notes, "devprov-sql-failed", "1");
     return rc;
 }
 
