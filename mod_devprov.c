@@ -459,7 +459,7 @@ static void log_user_transaction(request_rec *r, const devprov_srv_t *sc)
 }
 
 /* DevprovFleetSQL: the phone's record, in the fixed order of
- * mod_dbd_sql.h's parameters, from the request's verdict (or its
+ * mod_devprov_sql.h's parameters, from the request's verdict (or its
  * connection's). */
 static void record_fleet(request_rec *r, const devprov_srv_t *sc)
 {
