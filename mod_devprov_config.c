@@ -577,6 +577,12 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             if (devprov_engine_on(sc))
                 devprov_sql_check_server(sc->sql, s, vhost);
         }
+        if (sc->fleet != NULL && devprov_engine_on(sc)) {
+            const char *why = devprov_sql_fleet_check(sc->fleet, s, vhost,
+                                                      ptemp);
+            if (why != NULL)
+                report_emerg(&rc, why);
+        }
         if (devprov_check_handshake(s, vhost, ptemp) != OK)
             rc = !OK;
         dp_conf_check_engine(&l, nvendors, vhost, report_emerg, &rc);

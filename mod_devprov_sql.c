@@ -849,6 +849,7 @@ struct devprov_sql_fleet {
     const char *where;                  /* "file:line" */
     ap_dbd_t *(*open)(apr_pool_t *, server_rec *);
     void (*close)(server_rec *, ap_dbd_t *);
+    module *dbd;                        /* mod_dbd, for its records */
     apr_interval_time_t interval;
     long timeout_ms;
     long entries;
@@ -876,6 +877,7 @@ const char *devprov_sql_fleet_open(cmd_parms *cmd, int argc,
     f = apr_pcalloc(cmd->pool, sizeof(*f));
     f->open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     f->close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    f->dbd = ap_find_linked_module("mod_dbd.c");
     if (f->open == NULL || f->close == NULL)
         return apr_psprintf(cmd->pool, "%s: mod_dbd is not loaded: load it "
                             "(LoadModule dbd_module ..., before this line) "
@@ -930,6 +932,34 @@ const char *devprov_sql_fleet_open(cmd_parms *cmd, int argc,
                                                      APR_HASH_KEY_STRING }),
                             cmd->directive ? cmd->directive->line_num : 0);
     *out = f;
+    return NULL;
+}
+
+const char *devprov_sql_fleet_check(const devprov_sql_fleet_t *f,
+                                    const server_rec *s, const char *vhost,
+                                    apr_pool_t *p)
+{
+    dbd_cfg_t *const *svr = f->dbd != NULL
+                            ? ap_get_module_config(s->module_config, f->dbd)
+                            : NULL;
+    const dbd_cfg_t *cfg = svr != NULL ? *svr : NULL;
+
+    if (cfg == NULL || cfg->name == NULL || cfg->params == NULL)
+        return NULL;
+    /* mod_dbd's "[DBDriver unset]": every write would fail */
+    if (cfg->name[0] == '[')
+        return apr_psprintf(p, "devprov: %s: DevprovFleetSQL (%s): no "
+                            "DBDriver and DBDParams for this server or "
+                            "virtual host: say which database the record "
+                            "goes to", vhost, f->where);
+    if (strcmp(cfg->name, "pgsql") == 0
+        && strstr(cfg->params, "connect_timeout") == NULL)
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     "devprov: warning: %s: DevprovFleetSQL (%s): DBDParams "
+                     "(pgsql) set no connect_timeout, so opening a "
+                     "connection to a database that does not answer holds "
+                     "a worker without bound: add connect_timeout=3 "
+                     "(seconds) to DBDParams", vhost, f->where);
     return NULL;
 }
 

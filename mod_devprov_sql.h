@@ -119,6 +119,14 @@ const char *devprov_sql_fleet_open(cmd_parms *cmd, int argc,
                                    char *const argv[],
                                    devprov_sql_fleet_t **out);
 
+/* check_config (apache2 -t), for each server S with the engine on that
+ * uses F (VHOST names it): the reason to refuse the configuration (S has
+ * no database: no DBDriver), or NULL; warns where a new connection has no
+ * bound (pgsql DBDParams without connect_timeout). */
+const char *devprov_sql_fleet_check(const devprov_sql_fleet_t *f,
+                                    const server_rec *s, const char *vhost,
+                                    apr_pool_t *p);
+
 /* post_config, once per directive (servers that inherit it share it):
  * the per-process map and its mutex.  Logs and returns an error if they
  * cannot be made. */

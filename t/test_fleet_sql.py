@@ -191,3 +191,24 @@ def test_fleet_directive_errors(workdir, pki, args, message):
     assert res.returncode != 0
     assert message in res.stderr and "DevprovFleetSQL" in res.stderr, \
         res.stderr
+
+
+def test_fleet_needs_a_database(workdir, pki, fleetdb):
+    """A server with DevprovFleetSQL but no DBDriver: every write would
+    fail, so apache2 -t refuses it; pgsql DBDParams without
+    connect_timeout get a warning."""
+    srv = Httpd(workdir, "fleet_cfg_nodb", pki)
+    res = srv.configtest(DBD + srv.tls_vhost(
+        "x", f"DevprovEngine on\n{trust(pki)}"
+        f"DevprovFleetSQL \"{schema_statement()}\"\n", cafile=None))
+    assert res.returncode != 0
+    assert re.search(r"DevprovFleetSQL \(.*httpd\.conf:\d+\): no DBDriver",
+                     res.stderr), res.stderr
+    params = fleetdb.params.replace(" connect_timeout=3", "")
+    res = srv.configtest(DBD + srv.tls_vhost(
+        "x", f"DBDriver pgsql\nDBDParams \"{params}\"\n"
+        f"DevprovEngine on\n{trust(pki)}"
+        f"DevprovFleetSQL \"{schema_statement()}\"\n", cafile=None))
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"devprov: warning: .*DevprovFleetSQL .*no "
+                     r"connect_timeout", res.stderr), res.stderr
