@@ -16,6 +16,7 @@
  *                         parent's shared images, its monitor hook
  *   mod_devprov_status.c  status counters, mod_status, devprov-status
  *   mod_devprov_sql.c     DevprovAllowlistSQL through mod_dbd
+ *   mod_devprov_sqlfleet.c  DevprovFleetSQL: the fleet record, too
  *   mod_devprov_check.c   apache2 -t checks against mod_ssl's setup
  *   mod_devprov_ssl.c     stock mode (Debian's unpatched mod_ssl)
  *   mod_devprov_dump.c    apache2 -t -D DUMP_DEVPROV: each server's
@@ -23,9 +24,10 @@
  *
  * Calls between them go one way only (tests/glue_layers.py fails the
  * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql,
- * ssl, dump and user; config calls watch, status, sql and check; conn
- * calls enrol, watch and sql; user calls watch and sql; sql calls check;
- * check calls ssl; dump calls sql.
+ * ssl, dump, user and sqlfleet; config calls watch, status, sql,
+ * sqlfleet and check; conn calls enrol, watch and sql; user calls watch
+ * and sql; sqlfleet calls sql; sql calls check; check calls ssl; dump
+ * calls sql.
  *
  * The accessors below are inline so that every file can read a server's
  * configuration without calling into mod_devprov_config.c.

@@ -13,6 +13,9 @@
 #include "httpd.h"
 #include "http_config.h"
 
+#include "apr_dbd.h"
+#include "mod_dbd.h"
+
 #include "src/dp_allowlist.h"
 
 typedef struct devprov_sql devprov_sql_t;
@@ -77,8 +80,25 @@ void devprov_sql_known_vendors(devprov_sql_t *q,
 /* "file:line" of the directive, for messages. */
 const char *devprov_sql_where(const devprov_sql_t *q);
 
-/* DevprovFleetSQL: the fleet record, written to the database through
- * mod_dbd so that N servers share one view of the phones.
+/* Shared with mod_devprov_sqlfleet.c. */
+#define DEVPROV_SQL_TIMEOUT_MS 2000     /* timeout='s default */
+/* KEY=VAL of DIRECTIVE as a number from MIN to MAX into *OUT: NULL, or
+ * the message. */
+const char *devprov_sql_number_arg(apr_pool_t *p, const char *directive,
+                                   const char *key, const char *val,
+                                   long min, long max, long *out);
+/* The driver's message for RV, in R's pool, without libpq's newline. */
+const char *devprov_sql_error(request_rec *r, ap_dbd_t *dbd, int rv);
+/* PostgreSQL: statement_timeout = *TIMEOUT_MS on DBD unless it is set
+ * already (AGAIN: set it anyway); NULL, or the message. */
+const char *devprov_sql_set_timeout(request_rec *r, const long *timeout_ms,
+                                    ap_dbd_t *dbd, int again);
+/* A pool cleanup freeing a dp_lcache_t. */
+apr_status_t devprov_sql_cleanup_cache(void *data);
+
+/* DevprovFleetSQL (mod_devprov_sqlfleet.c): the fleet record, written to
+ * the database through mod_dbd so that N servers share one view of the
+ * phones.
  *
  * The statement (an upsert, conf/sql/schema.sql) takes exactly
  * DEVPROV_FLEET_NPARAMS parameters, each written %s, always in this
