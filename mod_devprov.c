@@ -20,6 +20,7 @@
  * config (pconf), verdicts in the connection config (c->pool).
  */
 #include <string.h>
+#include <time.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -156,6 +157,8 @@ static void log_refusal(request_rec *r, int status, const char *reason,
 {
     const char *uri = r->unparsed_uri != NULL ? r->unparsed_uri : "-";
 
+    /* for the fleet record (DevprovFleetSQL), in log_transaction */
+    apr_table_setn(initial_req(r)->notes, "devprov-refused", reason);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "devprov: refused status=%d reason=%s client=%s "
                   "identity=%s mac=%s user=\"%s\" uri=\"%s\" by=%s "
@@ -424,14 +427,11 @@ static int fixups(request_rec *r)
 /* DevprovUserIdentity vhosts: count a request let through as finally
  * judged; log a rejected password (a 401 to a request that carried
  * credentials: guessing shows up in the same format as the refusals). */
-static int log_transaction(request_rec *r)
+static void log_user_transaction(request_rec *r, const devprov_srv_t *sc)
 {
-    const devprov_srv_t *sc = devprov_srv(r->server);
     devprov_req_t *rq;
     request_rec *last = r;
 
-    if (!devprov_engine_on(sc) || sc->user_id <= 0)
-        return DECLINED;
     while (last->next != NULL)
         last = last->next;
     rq = req_rec(r, 0);
@@ -455,11 +455,61 @@ static int log_transaction(request_rec *r)
 
         /* mod_auth_digest's stale nonce: the client only retries */
         if (chal != NULL && ap_strcasestr(chal, "stale=true") != NULL)
-            return DECLINED;
+            return;
         log_refusal(r, HTTP_UNAUTHORIZED, "bad_password", "authentication",
                     NULL, r->user, "httpd's authentication refused the "
                     "credentials");
     }
+}
+
+/* DevprovFleetSQL: the phone's record, in the fixed order of
+ * mod_devprov_sql.h's parameters, from the request's verdict (or its
+ * connection's). */
+static void record_fleet(request_rec *r, const devprov_srv_t *sc)
+{
+    devprov_req_t *rq = req_rec(r, 0);
+    devprov_conn_t *dc = ap_get_module_config(r->connection->conn_config,
+                                              &devprov_module);
+    const dp_verdict_t *v = rq != NULL && rq->own ? &rq->v
+                            : dc != NULL ? &dc->v : NULL;
+    const char *p[DEVPROV_FLEET_NPARAMS] = { NULL };
+    request_rec *last = r;
+    char not_after[sizeof("2024-12-01T00:00:00Z")] = "";
+    struct tm tm;
+
+    if (v == NULL || v->mac[0] == '\0')
+        return;                         /* not a phone */
+    while (last->next != NULL)
+        last = last->next;
+    /* the leaf's notAfter, read once with its identity (dp_identify) */
+    if (!v->id.password && v->id.not_after != 0
+        && gmtime_r(&v->id.not_after, &tm) != NULL)
+        strftime(not_after, sizeof(not_after), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    p[DEVPROV_FLEET_MAC] = v->mac;
+    p[DEVPROV_FLEET_SERVER] = r->server->server_hostname;
+    p[DEVPROV_FLEET_CLIENT] = r->useragent_ip;
+    p[DEVPROV_FLEET_USER_AGENT] = apr_table_get(r->headers_in, "User-Agent");
+    p[DEVPROV_FLEET_VENDOR] = v->id.vendor != NULL ? v->id.vendor->name
+                                                   : NULL;
+    p[DEVPROV_FLEET_IDENTIFIED_BY] = dp_identity_method(&v->id);
+    p[DEVPROV_FLEET_NOT_AFTER] = not_after;
+    p[DEVPROV_FLEET_VALIDITY] = v->id.password
+                                ? NULL : dp_time_status_string(v->id.time);
+    p[DEVPROV_FLEET_REFUSED] = apr_table_get(r->notes, "devprov-refused");
+    p[DEVPROV_FLEET_STATUS] = apr_itoa(r->pool, last->status);
+    devprov_sql_record(r, sc->fleet_sql, p, DEVPROV_FLEET_NPARAMS);
+}
+
+static int log_transaction(request_rec *r)
+{
+    const devprov_srv_t *sc = devprov_srv(r->server);
+
+    if (!devprov_engine_on(sc))
+        return DECLINED;
+    if (sc->user_id > 0)
+        log_user_transaction(r, sc);
+    if (sc->fleet_sql != NULL)
+        record_fleet(r, sc);
     return DECLINED;
 }
 

@@ -85,6 +85,7 @@ void *devprov_merge_srv(apr_pool_t *p, void *basev, void *addv)
                                                 : base->vendor_ptrs;
     sc->allow = m.allow;
     sc->sql = m.sql;
+    sc->fleet_sql = add->fleet_sql != NULL ? add->fleet_sql : base->fleet_sql;
     sc->revoked = m.revoked;
     sc->enrol_path = m.enrol_path;
     sc->deny_keys = m.deny_keys;
@@ -296,6 +297,23 @@ static const char *cmd_allowlist_sql(cmd_parms *cmd, void *dc, int argc,
     return devprov_sql_open(cmd, argc, argv, &sc->sql);
 }
 
+static const char *cmd_fleet_sql(cmd_parms *cmd, void *dc, int argc,
+                                 char *const argv[])
+{
+    const char *msg;
+    devprov_srv_t *sc = conf_for(cmd, &msg);
+
+    (void)dc;
+    if (sc == NULL)
+        return msg;
+    if (sc->fleet_sql != NULL)
+        return apr_psprintf(cmd->pool, "%s: already set here, at %s: say "
+                            "it once per server or virtual host",
+                            cmd->cmd->name,
+                            devprov_sql_fleet_where(sc->fleet_sql));
+    return devprov_sql_fleet_open(cmd, argc, argv, &sc->fleet_sql);
+}
+
 static const char *cmd_denykey(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *msg;
@@ -444,9 +462,15 @@ const command_rec devprov_cmds[] = {
     AP_INIT_TAKE_ARGV("DevprovAllowlistSQL", cmd_allowlist_sql, NULL,
                       RSRC_CONF,
                       "\"<query with one %s for the MAC>\" [ttl=<s>] "
-                      "[unlisted-ttl=<s>] [entries=<n>] "
-                      "[unavailable=<status>|continue]: the phones this "
-                      "server provisions, from a database through mod_dbd"),
+                      "[unlisted-ttl=<s>] [entries=<n>] [timeout=<ms>] "
+                      "[connections=<n>] [unavailable=<status>|continue]: "
+                      "the phones this server provisions, from a database "
+                      "through mod_dbd"),
+    AP_INIT_TAKE_ARGV("DevprovFleetSQL", cmd_fleet_sql, NULL, RSRC_CONF,
+                      "\"<statement with " DEVPROV_FLEET_PARAM_NAMES
+                      " as %s>\" [interval=<s>] [timeout=<ms>] "
+                      "[entries=<n>]: record each phone in a database "
+                      "through mod_dbd, once per interval per process"),
     AP_INIT_ITERATE("DevprovDenyKey", cmd_denykey, NULL, RSRC_CONF,
                     "<file-or-dir>|sha256:<hex> ...: public keys that never "
                     "identify a phone (besides the built-in generic ones)"),
@@ -567,8 +591,17 @@ int devprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                                         ptemp) != OK)
                 rc = !OK;
         }
-        if (sc->sql != NULL)
+        if (sc->sql != NULL) {
             devprov_sql_known_vendors(sc->sql, known);
+            if (devprov_engine_on(sc))
+                devprov_sql_check_server(sc->sql, s, vhost);
+        }
+        if (sc->fleet_sql != NULL && devprov_engine_on(sc)) {
+            const char *why = devprov_sql_fleet_check(sc->fleet_sql, s, vhost,
+                                                      ptemp);
+            if (why != NULL)
+                report_emerg(&rc, why);
+        }
         if (devprov_check_handshake(s, vhost, ptemp) != OK)
             rc = !OK;
         dp_conf_check_engine(&l, nvendors, vhost, report_emerg, &rc);
@@ -614,6 +647,8 @@ int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     int shared = !ap_exists_config_define("ONE_PROCESS");
     /* status counters in shared memory, zero at every (re)start */
     devprov_status_t *stats = devprov_status_begin(pconf, ptemp, s);
+    /* the threads a process lets wait for databases, over all of them */
+    devprov_sql_turns_t *turns = NULL;
 
     (void)plog;
     /* the fleet record, once for the whole server (the main server's) */
@@ -645,8 +680,18 @@ int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         /* an inherited DevprovAllowlistSQL may query another database
          * here (this vhost's DBDParams): its answers are kept apart */
+        if (devprov_engine_on(sc) && sc->sql != NULL && turns == NULL
+            && (turns = devprov_sql_turns_new(pconf)) == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "devprov: cannot "
+                         "create a mutex for DevprovAllowlistSQL");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (devprov_engine_on(sc) && sc->sql != NULL
-            && devprov_sql_init_server(sc->sql, s, pconf) != APR_SUCCESS)
+            && devprov_sql_init_server(sc->sql, s, turns, pconf)
+               != APR_SUCCESS)
+            return HTTP_INTERNAL_SERVER_ERROR;
+        if (devprov_engine_on(sc) && sc->fleet_sql != NULL
+            && devprov_sql_fleet_init(sc->fleet_sql, s, pconf) != APR_SUCCESS)
             return HTTP_INTERNAL_SERVER_ERROR;
 
         if (w != NULL && shared)

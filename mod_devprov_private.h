@@ -19,6 +19,7 @@
  *                         the fleet's gauges
  *   mod_devprov_status.c  status counters, mod_status, devprov-status
  *   mod_devprov_sql.c     DevprovAllowlistSQL through mod_dbd
+ *   mod_devprov_sqlfleet.c  DevprovFleetSQL: the fleet record, too
  *   mod_devprov_check.c   apache2 -t checks against mod_ssl's setup
  *   mod_devprov_ssl.c     stock mode (Debian's unpatched mod_ssl)
  *   mod_devprov_dump.c    apache2 -t -D DUMP_DEVPROV: each server's
@@ -26,10 +27,11 @@
  *
  * Calls between them go one way only (tests/glue_layers.py fails the
  * build on a cycle): mod_devprov.c calls config, conn, watch, status, sql,
- * ssl, dump, user, fleet and fleetpage; config calls watch, status, sql,
- * check and fleet; status calls fleetpage; fleetpage calls fleet; conn
- * calls enrol, watch and sql; user calls watch and sql; sql calls check;
- * check calls ssl; dump calls sql.
+ * ssl, dump, user, fleet, fleetpage and sqlfleet; config calls watch,
+ * status, sql, sqlfleet, check and fleet; status calls fleetpage;
+ * fleetpage calls fleet; conn calls enrol, watch and sql; user calls
+ * watch and sql; sqlfleet calls sql; sql calls check; check calls ssl;
+ * dump calls sql.
  *
  * The accessors below are inline so that every file can read a server's
  * configuration without calling into mod_devprov_config.c.
@@ -137,6 +139,7 @@ typedef struct {
     apr_array_header_t *vendor_ptrs;    /* const dp_vendor_t *, same order */
     watched_t *allow;                   /* dp_allowlist_t, NULL = unset */
     devprov_sql_t *sql;                 /* NULL = unset; never both */
+    devprov_sql_fleet_t *fleet_sql;     /* DevprovFleetSQL, NULL = unset */
     dp_keyset_t *deny_keys;             /* NULL = unset (built-ins only) */
     watched_t *revoked;                 /* dp_revoked_t, NULL = unset */
     const char *enrol_path;             /* NULL = unset: enrolment off */

@@ -2,11 +2,16 @@
  *
  * Licensed under the Apache License, Version 2.0.
  *
- * The query is registered with mod_dbd the way mod_authn_dbd registers
- * AuthDBDUserPWQuery: mod_dbd prepares it on every connection it opens, in
- * every child, and re-opens dead connections by itself.  Each process
- * keeps its own cache of answers (created before the children fork, empty
- * until used); a failed lookup is never cached.
+ * The query runs on mod_dbd's pooled connections, which mod_dbd opens, and
+ * re-opens when they die, by itself.  devprov prepares it on each
+ * connection on first use (not mod_dbd, at connect: that PREPARE would
+ * wait for a locked table without bound), after setting PostgreSQL's
+ * statement_timeout to timeout=, and takes a connection only for the
+ * lookup, a limited number at once (take_turn()): a database that
+ * accepts connections but does not answer holds a phone's request for a
+ * bounded time and never all of a process's threads.  Each process keeps
+ * its own cache of answers (created before the children fork, empty until
+ * used); a failed lookup is never cached.
  *
  * A virtual host that inherits the directive may still use a database of
  * its own (its own DBDParams: mod_dbd runs the inherited query there), so
@@ -26,7 +31,9 @@
 #include "apr_dbd.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
+#include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
+#include "ap_mpm.h"
 #include "mod_dbd.h"
 
 #include "mod_devprov_check.h"
@@ -40,6 +47,9 @@ APLOG_USE_MODULE(devprov);
 #define REC_MAX 8192
 #define MAX_COLS 34
 #define DOWN_LOG_INTERVAL apr_time_from_sec(60)
+/* the key of a pooled connection's statement_timeout, in its hash of
+ * prepared statements (see devprov_sql_set_timeout()) */
+#define TIMEOUT_KEY "devprov statement_timeout"
 
 /* What lookups change, for one database (see above); made in
  * post_config, before the children fork. */
@@ -50,7 +60,20 @@ typedef struct {
     apr_time_t down_since;              /* 0: up */
     apr_time_t down_logged;
     unsigned long failures;
+    devprov_sql_turns_t *turns;         /* the process's, shared */
+    int busy;                           /* lookups using the database now;
+                                         * guarded by turns->mutex */
+    int max;                            /* at most this many at once */
 } sql_state_t;
+
+/* The threads of a process that may wait for a database at once, over all
+ * databases (see take_turn()). */
+struct devprov_sql_turns {
+    apr_thread_mutex_t *mutex;          /* guards busy and sql_state_t's */
+    apr_thread_cond_t *ended;           /* signalled when a lookup ends */
+    int busy;
+    int max;
+};
 
 struct devprov_sql {
     const char *label;                  /* mod_dbd statement label */
@@ -58,10 +81,14 @@ struct devprov_sql {
     const char *user_label;             /* users=: the user name's MAC */
     const char *user_query;             /* NULL: not configured */
     const char *where;                  /* "file:line" */
-    ap_dbd_t *(*acquire)(request_rec *);
+    ap_dbd_t *(*open)(apr_pool_t *, server_rec *);
+    void (*close)(server_rec *, ap_dbd_t *);
     module *dbd;                        /* mod_dbd, for its records */
     apr_interval_time_t ttl, unlisted_ttl;
     long entries;                       /* cache size (entries=) */
+    long timeout_ms;                    /* timeout= */
+    apr_interval_time_t timeout;        /* the same */
+    long connections;                   /* connections=, 0: the default */
     int unavailable;                    /* HTTP status, 0: continue */
     apr_hash_t *states;                 /* sql_state_t * by dbd_conf; filled
                                          * in post_config, then read only */
@@ -75,7 +102,21 @@ static const void *dbd_conf_of(const devprov_sql_t *q, const server_rec *s)
                           : NULL;
 }
 
-static apr_status_t cleanup_cache(void *data)
+/* mod_dbd's settings for S (driver, DBDParams, DBDMax).  mod_dbd.h
+ * declares dbd_cfg_t but not the record that holds it, mod_dbd.c's
+ * svr_cfg, whose first member is a dbd_cfg_t * (httpd 2.2 and 2.4).  Read
+ * only: for apache2 -t's checks and the default of connections=. */
+static const dbd_cfg_t *dbd_settings(const devprov_sql_t *q,
+                                     const server_rec *s)
+{
+    dbd_cfg_t *const *svr = (dbd_cfg_t *const *)dbd_conf_of(q, s);
+    const dbd_cfg_t *cfg = svr != NULL ? *svr : NULL;
+
+    return cfg != NULL && cfg->name != NULL && cfg->params != NULL ? cfg
+                                                                   : NULL;
+}
+
+apr_status_t devprov_sql_cleanup_cache(void *data)
 {
     dp_lcache_free(data);
     return APR_SUCCESS;
@@ -105,9 +146,9 @@ static const char *check_query(apr_pool_t *p, const char *query,
     return NULL;
 }
 
-static const char *number_arg(apr_pool_t *p, const char *directive,
-                              const char *key, const char *val, long min,
-                              long max, long *out)
+const char *devprov_sql_number_arg(apr_pool_t *p, const char *directive,
+                                   const char *key, const char *val,
+                                   long min, long max, long *out)
 {
     char *end;
     long n = strtol(val, &end, 10);
@@ -123,18 +164,21 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
                              devprov_sql_t **out)
 {
     const char *name = cmd->cmd->name, *msg;
-    void (*prepare)(server_rec *, const char *, const char *);
     devprov_sql_t *q;
     long ttl = 60, unlisted_ttl = 10, entries = 50000;
+    long timeout = DEVPROV_SQL_TIMEOUT_MS, connections = 0;
     int i;
 
     if (argc < 1)
         return apr_psprintf(cmd->pool, "%s needs a query", name);
-    prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     q = apr_pcalloc(cmd->pool, sizeof(*q));
-    q->acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    /* ap_dbd_open/close, not ap_dbd_acquire: the connection goes back to
+     * the pool as soon as the lookup is done, not at the end of the
+     * request (a phone's configuration may take long to render) */
+    q->open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    q->close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     q->dbd = ap_find_linked_module("mod_dbd.c");
-    if (prepare == NULL || q->acquire == NULL)
+    if (q->open == NULL || q->close == NULL)
         return apr_psprintf(cmd->pool, "%s: mod_dbd is not loaded: load it "
                             "(LoadModule dbd_module ..., before this line) "
                             "and configure DBDriver and DBDParams", name);
@@ -152,18 +196,26 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
         long n;
 
         if (!strcmp(key, "ttl"))
-            msg = number_arg(cmd->pool, name, key, val, 0, 86400, &ttl);
+            msg = devprov_sql_number_arg(cmd->pool, name, key, val, 0,
+                                         86400, &ttl);
         else if (!strcmp(key, "unlisted-ttl"))
-            msg = number_arg(cmd->pool, name, key, val, 0, 86400,
-                             &unlisted_ttl);
+            msg = devprov_sql_number_arg(cmd->pool, name, key, val, 0,
+                                         86400, &unlisted_ttl);
         else if (!strcmp(key, "entries"))
-            msg = number_arg(cmd->pool, name, key, val, 1, 10000000,
-                             &entries);
+            msg = devprov_sql_number_arg(cmd->pool, name, key, val, 1,
+                                         10000000, &entries);
+        else if (!strcmp(key, "timeout"))
+            msg = devprov_sql_number_arg(cmd->pool, name, key, val, 10,
+                                         600000, &timeout);
+        else if (!strcmp(key, "connections"))
+            msg = devprov_sql_number_arg(cmd->pool, name, key, val, 1,
+                                         1000, &connections);
         else if (!strcmp(key, "unavailable")) {
             if (!strcmp(val, "continue"))
                 q->unavailable = 0;
-            else if ((msg = number_arg(cmd->pool, name, key, val, 400, 599,
-                                       &n)) == NULL
+            else if ((msg = devprov_sql_number_arg(cmd->pool, name, key,
+                                                   val, 400, 599, &n))
+                     == NULL
                      /* httpd answers 500 for a status it does not know */
                      && strncmp(ap_get_status_line((int)n), val, 3) == 0)
                 q->unavailable = (int)n;
@@ -182,7 +234,8 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
         else
             msg = apr_psprintf(cmd->pool, "%s: unknown option '%s' (use "
                                "ttl=, unlisted-ttl=, entries=, "
-                               "unavailable=, users=)", name, argv[i]);
+                               "timeout=, connections=, unavailable=, "
+                               "users=)", name, argv[i]);
         if (msg != NULL)
             return msg;
     }
@@ -192,8 +245,8 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
                ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
                               cmd->directive->line_num)
                : "(command line)";
-    /* mod_dbd also names the prepared statement by it (PostgreSQL: at
-     * most 63 characters): unique per directive, and the same at every
+    /* the prepared statement's name too (PostgreSQL: at most 63
+     * characters): unique per directive, and the same at every
      * restart */
     q->label = apr_psprintf(cmd->pool, "devprov_allowlist_%08x_%d",
                             apr_hashfunc_default(q->where,
@@ -201,18 +254,97 @@ const char *devprov_sql_open(cmd_parms *cmd, int argc, char *const argv[],
                                                      APR_HASH_KEY_STRING }),
                             cmd->directive ? cmd->directive->line_num : 0);
     q->entries = entries;
+    q->timeout_ms = timeout;
+    q->timeout = apr_time_from_msec(timeout);
+    q->connections = connections;
     q->states = apr_hash_make(cmd->pool);
     q->query = argv[0];
-    prepare(cmd->server, q->query, q->label);
-    if (q->user_query != NULL) {
+    /* not given to mod_dbd (ap_dbd_prepare): select_on() prepares them on
+     * each connection on first use, within timeout= */
+    if (q->user_query != NULL)
         q->user_label = apr_pstrcat(cmd->pool, q->label, "_u", NULL);
-        prepare(cmd->server, q->user_query, q->user_label);
-    }
     *out = q;
     return NULL;
 }
 
+devprov_sql_turns_t *devprov_sql_turns_new(apr_pool_t *pconf)
+{
+    devprov_sql_turns_t *t = apr_pcalloc(pconf, sizeof(*t));
+    int threads = 1;
+
+    if (apr_thread_mutex_create(&t->mutex, APR_THREAD_MUTEX_DEFAULT, pconf)
+        != APR_SUCCESS
+        || apr_thread_cond_create(&t->ended, pconf) != APR_SUCCESS)
+        return NULL;
+    /* half the process's threads: the other half keeps serving whatever
+     * the databases do (prefork: its one) */
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || threads < 1)
+        threads = 1;
+    t->max = threads / 2 > 1 ? threads / 2 : 1;
+    return t;
+}
+
+/* How many lookups of one database a process runs at once: connections=,
+ * or DBDMax (a lookup beyond it would wait for a pooled connection
+ * without bound). */
+static int lookups_at_once(const devprov_sql_t *q, const server_rec *s)
+{
+    const dbd_cfg_t *cfg = dbd_settings(q, s);
+
+    if (q->connections > 0)
+        return (int)q->connections;
+#if APR_HAS_THREADS
+    if (cfg != NULL && cfg->persist != 0 && cfg->nmax > 0)
+        return cfg->nmax;
+#else
+    (void)cfg;
+#endif
+    return 10;                          /* mod_dbd's default DBDMax */
+}
+
+void devprov_sql_check_server(const devprov_sql_t *q, const server_rec *s,
+                              const char *vhost)
+{
+    const dbd_cfg_t *cfg = dbd_settings(q, s);
+
+    if (cfg == NULL)
+        return;
+    /* libpq waits for a new connection as long as the kernel does (a
+     * database that accepts TCP but does not answer: for ever) unless
+     * connect_timeout says otherwise */
+    if (strcmp(cfg->name, "pgsql") == 0
+        && strstr(cfg->params, "connect_timeout") == NULL)
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     "devprov: warning: %s: DevprovAllowlistSQL (%s): "
+                     "DBDParams (pgsql) set no connect_timeout, so opening a "
+                     "connection to a database that does not answer holds "
+                     "the phone's request without bound: add "
+                     "connect_timeout=3 (seconds) to DBDParams", vhost,
+                     q->where);
+    else if (strcmp(cfg->name, "pgsql") != 0
+             && strcmp(cfg->name, "sqlite3") != 0)
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     "devprov: warning: %s: DevprovAllowlistSQL (%s): "
+                     "devprov cannot make the %s driver give up on a query "
+                     "after timeout=%ld ms (it does for pgsql): set the "
+                     "driver's own timeouts in DBDParams", vhost, q->where,
+                     cfg->name, q->timeout_ms);
+#if APR_HAS_THREADS
+    if (q->connections > 0 && cfg->persist != 0 && cfg->nmax > 0
+        && q->connections > cfg->nmax)
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     "devprov: warning: %s: DevprovAllowlistSQL (%s): "
+                     "connections=%ld is more than DBDMax %d: the lookups "
+                     "beyond it wait in mod_dbd for a free connection, "
+                     "which timeout= does not bound; lower connections= "
+                     "or raise DBDMax", vhost, q->where, q->connections,
+                     cfg->nmax);
+#endif
+}
+
 apr_status_t devprov_sql_init_server(devprov_sql_t *q, server_rec *s,
+                                     devprov_sql_turns_t *turns,
                                      apr_pool_t *pconf)
 {
     const void *conf = dbd_conf_of(q, s);
@@ -222,6 +354,8 @@ apr_status_t devprov_sql_init_server(devprov_sql_t *q, server_rec *s,
         return APR_SUCCESS;             /* the same database */
     st = apr_pcalloc(pconf, sizeof(*st));
     st->dbd_conf = conf;
+    st->max = lookups_at_once(q, s);
+    st->turns = turns;
     if (apr_thread_mutex_create(&st->mutex, APR_THREAD_MUTEX_DEFAULT, pconf)
         != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "devprov: "
@@ -238,7 +372,7 @@ apr_status_t devprov_sql_init_server(devprov_sql_t *q, server_rec *s,
                          q->entries);
             return APR_ENOMEM;
         }
-        apr_pool_cleanup_register(pconf, st->cache, cleanup_cache,
+        apr_pool_cleanup_register(pconf, st->cache, devprov_sql_cleanup_cache,
                                   apr_pool_cleanup_null);
     }
     apr_hash_set(q->states, &st->dbd_conf, sizeof(st->dbd_conf), st);
@@ -292,20 +426,133 @@ static void came_up(request_rec *r, devprov_sql_t *q, sql_state_t *st)
                       apr_time_sec(apr_time_now() - since), failures);
 }
 
-/* Run the prepared statement LABEL (QUERY's text) with PARAM, and read
- * its first row's columns into NAMES/VALUES (copies in r->pool; at most
- * MAX_COLS are read, *NCOLS says how many there are) and the number of
- * rows into *ROWS.  Returns 0, or -1 when the database could not answer
- * (went_down() said so). */
-static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
-                      const char *label, const char *sql, const char *param,
-                      const char **names, const char **values, int *ncols,
-                      int *rows)
+static int is_down(sql_state_t *st)
 {
-    ap_dbd_t *dbd = q->acquire(r);
+    int down;
+
+    apr_thread_mutex_lock(st->mutex);
+    down = st->down_since != 0;
+    apr_thread_mutex_unlock(st->mutex);
+    return down;
+}
+
+/* Take a turn to use the database: wait for one at most a quarter of
+ * timeout= while the database answers, and not at all while it does not
+ * (then one lookup at a time finds out whether it is back, and the others
+ * are answered at once).  A turn needs a free one of the database's
+ * (connections=, DBDMax) and of the process's (half its threads, over all
+ * databases).  So stalled databases hold at most half of a process's
+ * threads, each for timeout=, and the others for a quarter of it.
+ * Returns 0 with the turn taken, or -1 (went_down() said why). */
+static int take_turn(request_rec *r, devprov_sql_t *q, sql_state_t *st)
+{
+    devprov_sql_turns_t *t = st->turns;
+    apr_time_t until = apr_time_now() + q->timeout / 4;
+    const char *why = NULL;
+
+    apr_thread_mutex_lock(t->mutex);
+    for (;;) {
+        int down = is_down(st);
+        apr_time_t now;
+
+        if (st->busy < (down ? 1 : st->max) && t->busy < t->max) {
+            st->busy++;
+            t->busy++;
+            break;
+        }
+        if (down) {
+            why = "it did not answer the last lookup, and another one is "
+                  "asking whether it is back";
+            break;
+        }
+        now = apr_time_now();
+        if (now >= until) {
+            why = apr_psprintf(r->pool, "%d lookup(s) of it and %d of the "
+                               "process's threads were waiting for a "
+                               "database for %ld ms (a quarter of "
+                               "timeout=)", st->busy, t->busy,
+                               q->timeout_ms / 4);
+            break;
+        }
+        apr_thread_cond_timedwait(t->ended, t->mutex, until - now);
+    }
+    apr_thread_mutex_unlock(t->mutex);
+    if (why != NULL) {
+        went_down(r, q, st, 0, why);
+        return -1;
+    }
+    return 0;
+}
+
+static void end_turn(sql_state_t *st)
+{
+    devprov_sql_turns_t *t = st->turns;
+
+    apr_thread_mutex_lock(t->mutex);
+    st->busy--;
+    t->busy--;
+    /* all: while a database is down its waiters give up at once */
+    apr_thread_cond_broadcast(t->ended);
+    apr_thread_mutex_unlock(t->mutex);
+}
+
+/* The driver's message for RV, in R's pool, without libpq's newline. */
+const char *devprov_sql_error(request_rec *r, ap_dbd_t *dbd, int rv)
+{
+    const char *e = apr_dbd_error(dbd->driver, dbd->handle, rv);
+    char *m = apr_pstrdup(r->pool, e != NULL ? e : "(no message)");
+    size_t n = strlen(m);
+
+    while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        m[--n] = '\0';
+    return m;
+}
+
+/* PostgreSQL: let the server cancel a statement after timeout=, on this
+ * connection, unless it already does (AGAIN: the connection may have been
+ * reset, losing its settings).  Whether it does is kept with the
+ * connection, in its hash of prepared statements, which mod_dbd makes
+ * anew for each connection it opens and which is only ever read by
+ * label: the key is none.  Returns 0, or an error message. */
+const char *devprov_sql_set_timeout(request_rec *r, const long *timeout_ms,
+                                    ap_dbd_t *dbd, int again)
+{
+    const long *set = apr_hash_get(dbd->prepared, TIMEOUT_KEY,
+                                   APR_HASH_KEY_STRING);
+    int nrows = 0, rv;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "pgsql") != 0)
+        return NULL;
+    if (!again && set != NULL && *set == *timeout_ms)
+        return NULL;
+    /* for the whole session: it bounds the other DBD users of these
+     * DBDParams too (documented) */
+    rv = apr_dbd_query(dbd->driver, dbd->handle, &nrows,
+                       apr_psprintf(r->pool, "SET statement_timeout = %ld",
+                                    *timeout_ms));
+    if (rv != 0)
+        return apr_pstrcat(r->pool, "SET statement_timeout: ",
+                           devprov_sql_error(r, dbd, rv), NULL);
+    apr_hash_set(dbd->prepared, TIMEOUT_KEY, APR_HASH_KEY_STRING,
+                 timeout_ms);
+    return NULL;
+}
+
+/* Run the prepared statement LABEL (QUERY's text) with PARAM on DBD, and
+ * read its first row's columns into NAMES/VALUES (copies in r->pool; at
+ * most MAX_COLS are read, *NCOLS says how many there are) and the number
+ * of rows into *ROWS.  Returns 0, or -1 when the database could not
+ * answer (went_down() said so). */
+static int select_on(request_rec *r, devprov_sql_t *q, sql_state_t *st,
+                     ap_dbd_t *dbd, const char *label, const char *sql,
+                     const char *param, const char **names,
+                     const char **values, int *ncols, int *rows)
+{
     apr_dbd_prepared_t *stmt;
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
+    apr_time_t start = apr_time_now();
+    const char *err;
     int rv, i;
 
     *ncols = *rows = 0;
@@ -313,32 +560,50 @@ static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
         went_down(r, q, st, 0, "no connection: see mod_dbd's message");
         return -1;
     }
+    if ((err = devprov_sql_set_timeout(r, &q->timeout_ms, dbd, 0)) != NULL) {
+        went_down(r, q, st, 0, err);
+        return -1;
+    }
+    /* prepared here, after the statement_timeout, rather than by mod_dbd
+     * when it opens the connection: a PREPARE waits for a locked table as
+     * the query does, and mod_dbd's would wait without bound */
     stmt = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
     if (stmt == NULL) {
-        went_down(r, q, st, 0, "the query is not prepared on this connection");
-        return -1;
+        rv = apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, sql, label,
+                             &stmt);
+        if (rv != 0) {
+            went_down(r, q, st, 0,
+                      apr_pstrcat(r->pool, "preparing the query: ",
+                                  devprov_sql_error(r, dbd, rv), NULL));
+            return -1;
+        }
+        apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, stmt);
     }
     rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res, stmt, 1,
                           param, NULL);
-    if (rv != 0) {
+    /* A statement that failed fast lost its connection or its prepared
+     * query (below); one that took half of timeout= or more was cancelled
+     * or is slow: running it again would double the wait. */
+    if (rv != 0 && apr_time_now() - start < q->timeout / 2) {
         /* A database server that restarted broke the connection, or, if
          * mod_dbd's check already reconnected it (PostgreSQL: PQreset),
-         * forgot the prepared statement.  Reconnect, prepare again and
-         * try once more, so that each pooled connection heals itself. */
-        const char *err = apr_pstrdup(r->pool, apr_dbd_error(dbd->driver,
-                                                             dbd->handle, rv));
-        apr_status_t ok = apr_dbd_check_conn(dbd->driver, r->pool,
-                                             dbd->handle);
+         * forgot the prepared statement and the statement_timeout.
+         * Reconnect, set the timeout and prepare again and try once more,
+         * so that each pooled connection heals itself. */
+        apr_status_t ok;
         apr_dbd_prepared_t *again = NULL;
 
+        err = devprov_sql_error(r, dbd, rv);
+        ok = apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle);
         if ((ok == APR_SUCCESS || ok == APR_ENOTIMPL)
+            && devprov_sql_set_timeout(r, &q->timeout_ms, dbd, 1) == NULL
             && apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, sql,
                                label, &again) == 0) {
             apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, again);
             rv = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res,
                                   again, 1, param, NULL);
             if (rv != 0)
-                err = apr_dbd_error(dbd->driver, dbd->handle, rv);
+                err = devprov_sql_error(r, dbd, rv);
             else
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                               "devprov: DevprovAllowlistSQL (%s): query "
@@ -350,6 +615,14 @@ static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
             went_down(r, q, st, 0, err);
             return -1;
         }
+    }
+    else if (rv != 0) {
+        went_down(r, q, st, 0, apr_psprintf(r->pool, "no answer within %"
+                                            APR_TIME_T_FMT " ms: %s",
+                                            apr_time_as_msec(apr_time_now()
+                                                             - start),
+                                            devprov_sql_error(r, dbd, rv)));
+        return -1;
     }
     *ncols = apr_dbd_num_cols(dbd->driver, res);
     /* Random access (1 above): the result arrives whole, and a failure
@@ -373,11 +646,45 @@ static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
         }
     }
     if (rv != -1) {
-        went_down(r, q, st, 0, apr_dbd_error(dbd->driver, dbd->handle, rv));
+        went_down(r, q, st, 0, devprov_sql_error(r, dbd, rv));
         return -1;
     }
     came_up(r, q, st);
     return 0;
+}
+
+/* select_on() in a turn (take_turn()), on a pooled connection taken for
+ * this lookup only; at most one failure per request. */
+static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
+                      const char *label, const char *sql, const char *param,
+                      const char **names, const char **values, int *ncols,
+                      int *rows)
+{
+    request_rec *first = r;
+    ap_dbd_t *dbd;
+    int rc;
+
+    *ncols = *rows = 0;
+    /* Once per request: its internal redirects and subrequests (PHP
+     * through mod_actions, ttl=0) would each look up again and wait again,
+     * and a password phone's users= query is followed by the MAC's. */
+    while (first->prev != NULL || first->main != NULL)
+        first = first->prev != NULL ? first->prev : first->main;
+    if (apr_table_get(first->notes, "devprov-sql-failed") != NULL)
+        return -1;
+    if (take_turn(r, q, st) != 0) {
+        apr_table_setn(first->notes, "devprov-sql-failed", "1");
+        return -1;
+    }
+    dbd = q->open(r->pool, r->server);
+    rc = select_on(r, q, st, dbd, label, sql, param, names, values, ncols,
+                   rows);
+    if (dbd != NULL)
+        q->close(r->server, dbd);
+    end_turn(st);
+    if (rc != 0)
+        apr_table_setn(first->notes, "devprov-sql-failed", "1");
+    return rc;
 }
 
 /* Run the query for MAC (normal form M).  Returns 1, 0 or -1 as
