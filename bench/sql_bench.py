@@ -11,6 +11,8 @@ alternating rounds so that noise hits all of them alike:
   file       + devprov, DevprovAllowlist (the fleet), DevprovDeny unlisted
   sql        + devprov, DevprovAllowlistSQL ttl=60 (per-process cache)
   sql-nocache  DevprovAllowlistSQL ttl=0 unlisted-ttl=0
+  sql-record   sql + DevprovFleetSQL (the upsert of conf/sql/schema.sql
+               into phone_seen, interval=300)
 
 1. Handshakes: "openssl s_time -new" (one TLS handshake with a client
    certificate and one GET of a small static file per connection, one
@@ -21,8 +23,9 @@ alternating rounds so that noise hits all of them alike:
    (pg_stat_database.xact_commit of the allowlist database).
 2. Fleet boot: every phone of the fleet makes REQS requests, each on a new
    connection (as phones do after a power cut), from C client threads in
-   random order, once against "sql" and once against "sql-nocache":
-   database queries per phone and per second.
+   random order, once against "sql", "sql-nocache" and "sql-record":
+   database queries per phone and per second, and for "sql-record" the
+   phone_seen writes per phone and per second.
 
 Needs root (apache2's children run as www-data, PostgreSQL as postgres),
 a build (make all) and Debian's postgresql.  Bounded: about 2 minutes.
@@ -56,7 +59,7 @@ from cpumeter import tree_seconds  # noqa: E402
 
 QUERY = ("SELECT allowed, label, pin, vendor, ext FROM phones "
          "WHERE mac = %s")
-VHOSTS = ["tls", "file", "sql", "sql-nocache"]
+VHOSTS = ["tls", "file", "sql", "sql-nocache", "sql-record"]
 
 
 def xacts(pg):
@@ -65,6 +68,21 @@ def xacts(pg):
     return int(pg.sql("SELECT coalesce(sum(calls), 0) FROM "
                       "pg_stat_statements WHERE query LIKE "
                       "'%FROM phones WHERE mac%'", db="provisioning"))
+
+
+def writes(pg):
+    """Executions of DevprovFleetSQL's upsert so far"""
+    return int(pg.sql("SELECT coalesce(sum(calls), 0) FROM "
+                      "pg_stat_statements WHERE query LIKE "
+                      "'INSERT INTO phone_seen%'", db="provisioning"))
+
+
+def fleet_statement():
+    """The upsert, as conf/sql/schema.sql documents it"""
+    schema = (ROOT / "conf/sql/schema.sql").read_text()
+    block = re.search(r"-- BEGIN DevprovFleetSQL\n(.*?)-- END "
+                      r"DevprovFleetSQL", schema, re.S).group(1)
+    return " ".join(ln[3:].strip() for ln in block.splitlines())
 
 
 def settle_stats():
@@ -166,6 +184,7 @@ def main():
         pg.sql((ROOT / "conf/sql/schema.sql").read_text()
                + "CREATE ROLE devprov LOGIN PASSWORD 'ro';"
                "GRANT SELECT ON phones TO devprov;"
+               "GRANT SELECT, INSERT, UPDATE ON phone_seen TO devprov;"
                f"INSERT INTO phones (mac, label, ext) VALUES {rows}",
                db="provisioning")
         dbd = (f"DBDriver pgsql\nDBDParams \"host=127.0.0.1 port={pg.port} "
@@ -188,6 +207,10 @@ def main():
             "sql": trust + dbd + f'DevprovAllowlistSQL "{QUERY}" ttl=60\n',
             "sql-nocache": trust + dbd + f'DevprovAllowlistSQL "{QUERY}" '
                                          "ttl=0 unlisted-ttl=0\n",
+            "sql-record": trust + dbd + f'DevprovAllowlistSQL "{QUERY}" '
+                                        "ttl=60\n"
+                                        f'DevprovFleetSQL "{fleet_statement()}"'
+                                        " interval=300\n",
         }
         conf = f"LoadModule dbd_module {MODDIR}/mod_dbd.so\n" + MPM_DEBIAN
         for name in VHOSTS:
@@ -228,16 +251,17 @@ def main():
                       flush=True)
 
         boot = {}
-        for name in ("sql", "sql-nocache"):
+        for name in ("sql", "sql-nocache", "sql-record"):
             settle_stats()
-            x0 = xacts(pg)
+            x0, w0 = xacts(pg), writes(pg)
             n, fails, secs = fleet_boot(srv.port(name), pki, macs, a.reqs,
                                         a.clients)
             settle_stats()
-            x1 = xacts(pg)
-            boot[name] = (n, len(fails), secs, x1 - x0)
+            x1, w1 = xacts(pg), writes(pg)
+            boot[name] = (n, len(fails), secs, x1 - x0, w1 - w0)
             print(f"fleet boot {name}: {n} requests in {secs:.1f} s, "
-                  f"{len(fails)} failed, {x1 - x0} queries", flush=True)
+                  f"{len(fails)} failed, {x1 - x0} queries, {w1 - w0} "
+                  "phone_seen writes", flush=True)
             if fails:
                 print("  e.g.", fails[:3])
 
@@ -286,13 +310,15 @@ def report(a, res, boot, fleet):
         f"connection, {a.clients} clients",
         "",
         "| vhost | requests | failed | seconds | requests/s | DB queries | "
-        "queries/phone | queries/s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "queries/phone | queries/s | phone_seen writes | writes/phone | "
+        "writes/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, (n, failed, secs, q) in boot.items():
+    for name, (n, failed, secs, q, w) in boot.items():
         lines.append(f"| {name} | {n} | {failed} | {secs:.1f} | "
                      f"{n / secs:.0f} | {q} | {q / fleet:.2f} | "
-                     f"{q / secs:.0f} |")
+                     f"{q / secs:.0f} | {w} | {w / fleet:.2f} | "
+                     f"{w / secs:.0f} |")
     lines += [
         "",
         "- s_time runs one connection at a time with one phone's "
