@@ -479,7 +479,8 @@ def main():
     out = [
         "# Soak and faults",
         "",
-        f"`make soak` (tests/soak.py), "
+        f"`make {'soak-fleet' if a.fleet else 'soak'}` (tests/soak.py "
+        f"{' '.join(sys.argv[1:])}), "
         f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {cpu}, "
         f"{os.cpu_count()} CPUs; {a.clients} client threads, apache2 "
         "event MPM (4 processes of 50 threads) and PostgreSQL on the same "
@@ -493,9 +494,15 @@ def main():
         out.append(f"| {name} | {ph['seconds']:.0f} | {ph['requests']} | "
                    f"{ph['connections']} | {len(ph['wrong'])} | "
                    f"{len(ph['failed'])} | {ph['retries']} |")
-    out += ["", "Children's RSS (all children, MB) during the steady phase: "
+    # a long run: about 30 of its samples (every one is in the check)
+    shown = rss[::max(1, len(rss) // 30)]
+    if rss and shown[-1] is not rss[-1]:
+        shown.append(rss[-1])
+    out += ["", "Children's RSS (all children, MB) during the steady phase"
+            + (f" (every {max(1, len(rss) // 30)}th of {len(rss)} samples)"
+               if len(shown) < len(rss) else "") + ": "
             + ", ".join(f"{t:.0f} s: {r / 1024:.0f} ({n} processes)"
-                        for t, r, n in rss)
+                        for t, r, n in shown)
             + f"; growth over the second half {growth / 1024:.1f} MB.",
             "", "Faults (seconds into the phase):", ""]
     out += [f"- {t:.1f} s: {what}" for t, what in events]
