@@ -23,11 +23,16 @@ TIMEOUT_MS = 1000           # timeout= of the test's directive
 # what the server's own work adds (php-cgi for unavailable=continue, on a
 # loaded 2-core machine)
 BOUND = 1.25 * TIMEOUT_MS / 1000
-SLACK = 1.0
+# under the sanitizer and valgrind wrappers (DEVPROV_APACHE2) the server's
+# own work takes several times as long (seen: 2.9 s for the slowest of the
+# 20 under ASan on 2 cores); the lock is still held 10 s (HOLD), so an
+# unbounded wait still fails
+SLACK = 3.0 if os.environ.get("DEVPROV_APACHE2") else 1.0
 # a client may first wait for a worker that a lookup holds (at most half
 # of them are), for as long again, and 20 TLS handshakes and curl
 # processes on 2 cores take their time
-CLIENT_BOUND = 2 * BOUND + 2.0
+CLIENT_BOUND = 2 * BOUND + 2.0 + (4.0 if os.environ.get("DEVPROV_APACHE2")
+                                   else 0.0)
 HOLD = 10.0                 # the lock is held at most this long
 
 
@@ -153,7 +158,18 @@ def test_stalled_database_bounds_every_request(srv_stall, pgdb):
     assert srv_stall.curl("phones", "/env.php", "polycom-expired").status \
         == 200
     srv_stall.mark()
-    srv_stall.expected += [r"DevprovAllowlistSQL .*cannot answer"]
+    srv_stall.expected += [r"DevprovAllowlistSQL .*cannot answer",
+                           # 20 clients on 16 workers, half of them
+                           # waiting out the stall: httpd says it is near
+                           # its limit when the handshakes are slow too
+                           # (under ASan); the plain vhost's answer below
+                           # is what shows the workers are not exhausted
+                           r"AH10159: server is within MinSpareThreads of "
+                           r"MaxRequestWorkers"]
+    if os.environ.get("DEVPROV_APACHE2"):
+        # under the sanitizer wrappers 20 TLS handshakes at once take
+        # every worker by themselves, stall or not
+        srv_stall.expected += [r"AH00484: server reached MaxRequestWorkers"]
     before = {v: len(held(srv_stall, v)) for v in ("phones", "cont")}
     # unavailable=continue lets the request go on: to a file that is not
     # there (404), rather than to 10 php-cgi at once; the access log says

@@ -310,32 +310,31 @@ static int approve(const fleet_file_t *ff, const char *allowlist, int sql,
                    const char *label, int all, char **macs, int nmacs)
 {
     dp_fleet_rec_t *list = NULL;
-    size_t n = waiting(ff, &list), i, len = 0, cap = 4096, used = 0;
-    char *lines = malloc(cap), *buf = NULL;
+    size_t n, i, len = 0, cap = 4096, used = 0;
+    char *lines = NULL, *buf = NULL;
     struct stat st;
-    int k, missing = 0, added = 0;
-    unsigned char *pick = calloc(n ? n : 1, 1);
+    int k, missing = 0, added = 0, rc = 0;
+    unsigned char *pick = NULL;
 
-    if (lines == NULL || pick == NULL)
-        return fleet_fail("out of memory");
-    lines[0] = '\0';
-    if (label != NULL) {
-        for (i = 0; label[i]; i++)
-            if (!(label[i] >= 'a' && label[i] <= 'z')
-                && !(label[i] >= 'A' && label[i] <= 'Z')
-                && !(label[i] >= '0' && label[i] <= '9')
-                && !strchr("-_.", label[i]))
-                return fleet_fail("--label %s: use letters, digits, - _ .",
-                                  label);
-        if (strchr(label, '=') || label[0] == '\0')
-            return fleet_fail("--label: not empty, no '='");
+    /* a label is a word of the line: what a vendor name may be */
+    if (label != NULL && (label[0] == '\0' || !safe_word(label)))
+        return fleet_fail("--label %s: use letters, digits, - _ .", label);
+    n = waiting(ff, &list);
+    lines = malloc(cap);
+    pick = calloc(n ? n : 1, 1);
+    if (list == NULL || lines == NULL || pick == NULL) {
+        rc = fleet_fail("out of memory");
+        goto done;
     }
+    lines[0] = '\0';
     for (k = 0; k < nmacs; k++) {
         dp_mac_t m;
         int found = 0;
 
-        if (dp_mac_parse(macs[k], strlen(macs[k]), &m) != 0)
-            return fleet_fail("%s: not a MAC", macs[k]);
+        if (dp_mac_parse(macs[k], strlen(macs[k]), &m) != 0) {
+            rc = fleet_fail("%s: not a MAC", macs[k]);
+            goto done;
+        }
         for (i = 0; i < n; i++)
             if (memcmp(list[i].mac, m.b, 6) == 0)
                 found = pick[i] = 1;
@@ -345,14 +344,18 @@ static int approve(const fleet_file_t *ff, const char *allowlist, int sql,
             missing = 1;
         }
     }
-    if (missing)
-        return 1;
+    if (missing) {
+        rc = 1;
+        goto done;
+    }
     if (all)
         memset(pick, 1, n);
     if (!sql) {
         buf = read_all(allowlist, &len, &st);
-        if (buf == NULL)
-            return fleet_fail("%s: %s", allowlist, strerror(errno));
+        if (buf == NULL) {
+            rc = fleet_fail("%s: %s", allowlist, strerror(errno));
+            goto done;
+        }
     }
     for (i = 0; i < n; i++) {
         char mac[DP_MAC_STRLEN + 1], fp[65], a[32], line[512];
@@ -396,26 +399,30 @@ static int approve(const fleet_file_t *ff, const char *allowlist, int sql,
         if (used + (size_t)w + 1 > cap) {
             char *nl = realloc(lines, cap = (used + (size_t)w + 1) * 2);
 
-            if (nl == NULL)
-                return fleet_fail("out of memory");
+            if (nl == NULL) {
+                rc = fleet_fail("out of memory");
+                goto done;
+            }
             lines = nl;
         }
         memcpy(lines + used, line, (size_t)w + 1);
         used += (size_t)w;
         added++;
     }
-    if (sql) {
+    if (sql)
         fputs(lines, stdout);
-        return 0;
-    }
-    if (added == 0) {
+    else if (added == 0)
         printf("nothing to add to %s\n", allowlist);
-        return 0;
-    }
-    if (replace_file(allowlist, buf, len, lines, &st) != 0)
-        return 2;
-    printf("added %d phone(s) to %s\n", added, allowlist);
-    return 0;
+    else if (replace_file(allowlist, buf, len, lines, &st) != 0)
+        rc = 2;
+    else
+        printf("added %d phone(s) to %s\n", added, allowlist);
+done:
+    free(list);
+    free(lines);
+    free(buf);
+    free(pick);
+    return rc;
 }
 
 int check_fleet_main(int argc, char **argv)
@@ -476,6 +483,8 @@ int check_fleet_main(int argc, char **argv)
         }
         n = waiting(&ff, &list);
         print_list(list, n, json);
+        free(list);
+        munmap(ff.mem, ff.len);
         return 0;
     }
     if ((allowlist == NULL) == (sql == 0))
@@ -484,6 +493,8 @@ int check_fleet_main(int argc, char **argv)
         return fleet_fail("approve: name the MACs to approve, or --all");
     if (json)
         return fleet_fail("approve: --json is for waiting");
-    return approve(&ff, allowlist, sql, label, all, argv + optind,
-                   argc - optind);
+    c = approve(&ff, allowlist, sql, label, all, argv + optind,
+                argc - optind);
+    munmap(ff.mem, ff.len);
+    return c;
 }
