@@ -203,6 +203,18 @@ static const char *map_file(server_rec *s, devprov_fleet_t *fc,
                                 (unsigned long)m->len, why);
         }
     }
+    /* every page backed now: a file system (a tmpfs) without room for
+     * it fails the start here, instead of killing a child with SIGBUS
+     * when it first writes to a page of a sparse file */
+    if ((errno = posix_fallocate(fd, 0, (off_t)m->len)) != 0
+        && errno != EOPNOTSUPP && errno != EINVAL) {
+        const char *why = strerror(errno);
+
+        close(fd);
+        return apr_psprintf(pproc, "no room for its %lu bytes: %s "
+                            "(entries= and waiting= size it)",
+                            (unsigned long)m->len, why);
+    }
     m->mem = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (m->mem == MAP_FAILED)

@@ -421,6 +421,32 @@ def test_file_must_be_private(workdir, pki):
                      r"by uid 0 with mode 0644", log), log
 
 
+def test_file_system_without_room(workdir, pki):
+    """A record that does not fit its file system (a small tmpfs) stops
+    the start, naming the directive; it never becomes a sparse file whose
+    first write past the room would kill a child with SIGBUS."""
+    srv = Httpd(workdir, "srv_fleet_room", pki)
+    mnt = srv.dir / "small-tmpfs"
+    mnt.mkdir()
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                        str(mnt)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
+    try:
+        conf = body(srv, pki).replace("DevprovFleet fleet.dat ",
+                                      f"DevprovFleet {mnt}/fleet.dat ")
+        srv.write(conf)
+        p = subprocess.run([APACHE2, "-f", str(srv.dir / "httpd.conf"),
+                            "-DFOREGROUND"], capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode != 0
+        log = srv.error_log.read_text()
+        assert re.search(r"DevprovFleet \(.*httpd.conf:\d+\): .*fleet.dat: "
+                         r"no room for its \d+ bytes", log), log
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
 @pytest.mark.parametrize("line, message", [
     ("<VirtualHost 127.0.0.1:1>\nDevprovFleet f.dat\n</VirtualHost>",
      "set it in the main server configuration"),
