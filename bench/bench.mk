@@ -4,8 +4,9 @@
 #   make bench-compare     devprov against stock mod_ssl, the openssl-verify
 #                          workaround, nginx and HAProxy in front of Apache:
 #                          new-connection and keep-alive requests/s, p50/p99,
-#                          server CPU per request, as ratios; a table and a
-#                          chart (bench/compare.py, needs root, about 4 min;
+#                          server CPU per request, as ratios: medians of 5
+#                          alternating rounds with their spread; a table and a
+#                          chart (bench/compare.py, needs root, about 8 min;
 #                          installs nginx, haproxy, matplotlib)
 #   make bench-allowlist   allowlist load/memory/lookup at 10k-1M entries
 #                          (bench/allowlist_bench.c), then a real apache2

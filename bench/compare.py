@@ -37,10 +37,14 @@ unlisted genuine phone is refused.
 Load: ApacheBench (ab, Debian's apache2-utils), which presents a client
 certificate (-E): "new" = one request per connection, a full TLS 1.2
 handshake each time (ab does not resume sessions); "keep-alive" = ab -k.
-Every setup allows 1000 requests per connection.  ROUNDS rounds, in
-alternating order, of SECONDS seconds per setup and mode; reported:
-requests/s, p50/p99 latency (ab's percentiles) and the servers' CPU time
-per request (utime+stime of every server process and their reaped
+Every setup allows 1000 requests per connection.  ROUNDS rounds (at
+least 5), in alternating order, of SECONDS seconds per setup and mode;
+reported per setup: the median over the rounds of requests/s and of
+requests/s per server core, with their spread (the lowest and highest
+round), and for each comparison the median and spread of the per-round
+ratios (round i's b against round i's a, measured minutes apart: what
+drifts during the run cancels); p50/p99 latency (ab's percentiles) and
+the servers' CPU time per request (utime+stime of every server process and their reaped
 children, from /proc: apache2, php-cgi, openssl, nginx, haproxy).  On a
 machine with few cores, ab competes with the servers: requests/s is what
 this machine did, CPU per request is what a server core pays, and its
@@ -49,7 +53,7 @@ inverse (requests/s per server core) is the capacity that sizes a server.
 Needs root (servers drop to www-data), a build (make all) and the
 packages "scripts/install-deps.sh --bench" installs.
 
-    /usr/bin/python3 bench/compare.py [--seconds 5] [--rounds 3]
+    /usr/bin/python3 bench/compare.py [--seconds 5] [--rounds 5]
         [-o bench/results/compare.md] [--png bench/results/compare.png]
 """
 import argparse
@@ -412,14 +416,27 @@ def measure(srv, pki, work, seconds, rounds, conc, meter):
     return res
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def summarise(runs):
+    """A setup's rounds: medians and spreads of requests/s and of
+    requests/s per server core, and the rounds themselves (for the
+    per-round ratios)"""
     done = sum(r["done"] for r in runs)
-    secs = sum(r["secs"] for r in runs)
-    cpu = sum(r["cpu"] for r in runs)
-    p50 = sorted(r["p50"] for r in runs)[len(runs) // 2]
-    p99 = sorted(r["p99"] for r in runs)[len(runs) // 2]
-    return {"done": done, "rps": done / secs, "p50": p50, "p99": p99,
-            "cpu": cpu / max(done, 1),
+    rps = [r["done"] / r["secs"] for r in runs]
+    caps = [r["done"] / r["cpu"] if r["cpu"] > 0 else float("nan")
+            for r in runs]
+    p50 = median(r["p50"] for r in runs)
+    p99 = median(r["p99"] for r in runs)
+    return {"done": done, "rps": median(rps), "rps_lo": min(rps),
+            "rps_hi": max(rps), "rps_rounds": rps,
+            "cap": median(caps), "cap_lo": min(caps), "cap_hi": max(caps),
+            "cap_rounds": caps, "p50": p50, "p99": p99,
+            "cpu": 1 / median(caps),
             "failed": sum(r["failed"] - r["closed"] + r["non2xx"]
                           for r in runs),
             "closed": sum(r["closed"] for r in runs),
@@ -443,9 +460,15 @@ def machine():
             f"{openssl}, PHP {php}")
 
 
+def ratios(sums, x, y, key):
+    """Per-round ratios of X to Y (round i to round i): their median,
+    lowest and highest"""
+    rs = [p / q for p, q in zip(sums[x][key + "_rounds"],
+                                sums[y][key + "_rounds"])]
+    return median(rs), min(rs), max(rs)
+
+
 def report(a, sums, out_md, meter):
-    def ratio(x, y, key):
-        return sums[x][key] / sums[y][key]
 
     lines = [
         "# devprov against the alternatives",
@@ -454,7 +477,8 @@ def report(a, sums, out_md, meter):
         f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {machine()}. "
         f"Load: ab (TLS 1.2, RSA-2048 client certificates), "
         f"{a.rounds} rounds of {a.seconds} s per setup and mode, "
-        f"alternating; concurrency {a.conc_new} (new), {a.conc_ka} "
+        f"alternating; medians over the rounds, (lowest-highest round); "
+        f"concurrency {a.conc_new} (new), {a.conc_ka} "
         f"(keep-alive), {a.conc_php} (PHP setups). Clients and servers share "
         f"the machine. Server CPU: {meter.how}.",
         "",
@@ -472,52 +496,45 @@ def report(a, sums, out_md, meter):
         ]
         for s in SETUPS:
             x = sums[(s, m)]
-            base = sums[("a", m)]
-            cap = 1 / x["cpu"] if x["cpu"] else float("nan")
-            bcap = 1 / base["cpu"] if base["cpu"] else float("nan")
+            rr = ratios(sums, (s, m), ("a", m), "rps")
+            cr = ratios(sums, (s, m), ("a", m), "cap")
             lines.append(
-                f"| {LABEL[s]} | {x['rps']:.0f} | {x['rps'] / base['rps']:.2f}"
-                f" | {x['p50']:.2f} | {x['p99']:.2f} | {1000 * x['cpu']:.3f} "
-                f"| {cap:.0f} | {cap / bcap:.2f} | {x['failed']} "
-                f"| {x['closed']} |")
+                f"| {LABEL[s]} | {x['rps']:.0f} ({x['rps_lo']:.0f}-"
+                f"{x['rps_hi']:.0f}) | {fmt_r(rr)} | {x['p50']:.2f} | "
+                f"{x['p99']:.2f} | {1000 * x['cpu']:.3f} | {x['cap']:.0f} "
+                f"({x['cap_lo']:.0f}-{x['cap_hi']:.0f}) | {fmt_r(cr)} | "
+                f"{x['failed']} | {x['closed']} |")
         lines.append("")
-
-    def cap(s, m):
-        return 1 / sums[(s, m)]["cpu"]
 
     checks = []
 
-    def check(name, got_rps, got_cap, want):
-        ok = None if want is None else (got_rps >= want and got_cap >= want)
-        checks.append((name, got_rps, got_cap, want, ok))
+    def check(name, x, y, want):
+        rr = ratios(sums, x, y, "rps")
+        cr = ratios(sums, x, y, "cap")
+        ok = None if want is None else (rr[0] >= want and cr[0] >= want)
+        checks.append((name, rr, cr, want, ok))
 
-    check("b vs a, new connections", ratio(("b", "new"), ("a", "new"), "rps"),
-          cap("b", "new") / cap("a", "new"), 0.95)
-    check("b vs a, keep-alive",
-          ratio(("b", "keep-alive"), ("a", "keep-alive"), "rps"),
-          cap("b", "keep-alive") / cap("a", "keep-alive"), 0.99)
-    check("b-stock vs a, new connections",
-          ratio(("b-stock", "new"), ("a", "new"), "rps"),
-          cap("b-stock", "new") / cap("a", "new"), 0.95)
-    check("b-stock vs a, keep-alive",
-          ratio(("b-stock", "keep-alive"), ("a", "keep-alive"), "rps"),
-          cap("b-stock", "keep-alive") / cap("a", "keep-alive"), 0.99)
+    check("b vs a, new connections", ("b", "new"), ("a", "new"), 0.95)
+    check("b vs a, keep-alive", ("b", "keep-alive"), ("a", "keep-alive"),
+          0.99)
+    check("b-stock vs a, new connections", ("b-stock", "new"), ("a", "new"),
+          0.95)
+    check("b-stock vs a, keep-alive", ("b-stock", "keep-alive"),
+          ("a", "keep-alive"), 0.99)
     for m in MODES:
-        check(f"b vs a0 (devprov's own cost), {m}",
-              ratio(("b", m), ("a0", m), "rps"),
-              cap("b", m) / cap("a0", m), None)
+        check(f"b vs a0 (devprov's own cost), {m}", ("b", m), ("a0", m),
+              None)
     for m in MODES:
-        check(f"b vs c, {m}", ratio(("b", m), ("c", m), "rps"),
-              cap("b", m) / cap("c", m), 50)
-        check(f"b-php vs c, {m} (same renderer)",
-              ratio(("b-php", m), ("c", m), "rps"),
-              cap("b-php", m) / cap("c", m), None)
-        check(f"b vs e, {m}", ratio(("b", m), ("e", m), "rps"),
-              cap("b", m) / cap("e", m), 1.0)
-        check(f"b-stock vs e, {m}", ratio(("b-stock", m), ("e", m), "rps"),
-              cap("b-stock", m) / cap("e", m), 1.0)
+        check(f"b vs c, {m}", ("b", m), ("c", m), 50)
+        check(f"b-php vs c, {m} (same renderer)", ("b-php", m), ("c", m),
+              None)
+        check(f"b vs e, {m}", ("b", m), ("e", m), 1.0)
+        check(f"b-stock vs e, {m}", ("b-stock", m), ("e", m), 1.0)
     lines += [
         "## Targets (issue 8)",
+        "",
+        "Per-round ratios: median (lowest-highest round); met when both "
+        "medians reach the target.",
         "",
         "| comparison | requests/s ratio | per-server-core ratio | target | "
         "met |",
@@ -525,7 +542,7 @@ def report(a, sums, out_md, meter):
     ]
     for name, r, c, want, ok in checks:
         lines.append(
-            f"| {name} | {r:.2f} | {c:.2f} | "
+            f"| {name} | {fmt_r(r)} | {fmt_r(c)} | "
             f"{'-' if want is None else f'>= {want:g}'} | "
             f"{'-' if want is None else ('yes' if ok else 'NO')} |")
     lines += [
@@ -560,6 +577,13 @@ def report(a, sums, out_md, meter):
     return checks
 
 
+def fmt_r(r):
+    """A ratio's median (lowest-highest)"""
+    med, lo, hi = r
+    digits = 3 if hi < 0.1 else 2
+    return f"{med:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})"
+
+
 def chart(sums, png):
     import matplotlib
     matplotlib.use("Agg")
@@ -567,11 +591,21 @@ def chart(sums, png):
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, m in zip(axes, MODES):
-        caps = [1 / sums[(s, m)]["cpu"] for s in SETUPS]
+        caps = [sums[(s, m)]["cap"] for s in SETUPS]
         rps = [sums[(s, m)]["rps"] for s in SETUPS]
+        # the spread: the lowest and the highest round
+        rerr = [[sums[(s, m)]["rps"] - sums[(s, m)]["rps_lo"]
+                 for s in SETUPS],
+                [sums[(s, m)]["rps_hi"] - sums[(s, m)]["rps"]
+                 for s in SETUPS]]
+        cerr = [[sums[(s, m)]["cap"] - sums[(s, m)]["cap_lo"]
+                 for s in SETUPS],
+                [sums[(s, m)]["cap_hi"] - sums[(s, m)]["cap"]
+                 for s in SETUPS]]
         xs = range(len(SETUPS))
-        ax.bar([x - 0.2 for x in xs], rps, 0.4, label="requests/s (machine)")
-        ax.bar([x + 0.2 for x in xs], caps, 0.4,
+        ax.bar([x - 0.2 for x in xs], rps, 0.4, yerr=rerr, capsize=2,
+               label="requests/s (machine), median, lowest-highest round")
+        ax.bar([x + 0.2 for x in xs], caps, 0.4, yerr=cerr, capsize=2,
                label="requests/s per server core")
         ax.set_yscale("log")
         ax.set_xticks(list(xs))
@@ -596,7 +630,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=int, default=5,
                     help="seconds per setup, mode and round (default 5)")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternating rounds, at least 5 (default 5)")
     ap.add_argument("--conc-new", type=int, default=8)
     ap.add_argument("--conc-ka", type=int, default=8)
     ap.add_argument("--conc-php", type=int, default=4)
@@ -604,6 +639,9 @@ def main():
                     default=str(ROOT / "bench/results/compare.md"))
     ap.add_argument("--png", default=str(ROOT / "bench/results/compare.png"))
     a = ap.parse_args()
+    if a.rounds < 5:
+        ap.error("--rounds: at least 5, so that the median and the spread "
+                 "say something")
 
     for tool in ("ab", "nginx", "haproxy", "php-cgi", "apache2"):
         if not shutil.which(tool):
