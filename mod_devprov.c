@@ -82,6 +82,14 @@ static request_rec *initial_req(request_rec *r)
     }
 }
 
+/* The last of R's internal redirects: its status is the answer's. */
+static request_rec *final_req(request_rec *r)
+{
+    while (r->next != NULL)
+        r = r->next;
+    return r;
+}
+
 /* Is this request's client revoked?  Checked per request (not cached per
  * connection), so a revocation also ends a kept-alive connection's
  * access.  Sets and returns v->revoked. */
@@ -429,12 +437,9 @@ static int fixups(request_rec *r)
  * credentials: guessing shows up in the same format as the refusals). */
 static void log_user_transaction(request_rec *r, const devprov_srv_t *sc)
 {
-    devprov_req_t *rq;
-    request_rec *last = r;
+    devprov_req_t *rq = req_rec(r, 0);
+    request_rec *last = final_req(r);
 
-    while (last->next != NULL)
-        last = last->next;
-    rq = req_rec(r, 0);
     if (rq != NULL && rq->count_pending) {
         devprov_conn_t *dc = ap_get_module_config(r->connection->conn_config,
                                                   &devprov_module);
@@ -473,14 +478,11 @@ static void record_fleet(request_rec *r, const devprov_srv_t *sc)
     const dp_verdict_t *v = rq != NULL && rq->own ? &rq->v
                             : dc != NULL ? &dc->v : NULL;
     const char *p[DEVPROV_FLEET_NPARAMS] = { NULL };
-    request_rec *last = r;
     char not_after[sizeof("2024-12-01T00:00:00Z")] = "";
     struct tm tm;
 
     if (v == NULL || v->mac[0] == '\0')
         return;                         /* not a phone */
-    while (last->next != NULL)
-        last = last->next;
     /* the leaf's notAfter, read once with its identity (dp_identify) */
     if (!v->id.password && v->id.not_after != 0
         && gmtime_r(&v->id.not_after, &tm) != NULL)
@@ -496,7 +498,7 @@ static void record_fleet(request_rec *r, const devprov_srv_t *sc)
     p[DEVPROV_FLEET_VALIDITY] = v->id.password
                                 ? NULL : dp_time_status_string(v->id.time);
     p[DEVPROV_FLEET_REFUSED] = apr_table_get(r->notes, "devprov-refused");
-    p[DEVPROV_FLEET_STATUS] = apr_itoa(r->pool, last->status);
+    p[DEVPROV_FLEET_STATUS] = apr_itoa(r->pool, final_req(r)->status);
     devprov_sql_record(r, sc->fleet_sql, p, DEVPROV_FLEET_NPARAMS);
 }
 

@@ -52,7 +52,6 @@ typedef struct {
 } fleet_map_t;
 
 struct devprov_fleet {
-    const char *path;           /* as configured */
     const char *file;           /* absolute (DefaultRuntimeDir) */
     const char *where;          /* file:line */
     size_t entries, waiting;
@@ -116,7 +115,6 @@ const char *devprov_fleet_cmd(cmd_parms *cmd, int argc, char *const argv[],
     if (msg != NULL)
         return msg;
     fc = apr_pcalloc(cmd->pool, sizeof(*fc));
-    fc->path = argv[0];
     fc->file = ap_runtime_dir_relative(cmd->pool, argv[0]);
     if (fc->file == NULL)
         return apr_psprintf(cmd->pool, "DevprovFleet: invalid file name "
