@@ -7,9 +7,10 @@
  * connection on first use (not mod_dbd, at connect: that PREPARE would
  * wait for a locked table without bound), after setting PostgreSQL's
  * statement_timeout to timeout=, and takes a connection only for the
- * lookup, a limited number at once (take_turn()): a database that
- * accepts connections but does not answer holds a phone's request for a
- * bounded time and never all of a process's threads.  Each process keeps
+ * lookup, a limited number at once (take_turn()), one at a time taking
+ * it from the pool (open_in_turn()): a database that accepts connections
+ * but does not answer holds a phone's request for a bounded time and
+ * never all of a process's threads.  Each process keeps
  * its own cache of answers (created before the children fork, empty until
  * used); a failed lookup is never cached.
  *
@@ -69,10 +70,13 @@ typedef struct {
 /* The threads of a process that may wait for a database at once, over all
  * databases (see take_turn()). */
 struct devprov_sql_turns {
-    apr_thread_mutex_t *mutex;          /* guards busy and sql_state_t's */
-    apr_thread_cond_t *ended;           /* signalled when a lookup ends */
+    apr_thread_mutex_t *mutex;          /* guards busy, opening and
+                                         * sql_state_t's busy */
+    apr_thread_cond_t *ended;           /* signalled when a lookup ends or
+                                         * a connection is taken */
     int busy;
     int max;
+    int opening;                        /* a lookup is in ap_dbd_open() */
 };
 
 struct devprov_sql {
@@ -436,18 +440,19 @@ static int is_down(sql_state_t *st)
     return down;
 }
 
-/* Take a turn to use the database: wait for one at most a quarter of
- * timeout= while the database answers, and not at all while it does not
+/* Take a turn to use the database: wait for one until UNTIL (a quarter of
+ * timeout= after the lookup began) while the database answers, and not at
+ * all while it does not
  * (then one lookup at a time finds out whether it is back, and the others
  * are answered at once).  A turn needs a free one of the database's
  * (connections=, DBDMax) and of the process's (half its threads, over all
  * databases).  So stalled databases hold at most half of a process's
  * threads, each for timeout=, and the others for a quarter of it.
  * Returns 0 with the turn taken, or -1 (went_down() said why). */
-static int take_turn(request_rec *r, devprov_sql_t *q, sql_state_t *st)
+static int take_turn(request_rec *r, devprov_sql_t *q, sql_state_t *st,
+                     apr_time_t until)
 {
     devprov_sql_turns_t *t = st->turns;
-    apr_time_t until = apr_time_now() + q->timeout / 4;
     const char *why = NULL;
 
     apr_thread_mutex_lock(t->mutex);
@@ -482,6 +487,45 @@ static int take_turn(request_rec *r, devprov_sql_t *q, sql_state_t *st)
         return -1;
     }
     return 0;
+}
+
+/* Take a pooled connection, in the turn: one lookup of the process at a
+ * time, waiting until UNTIL (the turn's deadline) for the one before.
+ * mod_dbd's pool (apr_reslist) opens a new connection holding the pool's
+ * lock, so the lookups behind an opening one would wait for it, each for
+ * as long as its own opening takes, in turn, without bound; here they
+ * wait for it at most until UNTIL.  Returns the connection, or NULL with
+ * *WHY set (no connection at all: why is NULL; mod_dbd said why). */
+static ap_dbd_t *open_in_turn(request_rec *r, devprov_sql_t *q,
+                              sql_state_t *st, apr_time_t until,
+                              const char **why)
+{
+    devprov_sql_turns_t *t = st->turns;
+    ap_dbd_t *dbd;
+
+    *why = NULL;
+    apr_thread_mutex_lock(t->mutex);
+    while (t->opening) {
+        apr_time_t now = apr_time_now();
+
+        if (now >= until) {
+            apr_thread_mutex_unlock(t->mutex);
+            *why = apr_psprintf(r->pool, "another lookup of the process was "
+                                "still opening a connection to a database "
+                                "after %ld ms (a quarter of timeout=)",
+                                q->timeout_ms / 4);
+            return NULL;
+        }
+        apr_thread_cond_timedwait(t->ended, t->mutex, until - now);
+    }
+    t->opening = 1;
+    apr_thread_mutex_unlock(t->mutex);
+    dbd = q->open(r->pool, r->server);
+    apr_thread_mutex_lock(t->mutex);
+    t->opening = 0;
+    apr_thread_cond_broadcast(t->ended);
+    apr_thread_mutex_unlock(t->mutex);
+    return dbd;
 }
 
 static void end_turn(sql_state_t *st)
@@ -661,6 +705,8 @@ static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
                       int *rows)
 {
     request_rec *first = r;
+    const char *why;
+    apr_time_t until;
     ap_dbd_t *dbd;
     int rc;
 
@@ -672,13 +718,19 @@ static int select_row(request_rec *r, devprov_sql_t *q, sql_state_t *st,
         first = first->prev != NULL ? first->prev : first->main;
     if (apr_table_get(first->notes, "devprov-sql-failed") != NULL)
         return -1;
-    if (take_turn(r, q, st) != 0) {
+    until = apr_time_now() + q->timeout / 4;
+    if (take_turn(r, q, st, until) != 0) {
         apr_table_setn(first->notes, "devprov-sql-failed", "1");
         return -1;
     }
-    dbd = q->open(r->pool, r->server);
-    rc = select_on(r, q, st, dbd, label, sql, param, names, values, ncols,
-                   rows);
+    dbd = open_in_turn(r, q, st, until, &why);
+    if (why != NULL) {
+        went_down(r, q, st, 0, why);
+        rc = -1;
+    }
+    else
+        rc = select_on(r, q, st, dbd, label, sql, param, names, values,
+                       ncols, rows);
     if (dbd != NULL)
         q->close(r->server, dbd);
     end_turn(st);
