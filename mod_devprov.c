@@ -190,6 +190,15 @@ static void log_refusal(request_rec *r, int status, const char *reason,
  * dp_path_check does not rely on that normalisation: it finds MACs in
  * every segment, also in ones ".." would remove, and decodes %XX itself,
  * repeatedly.  A revoked phone owns no file. */
+/* 1 if R's uri is its unparsed_uri's path, byte for byte. */
+static int is_unparsed_path(const request_rec *r)
+{
+    size_t n = strlen(r->uri);
+
+    return r->unparsed_uri != NULL && strncmp(r->unparsed_uri, r->uri, n) == 0
+           && (r->unparsed_uri[n] == '\0' || r->unparsed_uri[n] == '?');
+}
+
 static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
                            const dp_verdict_t *v, const char *user)
 {
@@ -204,7 +213,9 @@ static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
     if (r->unparsed_uri != NULL)
         rc = dp_path_check(r->unparsed_uri, strlen(r->unparsed_uri), own,
                            &found);
-    if (rc == 0 && r->uri != NULL)
+    /* r->uri too, unless it is the path just checked (as it is before
+     * httpd decodes it, for an origin-form request) */
+    if (rc == 0 && r->uri != NULL && !is_unparsed_path(r))
         rc = dp_path_check(r->uri, strlen(r->uri), own, &found);
     if (rc == 0)
         return DECLINED;

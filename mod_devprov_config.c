@@ -130,7 +130,10 @@ static apr_status_t cleanup_keyset(void *data)
 
 static apr_status_t cleanup_idcache(void *data)
 {
-    dp_idcache_free(data);
+    struct idcache *ids = data;
+
+    dp_idcache_free(ids->cache);
+    dp_sesskeys_free(ids->sessions);
     return APR_SUCCESS;
 }
 
@@ -665,16 +668,17 @@ int devprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (devprov_engine_on(sc)) {
             struct idcache *ids = apr_pcalloc(pconf, sizeof(*ids));
             ids->cache = dp_idcache_new(IDCACHE_ENTRIES);
-            if (ids->cache == NULL
+            ids->sessions = dp_sesskeys_new(IDCACHE_ENTRIES);
+            if (ids->cache == NULL || ids->sessions == NULL
                 || apr_thread_mutex_create(&ids->mutex,
                                            APR_THREAD_MUTEX_DEFAULT, pconf)
                    != APR_SUCCESS) {
                 ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "devprov: out "
                              "of memory for the identity cache");
-                dp_idcache_free(ids->cache);
+                cleanup_idcache(ids);
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
-            apr_pool_cleanup_register(pconf, ids->cache, cleanup_idcache,
+            apr_pool_cleanup_register(pconf, ids, cleanup_idcache,
                                       apr_pool_cleanup_null);
             sc->ids = ids;
         }

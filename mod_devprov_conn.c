@@ -62,6 +62,59 @@ static int cert_key(X509 *x, unsigned char *key)
            && len == DP_IDCACHE_KEYLEN ? 0 : -1;
 }
 
+/* The master secret of DC's TLS session into SECRET: its length, or 0 if
+ * there is none to key the session by.  TLS 1.3 has none: it resumes
+ * with a secret of each ticket, not of the session the ticket came
+ * from. */
+static size_t session_secret(const devprov_conn_t *dc, unsigned char *secret)
+{
+    SSL_SESSION *sess;
+
+    if (dc->ssl == NULL || SSL_version(dc->ssl) > TLS1_2_VERSION
+        || SSL_version(dc->ssl) < TLS1_VERSION
+        || (sess = SSL_get_session(dc->ssl)) == NULL
+        || SSL_SESSION_get_master_key(sess, NULL, 0) != DP_SESSKEY_SECRETLEN)
+        return 0;
+    return SSL_SESSION_get_master_key(sess, secret, DP_SESSKEY_SECRETLEN);
+}
+
+/* The identity cache's key for LEAF, PEER the connection's certificate
+ * (or NULL), into KEY; 0, or -1 if there is none.  A resumed session's
+ * certificate is the one it was made with: its key, kept by the session's
+ * secret, is not computed again. */
+static int leaf_key(request_rec *r, const devprov_srv_t *sc,
+                    const devprov_conn_t *dc, X509 *peer, X509 *leaf,
+                    unsigned char *key)
+{
+    unsigned char secret[DP_SESSKEY_SECRETLEN];
+    size_t n = peer != NULL ? session_secret(dc, secret) : 0;
+    int found = 0;
+
+    if (n > 0 && SSL_session_reused(dc->ssl)) {
+        apr_thread_mutex_lock(sc->ids->mutex);
+        found = dp_sesskeys_get(sc->ids->sessions, secret, n, apr_time_now(),
+                                key);
+        apr_thread_mutex_unlock(sc->ids->mutex);
+        if (found)
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "devprov: the "
+                          "certificate's key from its resumed TLS session");
+    }
+    if (!found) {
+        if (cert_key(leaf, key) != 0) {
+            OPENSSL_cleanse(secret, sizeof(secret));
+            return -1;
+        }
+        if (n > 0) {
+            apr_thread_mutex_lock(sc->ids->mutex);
+            dp_sesskeys_put(sc->ids->sessions, secret, n, key,
+                            apr_time_now() + IDCACHE_TTL);
+            apr_thread_mutex_unlock(sc->ids->mutex);
+        }
+    }
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return 0;
+}
+
 /* Where a verdict looks phones up: the allowlist file as it was when the
  * verdict began (held under its mutex), or the database. */
 typedef struct {
@@ -126,7 +179,8 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
     }
     /* a phone seen lately on another connection: its identity, made from
      * this very certificate, without verifying it again */
-    if (leaf != NULL && sc->ids != NULL && cert_key(leaf, key) == 0) {
+    if (leaf != NULL && sc->ids != NULL
+        && leaf_key(r, sc, dc, peer, leaf, key) == 0) {
         have_key = 1;
         apr_thread_mutex_lock(sc->ids->mutex);
         cached = dp_idcache_get(sc->ids->cache, key, apr_time_now(), &id);

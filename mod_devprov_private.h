@@ -165,7 +165,8 @@ typedef struct {
  * the engine on, filled by each child process on its own. */
 struct idcache {
     dp_idcache_t *cache;
-    apr_thread_mutex_t *mutex;
+    dp_sesskeys_t *sessions;    /* the certificate key by TLS session */
+    apr_thread_mutex_t *mutex;  /* guards both */
 };
 
 /* The verdict on one TLS connection, made once and reused by every request

@@ -140,6 +140,8 @@ static void cache_drop(dp_cache_t *c, size_t i)
         return;
     if (c->release != NULL)
         c->release(cache_slot(c, i) + c->val_off);
+    /* a key may be a secret (dp_sesskeys): none outlives its entry */
+    memset(cache_slot(c, i) + CACHE_KEY_OFF, 0, c->keylen);
     c->used[i] = 0;
     c->count--;
 }
@@ -157,6 +159,8 @@ void dp_cache_free(dp_cache_t *c)
     if (c == NULL)
         return;
     dp_cache_clear(c);
+    /* not removable as a store to memory about to be freed */
+    explicit_bzero(c->slots, dp_cache_capacity(c) * c->stride);
     free(c->slots);
     free(c->used);
     free(c);

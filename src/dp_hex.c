@@ -1,14 +1,6 @@
 /* dp_hex.c - hexadecimal helpers. */
 #include "dp_hex.h"
 
-int dp_hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int dp_hex_decode(const char *s, size_t n, unsigned char *out)
 {
     size_t i;

@@ -1,6 +1,9 @@
 /* dp_idcache.c - bounded cache of identities by certificate bytes: the
  * generic cache (dp_cache.c) with DP_IDCACHE_KEYLEN-byte keys (SHA-256)
- * and dp_identity_t values, which own no memory. */
+ * and dp_identity_t values, which own no memory; and the same cache of
+ * certificate keys by TLS session secret. */
+#include <string.h>
+
 #include "dp_cache.h"
 #include "dp_idcache.h"
 
@@ -50,4 +53,44 @@ void dp_idcache_put(dp_idcache_t *c, const unsigned char *key,
 size_t dp_idcache_count(const dp_idcache_t *c)
 {
     return dp_cache_count((const dp_cache_t *)c);
+}
+
+/* dp_sesskeys_t, as dp_idcache_t: a dp_cache_t under its own name */
+static dp_cache_t *sesskeys_c(dp_sesskeys_t *c)
+{
+    return (dp_cache_t *)c;
+}
+
+dp_sesskeys_t *dp_sesskeys_new(size_t entries)
+{
+    if (entries > IDCACHE_MAX_ENTRIES)
+        return NULL;
+    return (dp_sesskeys_t *)dp_cache_new(entries, DP_SESSKEY_SECRETLEN,
+                                         DP_IDCACHE_KEYLEN, NULL);
+}
+
+void dp_sesskeys_free(dp_sesskeys_t *c)
+{
+    dp_cache_free(sesskeys_c(c));
+}
+
+int dp_sesskeys_get(dp_sesskeys_t *c, const unsigned char *secret,
+                    size_t len, int64_t now, unsigned char *key)
+{
+    const unsigned char *k;
+
+    if (len != DP_SESSKEY_SECRETLEN)
+        return 0;
+    k = dp_cache_get(sesskeys_c(c), secret, now);
+    if (k == NULL)
+        return 0;
+    memcpy(key, k, DP_IDCACHE_KEYLEN);
+    return 1;
+}
+
+void dp_sesskeys_put(dp_sesskeys_t *c, const unsigned char *secret,
+                     size_t len, const unsigned char *key, int64_t expires)
+{
+    if (len == DP_SESSKEY_SECRETLEN)
+        dp_cache_put(sesskeys_c(c), secret, key, expires);
 }

@@ -45,4 +45,36 @@ void dp_idcache_put(dp_idcache_t *c, const unsigned char *key,
 
 size_t dp_idcache_count(const dp_idcache_t *c);
 
+/* Which certificate a TLS session was made with.
+ *
+ * A client that resumes a TLS (up to 1.2) session shows no certificate:
+ * the session holds the one it showed when the session was made.  This
+ * cache maps the session's master secret (48 bytes, random, known only
+ * to the server and the client that proved it in the resumed handshake's
+ * Finished messages) to that certificate's identity cache key, so that
+ * a resumed connection finds its identity without hashing the
+ * certificate again.  Keyed by the secret, never by the session ID: a
+ * TLS 1.2 client chooses the ID it sends with a ticket, and could name
+ * another phone's.  Keys are compared in full.  Same bounds and
+ * serialisation as the identity cache; the secrets are wiped when
+ * dropped and when the cache is freed. */
+#define DP_SESSKEY_SECRETLEN 48
+
+typedef struct dp_sesskeys dp_sesskeys_t;
+
+/* A cache for at least ENTRIES sessions; NULL if out of memory or 0. */
+dp_sesskeys_t *dp_sesskeys_new(size_t entries);
+void dp_sesskeys_free(dp_sesskeys_t *c);
+
+/* 1 and the certificate's key in KEY (DP_IDCACHE_KEYLEN bytes) if the
+ * session with master secret SECRET (LEN bytes) has one that expires
+ * after NOW, else 0 (also for a LEN other than DP_SESSKEY_SECRETLEN). */
+int dp_sesskeys_get(dp_sesskeys_t *c, const unsigned char *secret,
+                    size_t len, int64_t now, unsigned char *key);
+
+/* Keep KEY for the session with master secret SECRET (LEN bytes; any
+ * other length than DP_SESSKEY_SECRETLEN is not kept) until EXPIRES. */
+void dp_sesskeys_put(dp_sesskeys_t *c, const unsigned char *secret,
+                     size_t len, const unsigned char *key, int64_t expires);
+
 #endif

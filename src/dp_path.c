@@ -114,7 +114,7 @@ static size_t decode(const char *s, size_t n, char *out, int *changed)
 int dp_path_check(const char *path, size_t len, const dp_mac_t *own,
                   dp_mac_t *found)
 {
-    char *buf[DECODE_ROUNDS + 1];
+    char *buf[DECODE_ROUNDS + 1], *all;
     size_t n[DECODE_ROUNDS + 1];
     const char *q;
     int i, last = 0, changed, ret = 0;
@@ -124,19 +124,20 @@ int dp_path_check(const char *path, size_t len, const dp_mac_t *own,
     q = memchr(path, '?', len);
     if (q != NULL)
         len = (size_t)(q - path);
-    memset(buf, 0, sizeof(buf));
-    /* buf[0] is the path as given, buf[i] after i rounds of decoding */
-    buf[0] = malloc(len + 1);
-    if (buf[0] == NULL)
+    /* nothing to decode (every phone's path): the path as given is the
+     * only form, checked in place */
+    if (memchr(path, '%', len) == NULL)
+        return check_plain(path, len, own, found);
+    /* buf[0] is the path as given, buf[i] after i rounds of decoding
+     * (none is longer than the path) */
+    all = malloc((DECODE_ROUNDS + 1) * (len + 1));
+    if (all == NULL)
         return -1;
+    for (i = 0; i <= DECODE_ROUNDS; i++)
+        buf[i] = all + (size_t)i * (len + 1);
     memcpy(buf[0], path, len);
     n[0] = len;
     for (i = 1; i <= DECODE_ROUNDS; i++) {
-        buf[i] = malloc(len + 1);
-        if (buf[i] == NULL) {
-            ret = -1;
-            goto done;
-        }
         n[i] = decode(buf[i - 1], n[i - 1], buf[i], &changed);
         if (!changed)
             break;
@@ -162,7 +163,6 @@ int dp_path_check(const char *path, size_t len, const dp_mac_t *own,
             break;
         }
 done:
-    for (i = 0; i <= DECODE_ROUNDS; i++)
-        free(buf[i]);
+    free(all);
     return ret;
 }

@@ -92,11 +92,44 @@ static void test_bounded_and_right(void **state)
     dp_idcache_free(NULL);
 }
 
+/* A session's certificate key comes back for its full secret only:
+ * another secret, one differing in its last byte (past the 8 bytes that
+ * choose the set), or a secret of another length finds nothing. */
+static void test_session_keys(void **state)
+{
+    dp_sesskeys_t *c = dp_sesskeys_new(16);
+    unsigned char secret[DP_SESSKEY_SECRETLEN], other[DP_SESSKEY_SECRETLEN];
+    unsigned char key[DP_IDCACHE_KEYLEN], got[DP_IDCACHE_KEYLEN];
+
+    (void)state;
+    assert_non_null(c);
+    memset(secret, 0x5a, sizeof(secret));
+    key_n(key, 7);
+    assert_int_equal(dp_sesskeys_get(c, secret, sizeof(secret), 0, got), 0);
+    dp_sesskeys_put(c, secret, sizeof(secret), key, 100);
+    memset(got, 0, sizeof(got));
+    assert_int_equal(dp_sesskeys_get(c, secret, sizeof(secret), 99, got), 1);
+    assert_memory_equal(got, key, sizeof(key));
+    memcpy(other, secret, sizeof(other));
+    other[DP_SESSKEY_SECRETLEN - 1] ^= 1;
+    assert_int_equal(dp_sesskeys_get(c, other, sizeof(other), 99, got), 0);
+    /* a shorter secret (its first bytes the same) is not the session's */
+    assert_int_equal(dp_sesskeys_get(c, secret, 32, 99, got), 0);
+    dp_sesskeys_put(c, other, 32, key, 100);
+    assert_int_equal(dp_sesskeys_get(c, other, 32, 99, got), 0);
+    /* expired */
+    assert_int_equal(dp_sesskeys_get(c, secret, sizeof(secret), 100, got), 0);
+    dp_sesskeys_free(c);
+    dp_sesskeys_free(NULL);
+    assert_null(dp_sesskeys_new(0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_miss_expiry),
         cmocka_unit_test(test_bounded_and_right),
+        cmocka_unit_test(test_session_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
