@@ -18,6 +18,15 @@
 #                          one apache2 -X, patched and stock mode
 #                          (bench/callgrind.py, needs root and valgrind,
 #                          about 2 min)
+#   make bench-instr       devprov's share of the server's instructions per
+#                          new, resumed (session ID, ticket) and kept-alive
+#                          TLS connection, against stock and patched
+#                          mod_ssl without devprov, in patched and stock
+#                          mode, with the targets (0.5%, 2%) met or not:
+#                          callgrind, deterministic where requests/s are
+#                          not (bench/instr.py, needs root and valgrind,
+#                          about 4 min; twice as long with --repeat 2,
+#                          which is how bench/results/instr.md is made)
 #   make bench-fleet       the fleet record (DevprovFleet) at 10k-1M phones:
 #                          memory, ns per update with 1 and 2 processes,
 #                          ms per walk (bench/fleet_bench.c)
@@ -30,9 +39,10 @@
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
 
 .PHONY: bench bench-allowlist bench-sql bench-compare bench-callgrind \
-        bench-fleet bench-clean
+        bench-instr bench-fleet bench-clean
 
-bench: bench-compare bench-allowlist bench-sql bench-callgrind bench-fleet
+bench: bench-compare bench-allowlist bench-sql bench-callgrind bench-instr \
+       bench-fleet
 
 $(BUILD)/bench/allowlist_bench: bench/allowlist_bench.c $(BUILD)/libdpcore.a \
                                 $(CORE_HDR)
@@ -69,6 +79,9 @@ bench-callgrind: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 	    -o bench/results/callgrind-fleet.md
 	$(PYTHON) bench/callgrind.py --fleet --stock \
 	    -o bench/results/callgrind-fleet-stock.md
+
+bench-instr: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
+	$(PYTHON) bench/instr.py --repeat 2 -o bench/results/instr.md
 
 # the benchmark programs; bench/results/ is committed and stays
 bench-clean:

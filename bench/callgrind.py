@@ -71,9 +71,12 @@ ENTRY = [
     ("mod_devprov_ssl.c", "pre_handshake"),       # older builds
     ("mod_devprov.c", "post_read_request"),
     ("mod_devprov.c", "fixups"),
+    ("mod_devprov.c", "check_authz"),            # DevprovUserIdentity only
+    ("mod_devprov.c", "log_transaction"),
     ("mod_devprov_ssl.c", "verify_cb"),           # stock mode only
     ("mod_devprov_ssl.c", "fixups"),              # stock mode's export
     ("mod_devprov_status.c", "status_handler"),   # declines, per request
+    ("mod_devprov_fleetpage.c", "fleet_handler"),  # declines, per request
     ("mod_devprov_conn.c", "peer_free"),          # connection pool cleanup
 ]
 CACHE_FNS = ["dp_idcache_get", "dp_idcache_put"]

@@ -22,9 +22,10 @@ PKGS="build-essential apache2 apache2-dev libssl-dev libapr1-dev libaprutil1-dev
       prometheus chromium"
 
 # make bench (bench/compare.py) also compares with nginx, HAProxy and
-# php-cgi, and draws its chart with matplotlib
+# php-cgi, and draws its chart with matplotlib; bench-callgrind and
+# bench-instr count instructions with valgrind
 if [ "${1:-}" = "--bench" ]; then
-    PKGS="$PKGS apache2-utils nginx haproxy python3-matplotlib"
+    PKGS="$PKGS apache2-utils nginx haproxy python3-matplotlib valgrind"
 fi
 
 missing=""
