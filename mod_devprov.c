@@ -190,13 +190,17 @@ static void log_refusal(request_rec *r, int status, const char *reason,
  * dp_path_check does not rely on that normalisation: it finds MACs in
  * every segment, also in ones ".." would remove, and decodes %XX itself,
  * repeatedly.  A revoked phone owns no file. */
-/* 1 if R's uri is its unparsed_uri's path, byte for byte. */
+/* 1 if R's uri is its unparsed_uri's path, byte for byte (one pass: a
+ * phone's path is short, and strlen + strncmp were two calls). */
 static int is_unparsed_path(const request_rec *r)
 {
-    size_t n = strlen(r->uri);
+    const char *u = r->unparsed_uri, *p = r->uri;
 
-    return r->unparsed_uri != NULL && strncmp(r->unparsed_uri, r->uri, n) == 0
-           && (r->unparsed_uri[n] == '\0' || r->unparsed_uri[n] == '?');
+    if (u == NULL)
+        return 0;
+    for (; *p != '\0' && *p == *u; p++, u++)
+        ;
+    return *p == '\0' && (*u == '\0' || *u == '?');
 }
 
 static int bind_path_check(request_rec *r, const devprov_srv_t *sc,
@@ -254,7 +258,7 @@ static int counted(request_rec *r, const devprov_srv_t *sc,
     if (rq != NULL)
         rq->count_pending = 0;
     devprov_status_request(r, sc->counters, v, deny, dc->reused,
-                           dc->idcached);
+                           dc->idcached, v == &dc->v ? &dc->stats : NULL);
     devprov_fleet_record(r, sc->fleet, v, deny);
     return status;
 }
@@ -460,7 +464,8 @@ static void log_user_transaction(request_rec *r, const devprov_srv_t *sc)
             const dp_verdict_t *v = rq->own ? &rq->v : &dc->v;
 
             devprov_status_request(r, sc->counters, v, DP_DENY_NONE,
-                                   dc->reused, dc->idcached);
+                                   dc->reused, dc->idcached,
+                                   v == &dc->v ? &dc->stats : NULL);
             devprov_fleet_record(r, sc->fleet, v, DP_DENY_NONE);
         }
     }

@@ -155,10 +155,12 @@ static void make_verdict(request_rec *r, const devprov_srv_t *sc,
         /* the connection's, not the verdict's */
         SSL *ssl = dc->ssl;
         X509 *kept = dc->peer;
+        const char *waived = dc->waived;
 
         memset(dc, 0, sizeof(*dc));
         dc->ssl = ssl;
         dc->peer = kept;
+        dc->waived = waived;
     }
     memset(&id, 0, sizeof(id));
     dc->conf = sc;
@@ -266,11 +268,13 @@ static int verdict_stale(request_rec *r, const devprov_srv_t *sc,
 {
     if (dc->v.listed == DP_LISTED_DOWN)
         return 1;
+    /* the request's start (r->request_time) is now enough for intervals
+     * of a second and more, and costs no clock read */
     if (sc->sql != NULL)
-        return apr_time_now() - dc->made >= devprov_sql_ttl(sc->sql);
+        return r->request_time - dc->made >= devprov_sql_ttl(sc->sql);
     if (sc->allow == NULL)
         return 0;
-    if (devprov_watch_due(sc->allow)) {
+    if (devprov_watch_due(sc->allow, r->request_time)) {
         devprov_watch_acquire(r, sc->allow);          /* re-reads if changed */
         devprov_watch_release(sc->allow);
     }
@@ -392,33 +396,12 @@ static void set_device_var(void *arg, const char *key, const char *value)
     apr_table_set(arg, key, value);
 }
 
-typedef struct {
-    apr_array_header_t *vars;
-    apr_pool_t *pool;
-} var_list_t;
-
-/* As apr_table_set would: a key set again keeps its place, with the new
- * value (the list is made once per verdict). */
-static void add_device_var(void *arg, const char *key, const char *value)
-{
-    var_list_t *l = arg;
-    int i;
-
-    for (i = 0; i < l->vars->nelts; i += 2)
-        if (strcasecmp(APR_ARRAY_IDX(l->vars, i, const char *), key) == 0) {
-            APR_ARRAY_IDX(l->vars, i + 1, const char *) =
-                apr_pstrdup(l->pool, value);
-            return;
-        }
-    APR_ARRAY_PUSH(l->vars, const char *) = apr_pstrdup(l->pool, key);
-    APR_ARRAY_PUSH(l->vars, const char *) = apr_pstrdup(l->pool, value);
-}
-
 /* Export the verdict, replacing whatever DEVICE_* an earlier verdict (or
  * an inherited environment) left.  The request's revocation
  * (check_revoked()) must be in dc->v.  The variables of a verdict are
- * listed once, in c->pool, and every request on the connection gets
- * them without copies; a revoked client's (rare) are made afresh. */
+ * made once, as a table in c->pool, and every request on the connection
+ * gets them without copies of the strings; a revoked client's (rare)
+ * are made afresh. */
 static void drop_device_vars(request_rec *r)
 {
     apr_table_t *e = r->subprocess_env;
@@ -446,27 +429,37 @@ void devprov_conn_export_verdict(request_rec *r, const dp_verdict_t *v)
 
 void devprov_conn_export(request_rec *r, devprov_conn_t *dc)
 {
-    apr_table_t *e = r->subprocess_env;
+    const apr_array_header_t *h;
+    const apr_table_entry_t *ent;
     int i;
 
-    drop_device_vars(r);
     if (dc->v.revoked) {
-        dp_verdict_export(&dc->v, dc->enrol, set_device_var, e);
+        drop_device_vars(r);
+        dp_verdict_export(&dc->v, dc->enrol, set_device_var,
+                          r->subprocess_env);
         return;
     }
     if (dc->vars == NULL) {
-        var_list_t l;
-
-        l.pool = r->connection->pool;
-        l.vars = apr_array_make(l.pool, 24, sizeof(const char *));
-        dp_verdict_export(&dc->v, dc->enrol, add_device_var, &l);
-        dc->vars = l.vars;
+        /* room for what httpd and the handlers add (CGI: some 30) */
+        dc->vars = apr_table_make(r->connection->pool, 32);
+        dp_verdict_export(&dc->v, dc->enrol, set_device_var, dc->vars);
     }
-    /* no DEVICE_* is left in E and the list has no key twice: added
-     * without apr_table_setn's search for the key */
-    for (i = 0; i + 1 < dc->vars->nelts; i += 2)
-        apr_table_addn(e, APR_ARRAY_IDX(dc->vars, i, const char *),
-                       APR_ARRAY_IDX(dc->vars, i + 1, const char *));
+    /* an initial request's environment is empty here unless a module
+     * before this one set something (SetEnvIf): then it is the
+     * connection's table, copied in one piece (entries, key checksums
+     * and hash index: some 150 instructions where ten apr_table_addn()
+     * took 550) */
+    if (apr_is_empty_table(r->subprocess_env)) {
+        r->subprocess_env = apr_table_copy(r->pool, dc->vars);
+        return;
+    }
+    /* no DEVICE_* is left and the table has no key twice: added without
+     * apr_table_setn's search for the key */
+    drop_device_vars(r);
+    h = apr_table_elts(dc->vars);
+    ent = (const apr_table_entry_t *)h->elts;
+    for (i = 0; i < h->nelts; i++)
+        apr_table_addn(r->subprocess_env, ent[i].key, ent[i].val);
 }
 
 /* See mod_devprov_private.h. */

@@ -397,14 +397,12 @@ static const char *arg(request_rec *r, const char *name)
     return NULL;
 }
 
-static int fleet_handler(request_rec *r)
+static DEVPROV_NOINLINE int fleet_page(request_rec *r)
 {
     devprov_fleet_view_t w;
     const char *v;
     int k;
 
-    if (r->handler == NULL || strcmp(r->handler, "devprov-fleet") != 0)
-        return DECLINED;
     r->allowed |= (AP_METHOD_BIT << M_GET);
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
@@ -449,6 +447,11 @@ static int fleet_handler(request_rec *r)
             print_html(r, &w);
     }
     return OK;
+}
+
+static int fleet_handler(request_rec *r)
+{
+    return devprov_is_handler(r, "devprov-fleet") ? fleet_page(r) : DECLINED;
 }
 
 void devprov_fleet_register_hooks(apr_pool_t *p)

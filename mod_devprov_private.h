@@ -186,12 +186,33 @@ typedef struct {
                                  * v.revoked is per request: set by
                                  * check_revoked() before every use */
     const char *enrol;          /* DevprovEnrol outcome, NULL if none */
-    apr_array_header_t *vars;   /* DEVICE_* of the verdict when not
-                                 * revoked, key and value in turn, in
-                                 * c->pool; NULL until first exported */
+    apr_table_t *vars;          /* DEVICE_* of the verdict when not
+                                 * revoked, in c->pool; NULL until first
+                                 * exported */
     int idcached;               /* made from a cached identity */
     int reused;                 /* reused by the current request */
+    devprov_stat_memo_t stats;  /* the counters v adds to */
+    /* the connection's, kept when the verdict is made again: */
+    const char *waived;         /* stock mode: the time error its handshake
+                                 * let through, as SSL_CLIENT_VERIFY_WAIVED
+                                 * ("" none), in c->pool; NULL not known */
 } devprov_conn_t;
+
+/* Is R for handler NAME?  Every request asks each of devprov's handlers
+ * (the static file's too): the first byte answers most of them without
+ * a call.  Their pages are in functions of their own (DEVPROV_NOINLINE),
+ * so that declining costs no more than this. */
+static inline int devprov_is_handler(const request_rec *r, const char *name)
+{
+    return r->handler != NULL && r->handler[0] == name[0]
+           && strcmp(r->handler, name) == 0;
+}
+
+#if defined(__GNUC__)
+#define DEVPROV_NOINLINE __attribute__((noinline))
+#else
+#define DEVPROV_NOINLINE
+#endif
 
 /* ------------------------------------------------------------------ */
 /* reading the configuration (inline: no calls into the config file)   */
@@ -289,7 +310,7 @@ void *devprov_watch_acquire(request_rec *r, watched_t *w);
 void devprov_watch_release(watched_t *w);
 
 /* Is a check of W due?  Without the lock. */
-int devprov_watch_due(const watched_t *w);
+int devprov_watch_due(const watched_t *w, apr_time_t now);
 
 /* W's generation, bumped by every re-read; without the lock. */
 apr_uint32_t devprov_watch_generation(const watched_t *w);

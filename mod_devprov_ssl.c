@@ -86,9 +86,6 @@ APLOG_USE_MODULE(devprov);
 /* the directive only the patched mod_ssl has */
 #define PATCHED_DIRECTIVE "SSLVerifyClientAcceptExpired"
 
-/* conn_rec notes: the waived error of this connection's handshake, as
- * SSL_CLIENT_VERIFY_WAIVED; "" when none (set by the re-check only) */
-#define NOTE_WAIVED "devprov-ssl-waived"
 
 struct devprov_ssl {
     SSL_verify_cb orig;         /* mod_ssl's ssl_callback_SSLVerify */
@@ -132,9 +129,13 @@ static int verify_cb(int ok, X509_STORE_CTX *sctx)
         int depth = X509_STORE_CTX_get_error_depth(sctx);
 
         if (c != NULL) {
-            if (apr_table_get(c->notes, NOTE_WAIVED) == NULL)
-                apr_table_setn(c->notes, NOTE_WAIVED,
-                               waived_string(c->pool, err, depth));
+            /* made by devprov's pre_handshake hook; without it the fixup
+             * checks the chain again */
+            devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                                      &devprov_module);
+
+            if (dc != NULL && dc->waived == NULL)
+                dc->waived = waived_string(c->pool, err, depth);
             ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
                           "devprov: stock mod_ssl: tolerating client "
                           "certificate error at depth %d: %s", depth,
@@ -315,17 +316,24 @@ static int fixups(request_rec *r)
 {
     conn_rec *c = r->connection;
     devprov_ssl_t **slot = devprov_ssl_slot(r->server);
+    /* a TLS connection has one with its SSL from devprov's pre_handshake
+     * hook; one without (plain HTTP, or an HTTP/2 stream's secondary
+     * connection) asks mod_ssl */
+    devprov_conn_t *dc = ap_get_module_config(c->conn_config,
+                                              &devprov_module);
     const char *v, *waived;
 
-    if (slot == NULL || *slot == NULL || !ap_ssl_conn_is_ssl(c))
+    if (slot == NULL || *slot == NULL
+        || ((dc == NULL || dc->ssl == NULL) && !ap_ssl_conn_is_ssl(c)))
         return DECLINED;
     v = apr_table_get(r->subprocess_env, "SSL_CLIENT_VERIFY");
     if (v == NULL || strcmp(v, "SUCCESS") != 0)
         return DECLINED;
-    waived = apr_table_get(c->notes, NOTE_WAIVED);
+    waived = dc != NULL ? dc->waived : NULL;
     if (waived == NULL) {
         waived = recheck(r, *slot);
-        apr_table_setn(c->notes, NOTE_WAIVED, waived);
+        if (dc != NULL)
+            dc->waived = waived;
         if (*waived != '\0')
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "devprov: stock "
                           "mod_ssl: client certificate checked again (a "

@@ -147,10 +147,13 @@ devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s)
 
 void devprov_status_request(request_rec *r, devprov_counters_t *c,
                             const dp_verdict_t *v, dp_deny_t deny,
-                            int verdict_reused, int idcache_hit)
+                            int verdict_reused, int idcache_hit,
+                            devprov_stat_memo_t *memo)
 {
     dp_stats_event_t ev;
     unsigned idx[DP_STATS_EVENT_MAX];
+    const unsigned *use = idx;
+    unsigned key;
     size_t n, i;
 
     /* httpd runs post_read_request again for internal redirects
@@ -158,14 +161,29 @@ void devprov_status_request(request_rec *r, devprov_counters_t *c,
      * once, as the client sent it */
     if (c == NULL || r->prev != NULL || r->main != NULL)
         return;
-    /* what was exported (and what a log format shows) */
-    dp_verdict_stats(v, &ev);
-    ev.deny = deny;
-    ev.verdict_reused = verdict_reused;
-    ev.idcache_hit = idcache_hit;
-    n = dp_stats_event(&ev, idx, DP_STATS_EVENT_MAX);
+    /* all of the event that is not the connection's verdict itself */
+    key = 1u | (unsigned)deny << 1 | (verdict_reused != 0) << 3
+          | (idcache_hit != 0) << 4 | (v->revoked != 0) << 5
+          | (v->conflict != 0) << 6;
+    if (memo != NULL && memo->key == key) {
+        n = memo->n;
+        use = memo->idx;
+    }
+    else {
+        /* what was exported (and what a log format shows) */
+        dp_verdict_stats(v, &ev);
+        ev.deny = deny;
+        ev.verdict_reused = verdict_reused;
+        ev.idcache_hit = idcache_hit;
+        n = dp_stats_event(&ev, idx, DP_STATS_EVENT_MAX);
+        if (memo != NULL) {
+            memo->key = key;
+            memo->n = (unsigned)n;
+            memcpy(memo->idx, idx, n * sizeof(idx[0]));
+        }
+    }
     for (i = 0; i < n; i++)
-        apr_atomic_inc64(&c->c[idx[i]]);
+        apr_atomic_inc64(&c->c[use[i]]);
 }
 
 static devprov_status_t *current(request_rec *r)
@@ -354,13 +372,11 @@ static int status_hook(request_rec *r, int flags)
 /* SetHandler devprov-status: text/plain lines, JSON with ?json, the
  * Prometheus text format with ?prometheus, OpenMetrics with
  * ?openmetrics (or ?format=<name>) */
-static int status_handler(request_rec *r)
+static DEVPROV_NOINLINE int status_page(request_rec *r)
 {
     devprov_status_t *st;
     dp_output_t out;
 
-    if (r->handler == NULL || strcmp(r->handler, "devprov-status") != 0)
-        return DECLINED;
     r->allowed |= (AP_METHOD_BIT << M_GET);
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
@@ -413,6 +429,12 @@ static int status_handler(request_rec *r)
         break;
     }
     return OK;
+}
+
+static int status_handler(request_rec *r)
+{
+    return devprov_is_handler(r, "devprov-status") ? status_page(r)
+                                                   : DECLINED;
 }
 
 void devprov_status_register_hooks(apr_pool_t *p)

@@ -33,13 +33,25 @@ devprov_status_t *devprov_status_begin(apr_pool_t *pconf, apr_pool_t *ptemp,
  * is NULL. */
 devprov_counters_t *devprov_status_slot(devprov_status_t *st, server_rec *s);
 
+/* The counters a connection's verdict adds to, worked out by its first
+ * request and used by the next ones while the request's part of them
+ * (revocation, refusal, reuse) is the same: the kept-alive requests of a
+ * phone.  Zeroed with the verdict (devprov_conn_t). */
+typedef struct {
+    unsigned key;               /* 0: none yet */
+    unsigned n;
+    unsigned idx[DP_STATS_EVENT_MAX];
+} devprov_stat_memo_t;
+
 /* Count request R once, when devprov has decided (post_read_request),
  * from the verdict V it exported (the request's revocation applied) and
  * how devprov answered: what the DEVICE_* variables say is taken from V
- * (dp_verdict_stats), never read back from r->subprocess_env. */
+ * (dp_verdict_stats), never read back from r->subprocess_env.  MEMO:
+ * V's memo if V is a connection's verdict, else NULL. */
 void devprov_status_request(request_rec *r, devprov_counters_t *c,
                             const dp_verdict_t *v, dp_deny_t deny,
-                            int verdict_reused, int idcache_hit);
+                            int verdict_reused, int idcache_hit,
+                            devprov_stat_memo_t *memo);
 
 /* register_hooks: mod_status's status_hook and the devprov-status
  * handler. */

@@ -409,11 +409,12 @@ void devprov_watch_release(watched_t *w)
     apr_thread_mutex_unlock(w->mutex);
 }
 
-/* Is a check of W due (watched_refresh)?  Read without the mutex, so that
- * a request that only needs the generation takes no lock. */
-int devprov_watch_due(const watched_t *w)
+/* Is a check of W due (watched_refresh) at NOW?  Read without the
+ * mutex, so that a request that only needs the generation takes no
+ * lock. */
+int devprov_watch_due(const watched_t *w, apr_time_t now)
 {
-    return apr_time_now() - checked_at(w) >= w->interval;
+    return now - checked_at(w) >= w->interval;
 }
 
 

@@ -736,3 +736,41 @@ def test_certificate_arriving_on_a_kept_alive_connection(workdir, pki, tls):
         assert len(verdicts) == 2, verdicts
     finally:
         srv.stop()
+
+
+def test_exports_replace_what_an_earlier_module_set(workdir, pki):
+    """A server-context SetEnvIf runs before devprov (post_read_request),
+    so devprov's environment is then not empty: its DEVICE_* replace what
+    that set (a configuration cannot make up a phone), other variables
+    stay, on every request of a kept-alive connection (the first makes
+    the connection's variables, the next reuse them)."""
+    srv = Httpd(workdir, "env-before", pki)
+    srv.start(
+        'SetEnvIf Request_URI "env" DEVICE_MAC=0004f2999999 '
+        "DEVICE_MADE_UP=1 DEVPROV_T_KEPT=yes\n"
+        'LogFormat "%U other=%{DEVPROV_T_KEPT}e mac=%{DEVICE_MAC}e" envb\n'
+        + srv.tls_vhost(
+            "v", f"DevprovEngine on\n{trust(pki)}AddHandler cgi-script .cgi\n"
+            f"CustomLog {srv.dir}/logs/envb.log envb\n"))
+    try:
+        base = f"https://localhost:{srv.port('v')}"
+        p = subprocess.run(
+            ["curl", "-sS", "--max-time", "20", "--resolve",
+             f"localhost:{srv.port('v')}:127.0.0.1",
+             "--cacert", str(pki / "server/ca.pem"),
+             "--cert", str(pki.cert("polycom-valid")),
+             "--key", str(pki.key("polycom-valid")),
+             "-w", "connects=%{num_connects}\n",
+             f"{base}/env.cgi", f"{base}/env.cgi?again"],
+            capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p
+        first, second, last = p.stdout.split("connects=")
+        assert second.startswith("1\n") and last == "0\n", p.stdout
+        for body in (first, second):
+            assert "\nDEVICE_MAC=0004f2000001\n" in "\n" + body, body
+            assert "DEVICE_VERIFIED=1" in body
+            assert "0004f2999999" not in body and "MADE_UP" not in body
+        log = (srv.dir / "logs/envb.log").read_text().splitlines()
+        assert log == ["/env.cgi other=yes mac=0004f2000001"] * 2, log
+    finally:
+        srv.stop()
