@@ -86,7 +86,6 @@ APLOG_USE_MODULE(devprov);
 /* the directive only the patched mod_ssl has */
 #define PATCHED_DIRECTIVE "SSLVerifyClientAcceptExpired"
 
-
 struct devprov_ssl {
     SSL_verify_cb orig;         /* mod_ssl's ssl_callback_SSLVerify */
     SSL_CTX *ctx;               /* the vhost's context (owned by mod_ssl) */

@@ -234,7 +234,7 @@ class CgHttpd(Httpd):
             out.append(ln)
         return "\n".join(out) + "\n"
 
-    def start_callgrind(self, body, outfile):
+    def start_callgrind(self, body, outfile, valgrind_args=()):
         res = self.configtest(body)
         if res.returncode != 0:
             raise SystemExit(f"apache2 -t: {res.stderr}")
@@ -243,7 +243,7 @@ class CgHttpd(Httpd):
         Path(outfile).touch()
         shutil.chown(outfile, "www-data", "www-data")
         cmd = ["valgrind", "--tool=callgrind", "--dump-instr=no",
-               "--vgdb=no",
+               "--vgdb=no", *valgrind_args,
                f"--callgrind-out-file={outfile}",
                "--log-file=" + str(self.dir / "logs" / "valgrind.log"),
                APACHE2, "-X", "-f", str(self.dir / "httpd.conf")]
@@ -435,6 +435,30 @@ def run_one(work, pki, allow, www, args, name, conns, per_conn,
 
 
 # -- the report --------------------------------------------------------------
+
+def make_www(work):
+    """WORK/www with the file every count serves (ok.txt: the size of a
+    small Polycom configuration), readable by www-data."""
+    www = work / "www"
+    www.mkdir()
+    (www / "ok.txt").write_text(
+        "<PHONE_CONFIG><ALL device.set=\"1\" /></PHONE_CONFIG>\n" * 6)
+    for p in (www, www / "ok.txt"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return www
+
+
+def make_allowlist(work, macs):
+    """WORK/allowlist: MACS (the phones of the count) and FILLER more."""
+    allow = work / "allowlist"
+    allow.write_text("".join(
+        f"{m} bench-phone{'-' + str(i + 1) if i else ''}\n"
+        for i, m in enumerate(macs)) + "".join(
+        f"0004f2{i:06x} desk-{i}\n"
+        for i in range(0x100000, 0x100000 + FILLER)))
+    allow.chmod(0o644)
+    return allow
+
 
 def fmt(x):
     return f"{x:,.0f}"
@@ -640,18 +664,8 @@ def main():
     try:
         print("callgrind: test PKI...", file=sys.stderr)
         pki = make_pki(work / "pki", quiet=True)
-        www = work / "www"
-        www.mkdir()
-        (www / "ok.txt").write_text(
-            "<PHONE_CONFIG><ALL device.set=\"1\" /></PHONE_CONFIG>\n" * 6)
-        for p in (www, www / "ok.txt"):
-            p.chmod(0o755 if p.is_dir() else 0o644)
-        allow = work / "allowlist"
-        allow.write_text(f"{pki.mac(PHONE)} bench-phone\n"
-                         f"{pki.mac(OTHER)} bench-phone-2\n" + "".join(
-            f"0004f2{i:06x} desk-{i}\n"
-            for i in range(0x100000, 0x100000 + FILLER)))
-        allow.chmod(0o644)
+        www = make_www(work)
+        allow = make_allowlist(work, [pki.mac(PHONE), pki.mac(OTHER)])
         prof = {}
         for name, conns, per, phones in (
                 ("idle", 0, 0, None), ("first", 1, 1, None),

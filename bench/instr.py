@@ -3,10 +3,10 @@
 with and without devprov, in patched and stock mode: devprov's share,
 counted by callgrind (deterministic where requests/s are not).
 
-Four setups, each one apache2 -X under valgrind --tool=callgrind with the
+Six setups, each one apache2 -X under valgrind --tool=callgrind with the
 same TLS vhost (mpm_event, SSLVerifyClient optional_no_ca, RSA-2048
 certificates, a static file, SSLSessionCache shmcb, session tickets on,
-no SSLOptions +StdEnvVars, LogLevel warn):
+no SSLOptions but in E and F, LogLevel warn):
 
   A  Debian's mod_ssl, no devprov (the floor; a valid phone certificate:
      stock mod_ssl refuses an expired one)
@@ -15,6 +15,10 @@ no SSLOptions +StdEnvVars, LogLevel warn):
      allowlist of 10,002 MACs, DevprovDeny unlisted, DevprovBindPath on;
      the expired genuine phone
   D  devprov, stock mod_ssl (stock mode), as C
+  E  C with SSLOptions +StdEnvVars (mod_ssl's variables in the
+     environment of every request)
+  F  C with SSLOptions +StdEnvVars +ExportCertData (the certificates as
+     PEM too): what the example site had until issue 18
 
 The client is this script (Python's ssl module, OpenSSL), TLS 1.2, the
 phone's certificate and chain.  Per setup five servers, each counted
@@ -76,19 +80,27 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from conftest import (APACHE2, DEVPROV, PATCHED_SSL, STOCK_SSL,  # noqa: E402
                       cpu_model, make_pki, mod_ssl_is_patched)
-from callgrind import ENTRY, CgHttpd, Profile, fmt  # noqa: E402
+from callgrind import (ENTRY, CgHttpd, Profile, fmt,  # noqa: E402
+                       make_allowlist, make_www)
 
 PHONE = "polycom-expired"       # genuine, expired, allowlisted
 VALID = "polycom-valid"         # genuine, valid: the controls' phone
-FILLER = 10000
 
-# name -> (label, mod_ssl, devprov, phone)
+# name -> (label, mod_ssl, devprov, phone, SSLOptions)
 SETUPS = {
-    "A": ("stock mod_ssl, no devprov", STOCK_SSL, False, VALID),
-    "B": ("patched mod_ssl, no devprov", PATCHED_SSL, False, VALID),
-    "C": ("devprov, patched mod_ssl", PATCHED_SSL, True, PHONE),
-    "D": ("devprov, stock mod_ssl", STOCK_SSL, True, PHONE),
+    "A": ("stock mod_ssl, no devprov", STOCK_SSL, False, VALID, ""),
+    "B": ("patched mod_ssl, no devprov", PATCHED_SSL, False, VALID, ""),
+    "C": ("devprov, patched mod_ssl", PATCHED_SSL, True, PHONE, ""),
+    "D": ("devprov, stock mod_ssl", STOCK_SSL, True, PHONE, ""),
+    # what mod_ssl's exports cost on top of C: the example site's options
+    # (conf/sites/provisioning.conf), before and after issue 18
+    "E": ("C with SSLOptions +StdEnvVars", PATCHED_SSL, True, PHONE,
+          "+StdEnvVars"),
+    "F": ("C with SSLOptions +StdEnvVars +ExportCertData", PATCHED_SSL,
+          True, PHONE, "+StdEnvVars +ExportCertData"),
 }
+# setup -> the setup it adds SSLOptions to
+EXPORTS = {"E": "C", "F": "C"}
 # devprov setup -> its control
 CONTROL = {"C": "B", "D": "A"}
 RUNS = ["first", "new", "sid", "ticket", "ka"]
@@ -166,7 +178,7 @@ def read_response(s):
 
 # -- one server ---------------------------------------------------------------
 
-def vhost(srv, pki, allow, www, devprov):
+def vhost(srv, pki, allow, www, devprov, options=""):
     common = (f"DocumentRoot {www}\n"
               "KeepAlive on\nMaxKeepAliveRequests 1000\n"
               "KeepAliveTimeout 60\n"
@@ -179,19 +191,21 @@ def vhost(srv, pki, allow, www, devprov):
                    f"{pki / 'polycom/issuing.pem'}\n"
                    f"DevprovAllowlist {allow}\nDevprovDeny unlisted\n"
                    "DevprovBindPath on\n")
-    return srv.tls_vhost("cg", common).replace("SSLOptions +StdEnvVars\n",
-                                               "")
+    return srv.tls_vhost("cg", common).replace(
+        "SSLOptions +StdEnvVars\n",
+        f"SSLOptions {options}\n" if options else "")
 
 
 def run_one(work, pki, allow, www, args, setup, run, rep):
-    label, ssl_mod, devprov, phone = SETUPS[setup]
+    label, ssl_mod, devprov, phone, options = SETUPS[setup]
     n, m = args.n, args.m
     srv = CgHttpd(work, f"{setup}-{run}-{rep}", pki, ssl_module=ssl_mod,
                   devprov=devprov)
     srv.dir.chmod(0o777)            # the profile is written as www-data
     outfile = srv.dir / "callgrind.out"
     args.started.append(srv)
-    srv.start_callgrind(vhost(srv, pki, allow, www, devprov), outfile)
+    srv.start_callgrind(vhost(srv, pki, allow, www, devprov, options),
+                        outfile)
     port = srv.port("cg")
     cl = Client(pki, phone, tickets=(run != "sid"))
     t0 = time.time()
@@ -308,15 +322,16 @@ def report(args, reps, out):
         "--tool=callgrind`, counted from start to exit; a TLS vhost with "
         "SSLVerifyClient optional_no_ca, RSA-2048 certificates, "
         "SSLSessionCache shmcb, session tickets on, no SSLOptions "
-        "+StdEnvVars, LogLevel warn, a static file.  The client: Python's "
+        "(but in E and F), LogLevel warn, a static file.  The client: Python's "
         "ssl module, TLS 1.2, the phone's certificate and chain.", "",
-        "| setup | mod_ssl | devprov | phone |", "|---|---|---|---|"]
+        "| setup | mod_ssl | devprov | phone | SSLOptions |",
+        "|---|---|---|---|---|"]
     dp_on = ("on: DevprovTrust, an allowlist of 10,002 MACs, DevprovDeny "
              "unlisted, DevprovBindPath on")
-    for s, (label, mod, dp, phone) in SETUPS.items():
+    for s, (label, mod, dp, phone, opts) in SETUPS.items():
         which = "patched" if mod == PATCHED_SSL else "Debian"
         L.append(f"| {s} | {which} | {dp_on if dp else 'not loaded'} | "
-                 f"{phone} |")
+                 f"{phone} | {opts or 'none'} |")
     L += ["", f"Per unit, against the run of one connection and one "
           f"request: new = (1 + {args.n} full connections - first) / "
           f"{args.n}; resumed = (1 full + {args.n} resumed - first) / "
@@ -359,6 +374,19 @@ def report(args, reps, out):
             L.append(f"| {mode} | {name} | {fmt(tot)} | {fmt(own)} | "
                      f"{pct(own, tot)} | {diff:+,.0f} | {pct(diff, tot)} | "
                      f"{TARGET[run]}% | {'yes' if ok else 'no'} |")
+    # what mod_ssl's exports cost
+    L += ["", "## What mod_ssl's exports cost (SSLOptions, on top of C)", "",
+          "The whole server's difference to C, and its share of C's "
+          "whole server: what the example site's SSLOptions cost beside "
+          "devprov's own (it needs neither: DEVICE_* are exported "
+          "without them).", "",
+          "| setup | " + " | ".join(n for n, _, _ in UNITS) + " |",
+          "|---|" + "---:|" * len(UNITS)]
+    for s, c in EXPORTS.items():
+        L.append(f"| {s}: {SETUPS[s][4]} | " + " | ".join(
+            f"{u[s][run][0] - u[c][run][0]:+,.0f} "
+            f"({pct(u[s][run][0] - u[c][run][0], u[c][run][0])})"
+            for _, run, _ in UNITS) + " |")
     # where devprov's part goes, patched mode
     L += ["", "## Where devprov's own part goes (C, inclusive per unit, "
           "nested)", "",
@@ -434,18 +462,8 @@ def main():
     try:
         print("bench-instr: test PKI...", file=sys.stderr)
         pki = make_pki(work / "pki", quiet=True)
-        www = work / "www"
-        www.mkdir()
-        (www / "ok.txt").write_text(
-            "<PHONE_CONFIG><ALL device.set=\"1\" /></PHONE_CONFIG>\n" * 6)
-        for p in (www, www / "ok.txt"):
-            p.chmod(0o755 if p.is_dir() else 0o644)
-        allow = work / "allowlist"
-        allow.write_text(f"{pki.mac(PHONE)} bench-phone\n"
-                         f"{pki.mac(VALID)} bench-phone-2\n" + "".join(
-            f"0004f2{i:06x} desk-{i}\n"
-            for i in range(0x100000, 0x100000 + FILLER)))
-        allow.chmod(0o644)
+        www = make_www(work)
+        allow = make_allowlist(work, [pki.mac(PHONE), pki.mac(VALID)])
         reps = []
         for rep in range(args.repeat):
             res = {s: {} for s in SETUPS}

@@ -698,6 +698,24 @@ def test_graceful_restart_rereads_allowlist(workdir, pki):
         srv.stop()
 
 
+def two_on_one_connection(srv, pki, device, path1, path2, extra=()):
+    """PATH1 and PATH2 of SRV's port "v" by one curl, as DEVICE: their
+    bodies, once curl says both went over one connection."""
+    base = f"https://localhost:{srv.port('v')}"
+    p = subprocess.run(
+        ["curl", "-sS", "--max-time", "20", *extra, "--resolve",
+         f"localhost:{srv.port('v')}:127.0.0.1",
+         "--cacert", str(pki / "server/ca.pem"),
+         "--cert", str(pki.cert(device)), "--key", str(pki.key(device)),
+         "-w", "connects=%{num_connects}\n", base + path1, base + path2],
+        capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p
+    # BODY1 connects=1 BODY2 connects=0: one connection for both
+    first, second, last = p.stdout.split("connects=")
+    assert second.startswith("1\n") and last == "0\n", p.stdout
+    return first, second
+
+
 @pytest.mark.parametrize("tls", ["1.2", "1.3"])
 def test_certificate_arriving_on_a_kept_alive_connection(workdir, pki, tls):
     """A verdict is reused only for the certificate it was made for: when
@@ -712,21 +730,9 @@ def test_certificate_arriving_on_a_kept_alive_connection(workdir, pki, tls):
         verify="none"))
     try:
         srv.mark()
-        base = f"https://localhost:{srv.port('v')}"
-        p = subprocess.run(
-            ["curl", "-sS", "--max-time", "20", f"--tlsv{tls}",
-             "--tls-max", tls, "--resolve",
-             f"localhost:{srv.port('v')}:127.0.0.1",
-             "--cacert", str(pki / "server/ca.pem"),
-             "--cert", str(pki.cert("polycom-valid")),
-             "--key", str(pki.key("polycom-valid")),
-             "-w", "connects=%{num_connects}\n",
-             f"{base}/env.cgi", f"{base}/cert/env.cgi"],
-            capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, p
-        # BODY1 connects=1 BODY2 connects=0: one connection for both
-        first, second, last = p.stdout.split("connects=")
-        assert second.startswith("1\n") and last == "0\n", p.stdout
+        first, second = two_on_one_connection(
+            srv, pki, "polycom-valid", "/env.cgi", "/cert/env.cgi",
+            ["--tlsv" + tls, "--tls-max", tls])
         assert "DEVICE_REASON=no client certificate" in first
         assert "DEVICE_VERIFIED=0" in first
         assert "\nDEVICE_MAC=0004f2000001\n" in second
@@ -753,19 +759,8 @@ def test_exports_replace_what_an_earlier_module_set(workdir, pki):
             "v", f"DevprovEngine on\n{trust(pki)}AddHandler cgi-script .cgi\n"
             f"CustomLog {srv.dir}/logs/envb.log envb\n"))
     try:
-        base = f"https://localhost:{srv.port('v')}"
-        p = subprocess.run(
-            ["curl", "-sS", "--max-time", "20", "--resolve",
-             f"localhost:{srv.port('v')}:127.0.0.1",
-             "--cacert", str(pki / "server/ca.pem"),
-             "--cert", str(pki.cert("polycom-valid")),
-             "--key", str(pki.key("polycom-valid")),
-             "-w", "connects=%{num_connects}\n",
-             f"{base}/env.cgi", f"{base}/env.cgi?again"],
-            capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, p
-        first, second, last = p.stdout.split("connects=")
-        assert second.startswith("1\n") and last == "0\n", p.stdout
+        first, second = two_on_one_connection(
+            srv, pki, "polycom-valid", "/env.cgi", "/env.cgi?again")
         for body in (first, second):
             assert "\nDEVICE_MAC=0004f2000001\n" in "\n" + body, body
             assert "DEVICE_VERIFIED=1" in body
