@@ -3,11 +3,11 @@
 #   make bench             all benchmarks
 #   make bench-compare     devprov against stock mod_ssl, the openssl-verify
 #                          workaround, nginx and HAProxy in front of Apache:
-#                          new-connection and keep-alive requests/s, p50/p99,
+#                          new, resumed and kept-alive requests/s, p50/p99,
 #                          server CPU per request, as ratios: medians of 5
 #                          alternating rounds with their spread; a table and a
-#                          chart (bench/compare.py, needs root, about 8 min;
-#                          installs nginx, haproxy, matplotlib)
+#                          chart (bench/compare.py, needs root, about 12
+#                          min; installs nginx, haproxy, matplotlib)
 #   make bench-allowlist   allowlist load/memory/lookup at 10k-1M entries
 #                          (bench/allowlist_bench.c), then a real apache2
 #                          serving phones while the allowlist is replaced
@@ -27,6 +27,11 @@
 #                          not (bench/instr.py, needs root and valgrind,
 #                          about 4 min; twice as long with --repeat 2,
 #                          which is how bench/results/instr.md is made)
+#   make bench-tls-profile one new TLS connection in instructions: Apache +
+#                          mod_ssl against nginx and against HAProxy in
+#                          front of Apache, by object and function
+#                          (bench/tls_profile.py, needs root, valgrind,
+#                          nginx and haproxy, about 5 min)
 #   make bench-fleet       the fleet record (DevprovFleet) at 10k-1M phones:
 #                          memory, ns per update with 1 and 2 processes,
 #                          ms per walk (bench/fleet_bench.c)
@@ -39,10 +44,10 @@
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
 
 .PHONY: bench bench-allowlist bench-sql bench-compare bench-callgrind \
-        bench-instr bench-fleet bench-clean
+        bench-instr bench-tls-profile bench-fleet bench-clean
 
 bench: bench-compare bench-allowlist bench-sql bench-callgrind bench-instr \
-       bench-fleet
+       bench-tls-profile bench-fleet
 
 $(BUILD)/bench/allowlist_bench: bench/allowlist_bench.c $(BUILD)/libdpcore.a \
                                 $(CORE_HDR)
@@ -82,6 +87,10 @@ bench-callgrind: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 
 bench-instr: $(BUILD)/mod_devprov.so $(BUILD)/mod_ssl.so
 	$(PYTHON) bench/instr.py --repeat 2 -o bench/results/instr.md
+
+bench-tls-profile:
+	sh scripts/install-deps.sh --bench
+	$(PYTHON) bench/tls_profile.py -o bench/results/tls-profile.md
 
 # the benchmark programs; bench/results/ is committed and stays
 bench-clean:

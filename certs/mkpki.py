@@ -34,7 +34,7 @@ import warnings
 from cryptography import utils as _cutils
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0, tzinfo=None)
@@ -284,6 +284,17 @@ def generate(out, fleet=0):
     put("server/ca.pem", pem(srv_ca.cert))
     put("server/server.pem", pem(srv))
     put("server/server.key", key_pem(srv_key), 0o600)
+    # the same name with an ECDSA P-256 key, for a server that offers both
+    # (bench/tls_profile.py: what the key type costs a handshake)
+    srv_ec_key = ec.generate_private_key(ec.SECP256R1())
+    srv_ec = make_cert(name(("CN", "localhost")), srv_ec_key.public_key(),
+                       srv_ca.cert.subject, srv_ca.key, NOW - DAY,
+                       NOW + 2 * YEAR, eku=[ExtendedKeyUsageOID.SERVER_AUTH],
+                       san=[x509.DNSName("localhost"),
+                            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                            x509.IPAddress(ipaddress.ip_address("::1"))])
+    put("server/server-ec.pem", pem(srv_ec))
+    put("server/server-ec.key", key_pem(srv_ec_key), 0o600)
 
     # ---- Polycom
     poly_root_n = name(("CN", "Polycom Root CA"), ("O", POLY_O))

@@ -106,7 +106,8 @@ done
 # ------------------------------------------------------------------ the PKI
 hdr "Test PKI ($PKI)"
 "$PYTHON" "$ROOT/certs/mkpki.py" "$PKI"
-for f in server/ca.pem server/server.pem server/server.key polycom/root.pem \
+for f in server/ca.pem server/server.pem server/server.key \
+         server/server-ec.pem server/server-ec.key polycom/root.pem \
          polycom/issuing.pem polycom/issuing-expired.pem polycom/cafile.pem \
          devices/polycom-valid.pem devices/polycom-expired.pem \
          devices/polycom-unlisted.pem devices/rogue-polycom.pem; do
