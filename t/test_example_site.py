@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from conftest import HANDSHAKE_FAIL_LOG, MODDIR, ROOT, Httpd, handshake_refuses
+from conftest import (HANDSHAKE_FAIL_LOG, MODDIR, ROOT, Httpd,
+                      handshake_refuses, s_client_get)
 
 LISTED = "0004f2000002"          # polycom-expired, in allowlist.example
 
@@ -106,6 +107,28 @@ def test_other_phones_file_is_refused(srv_site):
     # "this file belongs to another phone")
     assert ('by=DevprovBindPath detail="path names MAC '
             "0004f2000001, device is 0004f2000002") in srv_site.new_log()
+
+
+@pytest.mark.parametrize("tls,extra,bits", [
+    ("-tls1_2", [], 256),                       # offers ECDSA: the EC key
+    ("-tls1_3", [], 256),
+    # a phone that offers only RSA key exchange and signatures
+    ("-tls1_2", ["-cipher", "ECDHE-RSA-AES128-GCM-SHA256",
+                 "-sigalgs", "RSA+SHA256:RSA-PSS+SHA256"], 2048),
+    ("-tls1_2", ["-cipher", "AES128-SHA"], 2048),
+])
+def test_server_key_by_what_the_phone_offers(srv_site, pki, tls, extra,
+                                             bits):
+    """The site has an RSA and an ECDSA certificate: a phone that offers
+    ECDSA gets the cheaper ECDSA handshake, one that offers only RSA the
+    RSA certificate; both provision."""
+    _, out, err = s_client_get(srv_site.port("https"), pki,
+                               "polycom-expired", f"/{LISTED}.cfg",
+                               tls=tls, extra=extra, quiet=False)
+    # TLS 1.3: s_client prints the session tickets it gets into the
+    # response, which then does not start a line
+    assert "HTTP/1.1 200 OK" in out and "0004f2000002" in out, (out, err)
+    assert f"Server public key is {bits} bit" in out, out
 
 
 @pytest.mark.parametrize("device", ["polycom-unlisted", "rogue-polycom",
