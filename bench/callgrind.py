@@ -460,6 +460,48 @@ def make_allowlist(work, macs):
     return allow
 
 
+def preflight(args, tools, files, patched, prefix):
+    """What every count needs (TOOLS on PATH, FILES built, PATCHED the
+    patched mod_ssl if not None, root), SIGTERM turned into an exit that
+    still stops the servers, and a new work directory (returned).
+    args.started: the servers to stop."""
+    for tool in tools:
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found")
+    for p in files:
+        if not Path(p).exists():
+            sys.exit(f"{p} missing: run make all")
+    if patched is not None and not mod_ssl_is_patched(patched):
+        sys.exit(f"{patched} is not the patched mod_ssl")
+    if os.geteuid() != 0:
+        sys.exit("needs root: apache2 runs as www-data")
+    # SIGTERM/SIGINT: still stop the servers in the caller's finally
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    work.chmod(0o755)
+    args.started = []
+    return work
+
+
+def finish(args, work):
+    """The caller's finally: every server still running stopped, WORK
+    removed unless --keep."""
+    for srv in args.started:
+        srv.stop()
+    if getattr(args, "keep", False):
+        print(f"work directory kept: {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def write_report(lines, out):
+    """The report: to OUT (its directory made) and stdout."""
+    text = "\n".join(lines)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+
+
 def fmt(x):
     return f"{x:,.0f}"
 
@@ -617,10 +659,7 @@ def report(args, prof, out):
           "timers); the whole-process figures include mod_ssl's and "
           "OpenSSL's handshake and shift more with the timing than "
           "devprov's.", ""]
-    text = "\n".join(L)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
+    write_report(L, out)
 
 
 def main():
@@ -644,23 +683,9 @@ def main():
     args.argv = sys.argv[1:]
     if not 1 <= args.m <= 998 or args.n < 1:
         sys.exit("-n >= 1, 1 <= -m <= 998 (MaxKeepAliveRequests 1000)")
-    for tool in ("valgrind", "curl", APACHE2):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} not found")
     ssl = STOCK_SSL if args.stock else PATCHED_SSL
-    for p in (ssl, DEVPROV):
-        if not Path(p).exists():
-            sys.exit(f"{p} missing: run make all")
-    if not args.stock and not mod_ssl_is_patched(ssl):
-        sys.exit(f"{ssl} is not the patched mod_ssl")
-    if os.geteuid() != 0:
-        sys.exit("needs root: apache2 runs as www-data")
-
-    # SIGTERM/SIGINT: still stop the server in the finally below
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    work = Path(tempfile.mkdtemp(prefix="devprov-callgrind-"))
-    work.chmod(0o755)
-    args.started = []
+    work = preflight(args, ("valgrind", "curl", APACHE2), (ssl, DEVPROV),
+                     None if args.stock else ssl, "devprov-callgrind-")
     try:
         print("callgrind: test PKI...", file=sys.stderr)
         pki = make_pki(work / "pki", quiet=True)
@@ -678,12 +703,7 @@ def main():
         print(f"wrote {args.output}", file=sys.stderr)
         return 0
     finally:
-        for srv in args.started:
-            srv.stop()
-        if args.keep:
-            print(f"work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        finish(args, work)
 
 
 if __name__ == "__main__":

@@ -61,16 +61,12 @@ Needs root (apache2's children run as www-data), valgrind and a build
 """
 import argparse
 import datetime
-import os
 import platform
 import re
-import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -79,9 +75,10 @@ sys.path.insert(0, str(ROOT / "t"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from conftest import (APACHE2, DEVPROV, PATCHED_SSL, STOCK_SSL,  # noqa: E402
-                      cpu_model, make_pki, mod_ssl_is_patched)
-from callgrind import (ENTRY, CgHttpd, Profile, fmt,  # noqa: E402
-                       make_allowlist, make_www)
+                      cpu_model, make_pki)
+from callgrind import (ENTRY, CgHttpd, Profile, finish,  # noqa: E402
+                       fmt, make_allowlist, make_www, preflight,
+                       write_report)
 
 PHONE = "polycom-expired"       # genuine, expired, allowlisted
 VALID = "polycom-valid"         # genuine, valid: the controls' phone
@@ -422,10 +419,7 @@ def report(args, reps, out):
     L += ["", "Not met: " + (", ".join(
         f"{s} {run}" for (s, run), ok in met_all.items() if not ok)
         or "none") + ".", ""]
-    text = "\n".join(L)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
+    write_report(L, out)
 
 
 def main():
@@ -445,20 +439,9 @@ def main():
     args.argv = sys.argv[1:]
     if not 1 <= args.m <= 998 or args.n < 1 or args.repeat < 1:
         sys.exit("-n >= 1, 1 <= -m <= 998, --repeat >= 1")
-    for tool in ("valgrind", APACHE2):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} not found")
-    for p in (PATCHED_SSL, STOCK_SSL, DEVPROV):
-        if not Path(p).exists():
-            sys.exit(f"{p} missing: run make all")
-    if not mod_ssl_is_patched(PATCHED_SSL):
-        sys.exit(f"{PATCHED_SSL} is not the patched mod_ssl")
-    if os.geteuid() != 0:
-        sys.exit("needs root: apache2 runs as www-data")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    work = Path(tempfile.mkdtemp(prefix="devprov-instr-"))
-    work.chmod(0o755)
-    args.started = []
+    work = preflight(args, ("valgrind", APACHE2),
+                     (PATCHED_SSL, STOCK_SSL, DEVPROV), PATCHED_SSL,
+                     "devprov-instr-")
     try:
         print("bench-instr: test PKI...", file=sys.stderr)
         pki = make_pki(work / "pki", quiet=True)
@@ -477,12 +460,7 @@ def main():
         print(f"wrote {args.output}", file=sys.stderr)
         return 0
     finally:
-        for srv in args.started:
-            srv.stop()
-        if args.keep:
-            print(f"work directory kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        finish(args, work)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from conftest import (PATCHED_SSL, STOCK_SSL, cpu_model,  # noqa: E402
                       free_port, make_pki)
-from callgrind import CgHttpd, Profile, fmt, make_www  # noqa: E402
+from callgrind import (CgHttpd, Profile, fmt, make_www,  # noqa: E402
+                       write_report)
 from instr import Client, vhost  # noqa: E402
 
 PHONE = "polycom-valid"
@@ -401,10 +402,7 @@ def report(args, res, out):
               "|---|---|---:|"]
         L += [f"| `{f}` | {o} | {fmt(v)} |" for (f, o), v in top]
         L.append("")
-    text = "\n".join(L)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    print(text)
+    write_report(L, out)
 
 
 def main():
