@@ -422,11 +422,7 @@ def run_one(work, pki, allow, www, args, name, conns, per_conn,
                          f"connections of {per_conn} requests by the "
                          f"phone: {len(lines)} lines, {len(ports)} "
                          f"connections, {bad[:3]}")
-    errors = [ln for ln in srv.error_log.read_text().splitlines()
-              if re.search(r"\[[a-z_0-9]*:(error|crit|alert|emerg)\]", ln)]
-    if errors:
-        raise SystemExit(f"{name}: errors in the error log:\n"
-                         + "\n".join(errors[:10]))
+    check_error_log(srv, name)
     print(f"  {name}: {conns} connection(s) x {per_conn} request(s), "
           f"{elapsed:.1f} s, total {prof.total:,} Ir", file=sys.stderr)
     if args.keep:
@@ -435,6 +431,16 @@ def run_one(work, pki, allow, www, args, name, conns, per_conn,
 
 
 # -- the report --------------------------------------------------------------
+
+def check_error_log(srv, what):
+    """No error (or worse) in SRV's error log: a count of a server that
+    failed at something is not a count of the setup."""
+    errors = [ln for ln in srv.error_log.read_text().splitlines()
+              if re.search(r"\[[a-z_0-9]*:(error|crit|alert|emerg)\]", ln)]
+    if errors:
+        raise SystemExit(f"{what}: errors in the error log:\n"
+                         + "\n".join(errors[:10]))
+
 
 def make_www(work):
     """WORK/www with the file every count serves (ok.txt: the size of a

@@ -76,7 +76,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from conftest import (APACHE2, DEVPROV, PATCHED_SSL, STOCK_SSL,  # noqa: E402
                       cpu_model, make_pki)
-from callgrind import (ENTRY, CgHttpd, Profile, finish,  # noqa: E402
+from callgrind import (ENTRY, CgHttpd, Profile,  # noqa: E402
+                       check_error_log, finish,
                        fmt, make_allowlist, make_www, preflight,
                        write_report)
 
@@ -239,11 +240,7 @@ def run_one(work, pki, allow, www, args, setup, run, rep):
                          f"{conns} connections, {reqs} requests, {resumed} "
                          f"resumed: {len(lines)} lines, {len(ports)} "
                          f"connections, {n_res} resumed, {bad[:3]}")
-    errors = [ln for ln in srv.error_log.read_text().splitlines()
-              if re.search(r"\[[a-z_0-9]*:(error|crit|alert|emerg)\]", ln)]
-    if errors:
-        raise SystemExit(f"{setup}/{run}: errors in the error log:\n"
-                         + "\n".join(errors[:10]))
+    check_error_log(srv, f"{setup}/{run}")
     own = sum(prof.entry(*e) for e in ENTRY)
     print(f"  {setup} {run} #{rep + 1}: {conns} connection(s), {reqs} "
           f"request(s), {elapsed:.1f} s, total {prof.total:,} Ir, devprov "
