@@ -217,6 +217,31 @@ class Profile:
 
 # -- the server --------------------------------------------------------------
 
+def busy(port):
+    """Connections of local PORT other than its listener and those in
+    TIME_WAIT, from /proc (a probe connection would be counted)."""
+    want = f":{port:04X}"
+    n = 0
+    for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = ln.split()
+        # local address, state: not LISTEN (0A), TIME_WAIT (06)
+        if f[1].endswith(want) and f[3] not in ("0A", "06"):
+            n += 1
+    return n
+
+
+def wait_port_idle(port, timeout=60):
+    """Until no connection of PORT is open (busy), and a second more for
+    the server to finish with the last one."""
+    deadline = time.time() + timeout
+    while busy(port):
+        if time.time() > deadline:
+            raise SystemExit(f"connections of port {port} still open after "
+                             f"{timeout} s")
+        time.sleep(0.2)
+    time.sleep(1)
+
+
 class CgHttpd(Httpd):
     """The harness's server, for one process under callgrind: no mod_cgid
     (its daemon is a fork callgrind would follow), LogLevel warn (debug
@@ -281,22 +306,7 @@ class CgHttpd(Httpd):
         connection's pool (and devprov's cleanup of it, peer_free) is
         gone before SIGTERM, which would leave it unfreed (and uncounted)
         when it comes first."""
-        port = f"{self.port('cg'):04X}"
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            busy = 0
-            for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-                f = ln.split()
-                # local address, state: not LISTEN (0A), TIME_WAIT (06)
-                if f[1].endswith(":" + port) and f[3] not in ("0A", "06"):
-                    busy += 1
-            if not busy:
-                break
-            time.sleep(0.2)
-        else:
-            raise SystemExit(f"connections of port {self.port('cg')} still "
-                             f"open after {timeout} s")
-        time.sleep(1)
+        wait_port_idle(self.port("cg"), timeout)
 
     def log_tail(self):
         out = ""

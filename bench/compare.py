@@ -218,7 +218,7 @@ def s_time(port, path, pem, seconds, conc, want_bytes):
         if abs(int(m.group(2)) - want_bytes) > 32:
             failed += n
     return {"done": done, "failed": failed, "non2xx": 0, "secs": secs,
-            "bytes": want_bytes, "p50": float("nan"), "p99": float("nan"),
+            "p50": float("nan"), "p99": float("nan"),
             "client_cpu": (r1.ru_utime + r1.ru_stime)
                           - (r0.ru_utime + r0.ru_stime),
             "closed": 0, "fresh": fresh}

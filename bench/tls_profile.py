@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from conftest import (PATCHED_SSL, STOCK_SSL, cpu_model,  # noqa: E402
                       free_port, make_pki)
 from callgrind import (CgHttpd, Profile, fmt, make_www,  # noqa: E402
-                       write_report)
+                       wait_port_idle, write_report)
 from instr import Client, vhost  # noqa: E402
 
 PHONE = "polycom-valid"
@@ -81,14 +81,6 @@ def listening(port):
     want = f"0100007F:{port:04X}"
     return any(ln.split()[1] == want and ln.split()[3] == "0A"
                for ln in Path("/proc/net/tcp").read_text().splitlines()[1:])
-
-
-def busy(port):
-    """Connections of local PORT other than the listener and TIME_WAIT."""
-    want = f":{port:04X}"
-    return sum(1 for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]
-               if ln.split()[1].endswith(want)
-               and ln.split()[3] not in ("0A", "06"))
 
 
 class Cg:
@@ -292,10 +284,7 @@ def run(server, k, work, pki, www):
         for _ in range(k):
             cl.connect(port, 1)
         for cg in cgs:                          # the front first
-            deadline = time.time() + 60
-            while busy(port) and time.time() < deadline:
-                time.sleep(0.2)
-            time.sleep(1)
+            wait_port_idle(port)
             cg.stop()
         for _, h, _ in procs:
             h.wait_closed()
